@@ -1,0 +1,22 @@
+"""The knowledge base: storage (SQLAlchemy, SQLite by default), the event log and the vector index."""
+
+from __future__ import annotations
+
+from kb.errors import IncidentNotFound, IndexCorrupt, IndexMismatch, InvalidValue, RequesterNotFound
+from kb.records import EventRecord, IncidentRecord, KBStats, RequesterRecord
+from kb.store import KnowledgeBase
+from kb.writer import Writer
+
+__all__ = [
+    "EventRecord",
+    "IncidentNotFound",
+    "IncidentRecord",
+    "IndexCorrupt",
+    "IndexMismatch",
+    "InvalidValue",
+    "KBStats",
+    "KnowledgeBase",
+    "RequesterNotFound",
+    "RequesterRecord",
+    "Writer",
+]

@@ -1,0 +1,130 @@
+"""The event log: every flush of a write session records who changed what, from what to what.
+
+Hooked into the session factory, so no write can bypass it. It also counts changes to the searchable corpus
+(resolved incidents and their text) in ``kb_meta.corpus_generation``, which tells a vector index it is stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import Integer, Text, cast, event, insert, inspect, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from kb.models import Event, Incident, Meta, Requester, RequesterEmail, utcnow
+from kb.vocab import RESOLVED_STATUSES
+
+logger = logging.getLogger(__name__)
+
+# Fields whose change alters what a resolved incident contributes to the similar-case index.
+_CORPUS_FIELDS = {"title", "body"}
+_UNLOGGED_FIELDS = {"id", "updated_at"}
+
+
+class ReadOnlySession(RuntimeError):
+    """A write was attempted outside ``KnowledgeBase.write(actor)``."""
+
+
+def install(sessions: sessionmaker) -> None:
+    event.listen(sessions, "before_flush", _before_flush)
+    event.listen(sessions, "after_flush", _after_flush)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _snapshot(obj: Incident | Requester) -> str:
+    columns = inspect(obj).mapper.column_attrs
+    values = {c.key: _text(getattr(obj, c.key)) for c in columns if c.key not in _UNLOGGED_FIELDS}
+    return json.dumps({k: v for k, v in values.items() if v is not None}, ensure_ascii=False)
+
+
+def _is_resolved(status: str | None) -> bool:
+    return status in RESOLVED_STATUSES
+
+
+def _before_flush(session: Session, flush_context, instances) -> None:
+    if "actor" not in session.info:
+        raise ReadOnlySession("writes must go through KnowledgeBase.write(actor), which records who made them")
+    now = utcnow()
+    for obj in session.dirty:
+        if isinstance(obj, Incident) and session.is_modified(obj, include_collections=False):
+            obj.updated_at = now
+
+
+def _changes(obj: Incident | Requester) -> list[tuple[str, Any, Any]]:
+    changed = []
+    for attr in inspect(obj).attrs:
+        if attr.key in _UNLOGGED_FIELDS or not hasattr(attr, "history"):
+            continue
+        history = attr.history
+        if history.added and attr.key in inspect(obj).mapper.column_attrs:
+            old = history.deleted[0] if history.deleted else None
+            changed.append((attr.key, old, history.added[0]))
+    return changed
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    actor, now = session.info["actor"], utcnow()
+    rows: list[dict[str, Any]] = []
+    corpus_changed = False
+
+    def log(entity: str, entity_id: int, action: str, field=None, old=None, new=None) -> None:
+        rows.append(
+            dict(
+                at=now,
+                actor=actor,
+                entity=entity,
+                entity_id=entity_id,
+                action=action,
+                field=field,
+                old_value=_text(old),
+                new_value=_text(new),
+            )
+        )
+
+    for obj in session.new:
+        if isinstance(obj, Incident):
+            log("incident", obj.id, "create", new=_snapshot(obj))
+            corpus_changed |= _is_resolved(obj.status)
+        elif isinstance(obj, Requester):
+            log("requester", obj.id, "create", new=_snapshot(obj))
+        elif isinstance(obj, RequesterEmail):
+            log("requester", obj.requester_id, "link_email", field="address", new=obj.address)
+
+    for obj in session.dirty:
+        if isinstance(obj, Incident | Requester):
+            entity = "incident" if isinstance(obj, Incident) else "requester"
+            for field, old, new in _changes(obj):
+                log(entity, obj.id, "update", field, old, new)
+                if isinstance(obj, Incident):
+                    if field == "status":
+                        corpus_changed |= _is_resolved(old) != _is_resolved(new)
+                    elif field in _CORPUS_FIELDS:
+                        corpus_changed |= _is_resolved(obj.status)
+
+    for obj in session.deleted:
+        if isinstance(obj, RequesterEmail):
+            log("requester", obj.requester_id, "unlink_email", field="address", old=obj.address)
+        elif isinstance(obj, Incident | Requester):
+            log("incident" if isinstance(obj, Incident) else "requester", obj.id, "delete", old=_snapshot(obj))
+            corpus_changed |= isinstance(obj, Incident) and _is_resolved(obj.status)
+
+    connection = session.connection()
+    if rows:
+        connection.execute(insert(Event.__table__), rows)
+    if corpus_changed:
+        value = Meta.__table__.c.value
+        connection.execute(
+            update(Meta.__table__)
+            .where(Meta.__table__.c.key == "corpus_generation")
+            .values(value=cast(cast(value, Integer) + 1, Text))
+        )

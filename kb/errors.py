@@ -1,0 +1,27 @@
+"""Named failures of the knowledge base, each a subclass of the builtin a caller would expect."""
+
+from __future__ import annotations
+
+
+class IncidentNotFound(KeyError):
+    """No incident has the given id."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; a message reads better
+        return str(self.args[0]) if self.args else "incident not found"
+
+
+class RequesterNotFound(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "requester not found"
+
+
+class InvalidValue(ValueError):
+    """A field got a value outside its vocabulary (see ``kb.vocab``)."""
+
+
+class IndexMismatch(RuntimeError):
+    """The vector index was made by another model or from another state of the database."""
+
+
+class IndexCorrupt(RuntimeError):
+    """The vector index file cannot be read."""

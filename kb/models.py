@@ -1,0 +1,109 @@
+"""The tables of the knowledge base (SQLAlchemy 2 declarative); migrations in ``kb/migrations`` mirror them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC so SQLite sorts them as text."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"datetime {value.isoformat()} has no time zone; the knowledge base stores UTC")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Requester(Base):
+    __tablename__ = "requesters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    emails: Mapped[list[RequesterEmail]] = relationship(
+        back_populates="requester", cascade="all, delete-orphan", order_by="RequesterEmail.id"
+    )
+
+
+class RequesterEmail(Base):
+    """One of a requester's addresses; an address belongs to one person only."""
+
+    __tablename__ = "requester_emails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("requesters.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+
+    requester: Mapped[Requester] = relationship(back_populates="emails")
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Identifies the source row of an import, so that importing the same file twice adds nothing.
+    import_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8))
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("requesters.id"), index=True)
+    category: Mapped[str | None] = mapped_column(String(100))
+    priority: Mapped[str | None] = mapped_column(String(2))
+    escalation_level: Mapped[str | None] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(30), default="new")
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    root_cause: Mapped[str | None] = mapped_column(Text)
+
+    requester: Mapped[Requester | None] = relationship()
+
+
+class Event(Base):
+    """One change: who, when, what, from what to what. Append-only (database triggers refuse the rest)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(30))
+    field: Mapped[str | None] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class Meta(Base):
+    """Key-value facts about this database: its identity and how often its searchable corpus changed."""
+
+    __tablename__ = "kb_meta"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,70 @@
+"""Small immutable results the knowledge base hands out, so callers never hold a session or an ORM row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+
+from kb import models
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    id: int
+    title: str
+    body: str
+    language: str
+    requester_id: int | None
+    category: str | None
+    priority: str | None
+    escalation_level: str | None
+    status: str
+    assignee: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolution: str | None
+    root_cause: str | None
+    requester_name: str | None = None
+
+    @classmethod
+    def from_row(cls, row: models.Incident) -> IncidentRecord:
+        values = {f.name: getattr(row, f.name) for f in fields(cls) if f.name != "requester_name"}
+        return cls(**values, requester_name=row.requester.name if row.requester else None)
+
+
+@dataclass(frozen=True, slots=True)
+class RequesterRecord:
+    id: int
+    name: str
+    department: str | None
+    emails: tuple[str, ...]
+
+    @classmethod
+    def from_row(cls, row: models.Requester) -> RequesterRecord:
+        return cls(row.id, row.name, row.department, tuple(e.address for e in row.emails))
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    id: int
+    at: dt.datetime
+    actor: str
+    entity: str
+    entity_id: int
+    action: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+
+    @classmethod
+    def from_row(cls, row: models.Event) -> EventRecord:
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class KBStats:
+    incidents: int
+    resolved: int
+    requesters: int
+    by_language: dict[str, int]

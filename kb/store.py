@@ -1,0 +1,179 @@
+"""``KnowledgeBase``: the system of record. It owns the engine and the sessions; callers see records only.
+
+Reads are methods named for the question they answer. Every write goes through ``with kb.write(actor) as w:``,
+one transaction whose changes the event log records (see ``kb.audit``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
+
+from kb import audit, schema
+from kb.errors import IncidentNotFound, RequesterNotFound
+from kb.models import Event, Incident, Meta, Requester, RequesterEmail
+from kb.records import EventRecord, IncidentRecord, KBStats, RequesterRecord
+from kb.vocab import RESOLVED_STATUSES
+from kb.writer import Writer
+
+logger = logging.getLogger(__name__)
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys unless asked, per connection
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (the app) never block the writer (an import)
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class KnowledgeBase:
+    """The knowledge base at ``url`` (an SQLAlchemy URL), created and migrated to the current schema on open.
+
+    Parameters
+    ----------
+    url : str
+        For example ``sqlite:///var/incident-kb.db``. The parent folder of a SQLite file is created.
+
+    Examples
+    --------
+    >>> kb = KnowledgeBase("sqlite://")
+    >>> with kb.write("doctest") as w:
+    ...     incident_id = w.add_incident(title="VPN drops", body="every 10 minutes", language="en")
+    >>> kb.incident(incident_id).title
+    'VPN drops'
+    >>> kb.close()
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        if self.sqlite_path is not None:
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(self.url)
+        if self.url.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        schema.upgrade(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        audit.install(self._sessions)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file, for SQLite on disk; None otherwise."""
+        if self.url.get_backend_name() != "sqlite" or self.url.database in (None, "", ":memory:"):
+            return None
+        return Path(self.url.database)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KnowledgeBase({self.url.render_as_string(hide_password=True)!r})"
+
+    @contextmanager
+    def write(self, actor: str) -> Iterator[Writer]:
+        """One transaction, recorded in the event log under ``actor``; rolled back whole on any error."""
+        if not actor or not actor.strip():
+            raise ValueError("a write needs the name of who makes it (actor)")
+        with self._sessions.begin() as session:
+            session.info["actor"] = actor.strip()
+            yield Writer(session)
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    def incident(self, incident_id: int) -> IncidentRecord:
+        with self._read() as s:
+            row = s.get(Incident, incident_id, options=[joinedload(Incident.requester)])
+            if row is None:
+                raise IncidentNotFound(f"no incident has id {incident_id}")
+            return IncidentRecord.from_row(row)
+
+    def incidents(self, ids: Sequence[int]) -> list[IncidentRecord]:
+        """The incidents with these ids, in the order given; ids that do not exist are left out."""
+        with self._read() as s:
+            rows = s.scalars(select(Incident).where(Incident.id.in_(list(ids))).options(joinedload(Incident.requester)))
+            by_id = {row.id: IncidentRecord.from_row(row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def count_resolved(self) -> int:
+        with self._read() as s:
+            return s.scalar(select(func.count()).where(Incident.status.in_(RESOLVED_STATUSES)))
+
+    def resolved_texts(self, batch_size: int = 2000) -> Iterator[list[tuple[int, str, str]]]:
+        """(id, title, body) of every resolved incident, in batches, ordered by id."""
+        last_id = 0
+        while True:
+            with self._read() as s:
+                batch = s.execute(
+                    select(Incident.id, Incident.title, Incident.body)
+                    .where(Incident.status.in_(RESOLVED_STATUSES), Incident.id > last_id)
+                    .order_by(Incident.id)
+                    .limit(batch_size)
+                ).all()
+            if not batch:
+                return
+            yield [tuple(row) for row in batch]
+            last_id = batch[-1][0]
+
+    def corpus_version(self) -> str:
+        """Changes whenever the set of resolved incidents or their text changes, and differs between databases."""
+        with self._read() as s:
+            meta = dict(s.execute(select(Meta.key, Meta.value)).all())
+        return f"{meta['kb_id']}:{meta['corpus_generation']}"
+
+    def stats(self) -> KBStats:
+        with self._read() as s:
+            total = s.scalar(select(func.count()).select_from(Incident))
+            resolved = s.scalar(select(func.count()).where(Incident.status.in_(RESOLVED_STATUSES)))
+            requesters = s.scalar(select(func.count()).select_from(Requester))
+            by_language = dict(s.execute(select(Incident.language, func.count()).group_by(Incident.language)).all())
+        return KBStats(incidents=total, resolved=resolved, requesters=requesters, by_language=by_language)
+
+    def requester(self, requester_id: int) -> RequesterRecord:
+        with self._read() as s:
+            row = s.get(Requester, requester_id, options=[selectinload(Requester.emails)])
+            if row is None:
+                raise RequesterNotFound(f"no requester has id {requester_id}")
+            return RequesterRecord.from_row(row)
+
+    def requester_by_email(self, address: str) -> RequesterRecord | None:
+        with self._read() as s:
+            row = s.scalar(
+                select(Requester)
+                .join(RequesterEmail)
+                .where(RequesterEmail.address == Writer.normalise_email(address))
+                .options(selectinload(Requester.emails))
+            )
+            return None if row is None else RequesterRecord.from_row(row)
+
+    def events(self, entity: str, entity_id: int) -> list[EventRecord]:
+        """The history of one incident or requester, oldest first."""
+        with self._read() as s:
+            rows = s.scalars(
+                select(Event).where(Event.entity == entity, Event.entity_id == entity_id).order_by(Event.id)
+            )
+            return [EventRecord.from_row(r) for r in rows]
+
+    def existing_import_keys(self, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        found: set[str] = set()
+        with self._read() as s:
+            for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+                chunk = keys[start : start + 500]
+                found.update(s.scalars(select(Incident.import_key).where(Incident.import_key.in_(chunk))))
+        return found

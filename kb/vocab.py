@@ -1,0 +1,27 @@
+"""The controlled vocabularies the knowledge base stores: canonical values only."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Priority = Literal["P1", "P2", "P3", "P4"]
+EscalationLevel = Literal["none", "L1", "L2", "L3"]
+Status = Literal[
+    "new", "triage", "in_progress", "waiting_requester", "waiting_vendor", "escalated", "resolved", "closed", "reopened"
+]
+Language = Literal["ja", "en"]
+
+PRIORITIES: tuple[str, ...] = get_args(Priority)
+ESCALATION_LEVELS: tuple[str, ...] = get_args(EscalationLevel)
+STATUSES: tuple[str, ...] = get_args(Status)
+LANGUAGES: tuple[str, ...] = get_args(Language)
+
+# Only these feed the similar-case index: a case is knowledge once it has a resolution.
+RESOLVED_STATUSES: tuple[str, ...] = ("resolved", "closed")
+
+ESCALATION_LABELS = {
+    "none": "none (first line)",
+    "L1": "L1 senior helpdesk",
+    "L2": "L2 specialist team",
+    "L3": "L3 external vendor",
+}

@@ -1,0 +1,96 @@
+"""Shared fixtures: real SQLite files in temporary folders, the real offline embedding model, the real demo data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kb import KnowledgeBase
+from pipeline.demo import build_demo
+from pipeline.embed import Embedder, load_embedder
+from pipeline.embed_cache import EmbeddingCache
+from pipeline.progress import no_progress
+from pipeline.settings import Settings
+from pipeline.workspace import Workspace
+
+REPO = Path(__file__).resolve().parent.parent
+
+# An incident whose text is markup: every page must show it as typed.
+HTML_TITLE = "<b>Bold</b> <script>alert('x')</script> **VPN** :red[down]"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads the developer's incident-kb.toml, database or embedding cache."""
+    cache = tmp_path_factory.mktemp("embedding-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith("INCIDENT_KB_"):
+                mp.delenv(name)
+        mp.setenv("INCIDENT_KB_CONFIG", str(cache / "absent.toml"))
+        mp.setenv("INCIDENT_KB_CACHE_DIR", str(cache))
+        mp.setenv("INCIDENT_KB_DATABASE_URL", str(tmp_path_factory.mktemp("default-db") / "kb.db"))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("TRANSFORMERS_OFFLINE", "1")
+        yield
+
+
+@pytest.fixture
+def make_kb(tmp_path: Path) -> Iterator[Callable[..., KnowledgeBase]]:
+    """Factory of fresh knowledge bases, each a real SQLite file; closed after the test."""
+    opened: list[KnowledgeBase] = []
+
+    def make(name: str = "kb.db") -> KnowledgeBase:
+        kb = KnowledgeBase(f"sqlite:///{tmp_path / name}")
+        opened.append(kb)
+        return kb
+
+    yield make
+    for kb in opened:
+        kb.close()
+
+
+@pytest.fixture
+def kb(make_kb: Callable[..., KnowledgeBase]) -> KnowledgeBase:
+    return make_kb()
+
+
+@pytest.fixture(scope="session")
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The real multilingual model (numpy only, loads in about a second), with its own cache."""
+    return load_embedder("use-ml", cache=EmbeddingCache(tmp_path_factory.mktemp("use-cache") / "c.sqlite"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings of a fresh, empty knowledge base in this test's folder."""
+    return Settings(database_url=str(tmp_path / "kb.db"))
+
+
+@pytest.fixture
+def workspace(settings: Settings) -> Iterator[Workspace]:
+    with Workspace(settings) as ws:
+        yield ws
+
+
+def add_resolved(ws: Workspace, title: str, body: str, **fields) -> int:
+    """Store one resolved incident directly (the index notices the change on next use)."""
+    fields.setdefault("language", "en")
+    fields.setdefault("resolution", "Fixed.")
+    with ws.kb.write("test") as w:
+        return w.add_incident(title=title, body=body, status="resolved", **fields)
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The real demo knowledge base (1,650 incidents, embedded and indexed), plus one incident written in markup."""
+    folder = tmp_path_factory.mktemp("demo")
+    settings = Settings(database_url=str(folder / "demo.db"))
+    with Workspace(settings) as ws:
+        build_demo(ws, no_progress)
+        add_resolved(ws, HTML_TITLE, "Report with <i>markup</i> and [a link](http://example.com).", category="Network")
+        ws.reindex()
+    return settings

@@ -1,0 +1,145 @@
+"""The knowledge base on a real SQLite file: schema, transactions, vocabulary, requesters and the event log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from kb import IncidentNotFound, InvalidValue, KnowledgeBase
+from kb.models import Base
+from kb.schema import current_revision, head_revision
+
+
+def test_schema_is_migrated_to_head_and_matches_the_models(kb: KnowledgeBase) -> None:
+    assert current_revision(kb.engine) == head_revision()
+    with kb.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(kb: KnowledgeBase) -> None:
+    with kb.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    with pytest.raises(IntegrityError), kb.write("test") as w:
+        w.add_incident(title="x", language="en", requester_id=999)
+
+
+def test_reopening_an_existing_database_keeps_its_data(make_kb) -> None:
+    kb = make_kb("same.db")
+    with kb.write("alice") as w:
+        incident_id = w.add_incident(title="Printer jam", language="en")
+    kb.close()
+    assert make_kb("same.db").incident(incident_id).title == "Printer jam"
+
+
+def test_every_write_is_logged_with_who_when_and_from_what_to_what(kb: KnowledgeBase) -> None:
+    with kb.write("alice") as w:
+        incident_id = w.add_incident(title="VPN drops", body="every 10 minutes", language="en", priority="P3")
+    with kb.write("bob") as w:
+        w.update_incident(incident_id, priority="P2", assignee="bob")
+    created, *updates = kb.events("incident", incident_id)
+    assert created.action == "create" and created.actor == "alice"
+    assert json.loads(created.new_value)["title"] == "VPN drops"
+    changes = {(e.field, e.old_value, e.new_value, e.actor) for e in updates}
+    assert changes == {("priority", "P3", "P2", "bob"), ("assignee", None, "bob", "bob")}
+    assert all(e.at.tzinfo is not None for e in updates)
+
+
+def test_the_event_log_is_append_only(kb: KnowledgeBase) -> None:
+    with kb.write("alice") as w:
+        w.add_incident(title="x", language="en")
+    for statement in ("UPDATE events SET actor = 'mallory'", "DELETE FROM events"):
+        with pytest.raises(IntegrityError, match="append-only"), kb.engine.begin() as connection:
+            connection.execute(text(statement))
+    assert kb.events("incident", 1)[0].actor == "alice"
+
+
+def test_a_write_needs_an_actor(kb: KnowledgeBase) -> None:
+    with pytest.raises(ValueError, match="actor"), kb.write("  "):
+        pass
+
+
+def test_a_bad_value_is_refused_by_name_and_the_whole_transaction_rolls_back(kb: KnowledgeBase) -> None:
+    with pytest.raises(InvalidValue, match=r"priority must be one of P1, P2, P3, P4; got 'urgent'"), kb.write("a") as w:
+        w.add_incident(title="first", language="en")
+        w.add_incident(title="second", language="en", priority="urgent")
+    assert kb.stats().incidents == 0
+
+
+def test_unknown_fields_are_refused_with_the_valid_ones(kb: KnowledgeBase) -> None:
+    with kb.write("a") as w:
+        incident_id = w.add_incident(title="x", language="en")
+    with pytest.raises(TypeError, match="editable fields"), kb.write("a") as w:
+        w.update_incident(incident_id, colour="red")
+
+
+def test_a_missing_incident_is_named(kb: KnowledgeBase) -> None:
+    with pytest.raises(IncidentNotFound, match="no incident has id 42"):
+        kb.incident(42)
+
+
+def test_resolving_records_the_resolution_and_time(kb: KnowledgeBase) -> None:
+    with kb.write("a") as w:
+        incident_id = w.add_incident(title="x", language="en")
+    at = dt.datetime(2026, 5, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    with kb.write("b") as w:
+        w.resolve_incident(incident_id, resolution="Replaced cable", root_cause="Broken cable", at=at, category="Network")
+    record = kb.incident(incident_id)
+    assert (record.status, record.resolution, record.category) == ("resolved", "Replaced cable", "Network")
+    assert record.resolved_at == at and record.resolved_at.tzinfo == dt.UTC
+    with pytest.raises(InvalidValue, match="resolution"), kb.write("b") as w:
+        w.resolve_incident(incident_id, resolution="  ")
+
+
+def test_a_requester_has_several_addresses_each_owned_once(kb: KnowledgeBase) -> None:
+    with kb.write("admin") as w:
+        taro = w.add_requester("山田 太郎", ["Taro <Taro.Yamada@Example.jp>", "t.yamada@old.example.jp"])
+        hanako = w.add_requester("Hanako", ["hanako@example.jp"])
+    assert kb.requester(taro).emails == ("taro.yamada@example.jp", "t.yamada@old.example.jp")
+    assert kb.requester_by_email("T.YAMADA@old.example.jp").id == taro
+    with pytest.raises(InvalidValue, match=f"already belongs to requester {taro}"), kb.write("admin") as w:
+        w.link_email(hanako, "taro.yamada@example.jp")
+    with kb.write("admin") as w:
+        w.unlink_email("t.yamada@old.example.jp")
+        w.link_email(hanako, "t.yamada@old.example.jp")
+    assert kb.requester(hanako).emails == ("hanako@example.jp", "t.yamada@old.example.jp")
+    actions = [(e.action, e.new_value or e.old_value) for e in kb.events("requester", taro)]
+    assert ("unlink_email", "t.yamada@old.example.jp") in actions
+    with pytest.raises(InvalidValue, match="not an e-mail address"), kb.write("admin") as w:
+        w.add_requester("x", ["not-an-address"])
+
+
+def test_corpus_version_follows_the_searchable_knowledge_only(kb: KnowledgeBase) -> None:
+    start = kb.corpus_version()
+    with kb.write("a") as w:
+        open_id = w.add_incident(title="open case", language="en")
+    assert kb.corpus_version() == start  # an open case is not knowledge yet
+    with kb.write("a") as w:
+        w.update_incident(open_id, assignee="bob")
+    assert kb.corpus_version() == start
+    with kb.write("a") as w:
+        w.resolve_incident(open_id, resolution="done")
+    resolved = kb.corpus_version()
+    assert resolved != start
+    with kb.write("a") as w:
+        w.update_incident(open_id, assignee="carol")
+    assert kb.corpus_version() == resolved
+    with kb.write("a") as w:
+        w.update_incident(open_id, body="more detail")
+    assert kb.corpus_version() != resolved
+
+
+def test_two_databases_never_share_a_corpus_version(make_kb) -> None:
+    assert make_kb("a.db").corpus_version() != make_kb("b.db").corpus_version()
+
+
+def test_naive_datetimes_are_refused(kb: KnowledgeBase) -> None:
+    with pytest.raises(Exception, match="no time zone"), kb.write("a") as w:
+        w.add_incident(title="x", language="en", created_at=dt.datetime(2026, 1, 1))
