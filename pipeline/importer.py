@@ -1,0 +1,417 @@
+"""Importing incidents and requesters from CSV or JSON Lines files (optionally gzipped).
+
+Rows with problems are reported by line number with the reason and left out; good rows are stored; nothing
+already in the knowledge base is changed. Every stored row remembers which source row it came from, so
+importing the same file again adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import logging
+from email.utils import parseaddr
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from kb import KnowledgeBase
+from kb.errors import InvalidValue
+from kb.writer import Writer
+from pipeline.progress import ProgressFactory, no_progress
+from pipeline.text import clean_text, detect_language
+from pipeline.values import (
+    parse_datetime,
+    parse_escalation,
+    parse_language,
+    parse_priority,
+    parse_status,
+)
+
+logger = logging.getLogger(__name__)
+
+INCIDENT_FIELDS = (
+    "external_id", "title", "body", "language", "requester", "requester_email", "category", "priority",
+    "escalation_level", "status", "assignee", "created_at", "updated_at", "resolved_at", "resolution", "root_cause",
+)  # fmt: skip
+REQUESTER_FIELDS = ("name", "emails", "department")
+Kind = Literal["incidents", "requesters"]
+Format = Literal["csv", "jsonl"]
+
+MAX_FIELD_CHARS = 100_000  # a longer cell is a paste accident or a log dump, not a report
+_TITLE_FROM_BODY_CHARS = 120
+_BATCH = 500
+# The csv module refuses cells over 128 KiB outright, which would end the whole import at the first one;
+# let it read them, so that MAX_FIELD_CHARS can report the row and the import go on.
+csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (unreadable, wrong encoding, unknown format, bad mapping)."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows read, added, already present, and the rows left out with why."""
+
+    path: Path
+    rows: int = 0
+    added: int = 0
+    already_present: int = 0
+    new_requesters: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.path.name}: {self.rows} rows read, {self.added} added"]
+        if self.already_present:
+            parts.append(f"{self.already_present} already in the knowledge base")
+        if self.new_requesters:
+            parts.append(f"{self.new_requesters} new requesters")
+        if self.problems:
+            parts.append(f"{len(self.problems)} left out with problems")
+        return ", ".join(parts) + "."
+
+
+def parse_mapping(pairs: Sequence[str], fields: Sequence[str] = INCIDENT_FIELDS) -> dict[str, str]:
+    """``["title=Subject", "body=Description"]`` -> ``{"title": "Subject", "body": "Description"}``."""
+    mapping = {}
+    for pair in pairs:
+        name, sep, column = pair.partition("=")
+        name, column = name.strip(), column.strip()
+        if not sep or not name or not column:
+            raise ImportFileError(f"column mapping {pair!r} should look like FIELD=COLUMN, e.g. body=Description")
+        if name not in fields:
+            raise ImportFileError(f"unknown field {name!r} in mapping {pair!r}; fields: {', '.join(fields)}")
+        mapping[name] = column
+    return mapping
+
+
+def _decode(data: bytes, path: Path, encoding: str | None) -> str:
+    try:
+        return data.decode(encoding or "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        hint = "" if encoding else "; for a Japanese Excel export try --encoding cp932"
+        raise ImportFileError(
+            f"{path.name} is not valid {encoding or 'UTF-8'} text: byte 0x{data[exc.start]:02x} on line {line}{hint}"
+        ) from None
+    except LookupError:
+        raise ImportFileError(f"unknown encoding {encoding!r}") from None
+
+
+def _read_text(path: Path, encoding: str | None) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"cannot read {path}: {exc.strerror}") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ImportFileError(f"{path.name} looks gzipped but cannot be unpacked ({exc})") from None
+    return _decode(data, path, encoding)
+
+
+def detect_format(path: Path) -> Format:
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    last = suffixes[-1] if suffixes else ""
+    if last in (".csv", ".tsv", ".txt"):
+        return "csv"
+    if last in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    raise ImportFileError(f"cannot tell the format of {path.name} from its name; pass --format csv or --format jsonl")
+
+
+def read_rows(path: Path, *, fmt: Format | None = None, encoding: str | None = None) -> Iterator[tuple[int, Any]]:
+    """(line number, row) for every data row: a dict of column -> text for CSV, any JSON value for JSON Lines."""
+    text = _read_text(path, encoding)
+    fmt = fmt or detect_format(path)
+    if fmt == "jsonl":
+        for number, line in enumerate(text.split("\n"), start=1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield number, ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})")
+        return
+    dialect = "excel-tab" if path.name.lower().removesuffix(".gz").endswith(".tsv") else "excel"
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+    try:
+        header = next(reader, None)
+        if not header or not any(h.strip() for h in header):
+            raise ImportFileError(f"{path.name} has no header row; the first line must name the columns")
+        header = [h.strip() for h in header]
+        duplicated = sorted({h for h in header if header.count(h) > 1})
+        if duplicated:
+            raise ImportFileError(f"{path.name} names the column(s) {', '.join(duplicated)} more than once")
+        start = reader.line_num + 1
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                start = reader.line_num + 1
+                continue
+            if len(cells) != len(header):
+                yield start, ValueError(f"{len(cells)} cells where the header has {len(header)} columns")
+            else:
+                yield start, dict(zip(header, cells, strict=True))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ImportFileError(f"{path.name} line {reader.line_num}: malformed CSV ({exc})") from None
+
+
+def _cell(row: Mapping[str, Any], column: str | None) -> str:
+    if column is None or column not in row or row[column] is None:
+        return ""
+    value = row[column]
+    if isinstance(value, dict | list):
+        raise ValueError(f"column {column!r} holds a nested JSON value; expected text")
+    return clean_text(str(value))
+
+
+def _import_key(values: Mapping[str, Any], seen: dict[str, int]) -> str:
+    """Stable identity of a source row: its external id, else a hash of its content and its repeat count."""
+    if values.get("external_id"):
+        ext = values["external_id"]
+        return f"ext:{ext}" if len(ext) <= 90 else f"ext#{hashlib.sha256(ext.encode()).hexdigest()[:40]}"
+    content = json.dumps({k: str(v) for k, v in sorted(values.items())}, ensure_ascii=False)
+    digest = hashlib.sha256(content.encode()).hexdigest()[:40]
+    seen[digest] = seen.get(digest, 0) + 1
+    return f"row:{digest}#{seen[digest]}"
+
+
+def _incident_values(
+    row: Any, mapping: Mapping[str, str], default_status: str, date_format: str | None, timezone: str
+) -> dict[str, Any]:
+    """The fields of one incident from one source row; raises ValueError naming what is wrong."""
+    if isinstance(row, Exception):
+        raise row
+    if not isinstance(row, dict):
+        raise ValueError(f"expected a JSON object, got {type(row).__name__}")
+    raw = {name: _cell(row, mapping.get(name, name)) for name in INCIDENT_FIELDS}
+    for name, text in raw.items():
+        if len(text) > MAX_FIELD_CHARS:
+            raise ValueError(f"{name} has {len(text):,} characters; at most {MAX_FIELD_CHARS:,} are accepted")
+    title, body = raw["title"], raw["body"]
+    if not title and not body:
+        raise ValueError("no title and no body: nothing to record")
+    if not title:
+        first_line = body.split("\n", 1)[0]
+        title = first_line[:_TITLE_FROM_BODY_CHARS].rstrip() + ("…" if len(first_line) > _TITLE_FROM_BODY_CHARS else "")
+    dates = {
+        name: parse_datetime(raw[name], fmt=date_format, tz=timezone)
+        for name in ("created_at", "updated_at", "resolved_at")
+    }
+    values = {
+        "external_id": raw["external_id"],
+        "title": title,
+        "body": body,
+        "language": parse_language(raw["language"]) or detect_language(f"{title}\n{body}"),
+        "category": raw["category"] or None,
+        "priority": parse_priority(raw["priority"]),
+        "escalation_level": parse_escalation(raw["escalation_level"]),
+        "status": parse_status(raw["status"]) or default_status,
+        "assignee": raw["assignee"] or None,
+        "resolution": raw["resolution"] or None,
+        "root_cause": raw["root_cause"] or None,
+        # "Taro Yamada <taro@example.jp>" names the requester when no requester column does.
+        "requester": raw["requester"] or parseaddr(raw["requester_email"])[0].strip(),
+        "requester_email": Writer.normalise_email(raw["requester_email"]) if raw["requester_email"] else "",
+        **{name: value for name, value in dates.items() if value is not None},
+    }
+    return values
+
+
+def _check_mapping(columns: set[str], mapping: Mapping[str, str], required: Sequence[str], path: Path) -> None:
+    missing = [f"{name} (column {col!r})" for name, col in mapping.items() if col not in columns]
+    if missing:
+        raise ImportFileError(f"{path.name} has no column for {', '.join(missing)}; its columns: {sorted(columns)}")
+    if not any(mapping.get(name, name) in columns for name in required):
+        raise ImportFileError(
+            f"{path.name} has none of the columns {', '.join(required)}; map yours with --map, "
+            f"e.g. --map body=Description (its columns: {sorted(columns)})"
+        )
+
+
+def _columns(rows: list[tuple[int, Any]]) -> set[str]:
+    return {key for _, row in rows if isinstance(row, dict) for key in row}
+
+
+def import_incidents(
+    kb: KnowledgeBase,
+    path: str | Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    fmt: Format | None = None,
+    encoding: str | None = None,
+    default_status: str = "resolved",
+    date_format: str | None = None,
+    timezone: str = "UTC",
+    actor: str = "import",
+    progress: ProgressFactory = no_progress,
+) -> ImportReport:
+    """Add the incidents of a CSV or JSON Lines file to the knowledge base; see the module docstring."""
+    path = Path(path)
+    mapping = dict(mapping or {})
+    rows = list(read_rows(path, fmt=fmt, encoding=encoding))
+    columns = _columns(rows)
+    _check_mapping(columns, mapping, ("title", "body"), path)
+    default_status = parse_status(default_status) or "resolved"  # a bad --status fails before any row is read
+    report = ImportReport(path=path, rows=len(rows))
+    report.ignored_columns = sorted(columns - {mapping.get(name, name) for name in INCIDENT_FIELDS})
+    batch = _IncidentBatches(kb, report, mapping, actor, default_status, date_format, timezone)
+    with progress(f"Importing {path.name}", len(rows)) as update:
+        for start in range(0, len(rows), _BATCH):
+            batch.store(rows[start : start + _BATCH])
+            update(len(rows[start : start + _BATCH]))
+    return report
+
+
+@dataclass
+class _IncidentBatches:
+    """Stores an import batch by batch, each batch one transaction, remembering source rows across batches."""
+
+    kb: KnowledgeBase
+    report: ImportReport
+    mapping: Mapping[str, str]
+    actor: str
+    default_status: str
+    date_format: str | None
+    timezone: str
+    _repeats: dict[str, int] = field(default_factory=dict)
+    _key_lines: dict[str, int] = field(default_factory=dict)
+
+    def _parse(self, rows: Sequence[tuple[int, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        parsed = []
+        for line, row in rows:
+            try:
+                values = _incident_values(row, self.mapping, self.default_status, self.date_format, self.timezone)
+            except (ValueError, InvalidValue) as exc:
+                self.report.problems.append(RowProblem(line, str(exc)))
+                continue
+            key = _import_key(values, self._repeats)
+            if key in self._key_lines:
+                self.report.problems.append(RowProblem(line, f"same external_id as line {self._key_lines[key]}"))
+                continue
+            self._key_lines[key] = line
+            parsed.append((key, values))
+        return parsed
+
+    def store(self, rows: Sequence[tuple[int, Any]]) -> None:
+        parsed = self._parse(rows)
+        present = self.kb.existing_import_keys(key for key, _ in parsed)
+        fresh = [(key, values) for key, values in parsed if key not in present]
+        with self.kb.write(self.actor) as w:
+            resolve = _RequesterResolver(w)
+            records = []
+            for key, values in fresh:
+                values = dict(values)
+                values["requester_id"] = resolve(values.pop("requester"), values.pop("requester_email"))
+                del values["external_id"]
+                records.append({**values, "import_key": key})
+            w.add_incidents(records)
+        self.report.already_present += len(parsed) - len(fresh)
+        self.report.added += len(fresh)
+        self.report.new_requesters += resolve.created
+
+
+class _RequesterResolver:
+    """Finds the requester of a row by e-mail address, else by a unique exact name, else creates one."""
+
+    def __init__(self, writer: Writer) -> None:
+        self._w = writer
+        self.created = 0
+
+    def __call__(self, name: str, email: str) -> int | None:
+        if email:
+            found = self._w.requester_for_email(email)
+            if found is not None:
+                return found
+            self.created += 1
+            return self._w.add_requester(name or email.split("@")[0], [email])
+        if name:
+            found = self._w.requester_by_unique_name(name)
+            if found is not None:
+                return found
+            self.created += 1
+            return self._w.add_requester(name)
+        return None
+
+
+def _split_emails(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value if str(v).strip()]
+    return [part for part in str(value or "").replace(",", ";").replace(" ", ";").split(";") if part.strip()]
+
+
+def import_requesters(
+    kb: KnowledgeBase,
+    path: str | Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    fmt: Format | None = None,
+    encoding: str | None = None,
+    actor: str = "import",
+    progress: ProgressFactory = no_progress,
+) -> ImportReport:
+    """Add people with their addresses (a staff directory); known addresses link new ones to their owner."""
+    path = Path(path)
+    mapping = dict(mapping or {})
+    rows = list(read_rows(path, fmt=fmt, encoding=encoding))
+    columns = _columns(rows)
+    _check_mapping(columns, mapping, ("name",), path)
+    report = ImportReport(path=path, rows=len(rows))
+    report.ignored_columns = sorted(columns - {mapping.get(n, n) for n in REQUESTER_FIELDS})
+    with progress(f"Importing {path.name}", len(rows)) as update, kb.write(actor) as w:
+        for line, row in rows:
+            try:
+                _import_requester(w, row, mapping, report)
+            except (ValueError, InvalidValue) as exc:
+                report.problems.append(RowProblem(line, str(exc)))
+            update(1)
+    return report
+
+
+def _import_requester(w: Writer, row: Any, mapping: Mapping[str, str], report: ImportReport) -> None:
+    if isinstance(row, Exception):
+        raise row
+    if not isinstance(row, dict):
+        raise ValueError(f"expected a JSON object, got {type(row).__name__}")
+    name = _cell(row, mapping.get("name", "name"))
+    if not name:
+        raise ValueError("no name")
+    emails = [Writer.normalise_email(e) for e in _split_emails(row.get(mapping.get("emails", "emails")))]
+    owners = {w.requester_for_email(e) for e in emails} - {None}
+    if len(owners) > 1:
+        raise ValueError(f"the addresses {', '.join(emails)} already belong to different requesters {sorted(owners)}")
+    if owners:
+        owner = owners.pop()
+        new = [e for e in emails if w.requester_for_email(e) is None]
+        for address in new:
+            w.link_email(owner, address)
+        report.already_present += not new
+        report.added += bool(new)
+        return
+    department = _cell(row, mapping.get("department", "department")) or None
+    w.add_requester(name, emails, department=department)
+    report.added += 1
+    report.new_requesters += 1
+
+
+Importer = Callable[..., ImportReport]
+IMPORTERS: dict[Kind, tuple[Importer, tuple[str, ...]]] = {
+    "incidents": (import_incidents, INCIDENT_FIELDS),
+    "requesters": (import_requesters, REQUESTER_FIELDS),
+}
