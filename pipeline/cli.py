@@ -37,7 +37,8 @@ class _Group(click.Group):
 
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Progress]:
-    with tqdm(total=total, desc=description, unit="", dynamic_ncols=True, leave=True) as bar:
+    # delay: a step that turns out quick (an index loaded from disk) draws no bar at all
+    with tqdm(total=total, desc=description, unit="", dynamic_ncols=True, delay=0.5) as bar:
         yield bar.update
 
 

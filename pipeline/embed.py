@@ -81,19 +81,24 @@ class Embedder(ABC):
             out[i] = vector
         if progress is not None and found:
             progress(len(found))
-        missing = [i for i in range(len(batch)) if i not in found]
-        for start in range(0, len(missing), batch_size):
-            rows = missing[start : start + batch_size]
-            texts_now = [batch[i] for i in rows]
+        # Each distinct text is embedded once, in one batch, so that repeats get exactly the same vector.
+        missing: dict[str, list[int]] = {}
+        for i, text in enumerate(batch):
+            if i not in found:
+                missing.setdefault(text, []).append(i)
+        pending = list(missing)
+        for start in range(0, len(pending), batch_size):
+            texts_now = pending[start : start + batch_size]
             with self._lock:
                 vectors = np.asarray(self._encode_batch(texts_now), dtype=np.float32)
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors /= np.where(norms == 0, 1, norms)
-            out[rows] = vectors
+            for text, vector in zip(texts_now, vectors, strict=True):
+                out[missing[text]] = vector
             if self.cache is not None:
                 self.cache.put_many(self.name, texts_now, vectors)
             if progress is not None:
-                progress(len(rows))
+                progress(sum(len(missing[text]) for text in texts_now))
         return out[0] if single else out
 
     def __repr__(self) -> str:

@@ -13,9 +13,9 @@ import hashlib
 import io
 import json
 import logging
-from email.utils import parseaddr
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
@@ -181,12 +181,16 @@ def _cell(row: Mapping[str, Any], column: str | None) -> str:
     return clean_text(str(value))
 
 
-def _import_key(values: Mapping[str, Any], seen: dict[str, int]) -> str:
-    """Stable identity of a source row: its external id, else a hash of its content and its repeat count."""
-    if values.get("external_id"):
-        ext = values["external_id"]
-        return f"ext:{ext}" if len(ext) <= 90 else f"ext#{hashlib.sha256(ext.encode()).hexdigest()[:40]}"
-    content = json.dumps({k: str(v) for k, v in sorted(values.items())}, ensure_ascii=False)
+def _import_key(external_id: str, row: Mapping[str, Any], seen: dict[str, int]) -> str:
+    """Stable identity of a source row: its external id, else a hash of the row as read and its repeat count.
+
+    Hashing the row as read (not the values it mapped to) keeps the identity when the file is imported again
+    with other options.
+    """
+    if external_id:
+        digest = hashlib.sha256(external_id.encode()).hexdigest()[:40]
+        return f"ext:{external_id}" if len(external_id) <= 90 else f"ext#{digest}"
+    content = json.dumps(row, ensure_ascii=False, sort_keys=True, default=str)
     digest = hashlib.sha256(content.encode()).hexdigest()[:40]
     seen[digest] = seen.get(digest, 0) + 1
     return f"row:{digest}#{seen[digest]}"
@@ -301,7 +305,7 @@ class _IncidentBatches:
             except (ValueError, InvalidValue) as exc:
                 self.report.problems.append(RowProblem(line, str(exc)))
                 continue
-            key = _import_key(values, self._repeats)
+            key = _import_key(values["external_id"], row, self._repeats)
             if key in self._key_lines:
                 self.report.problems.append(RowProblem(line, f"same external_id as line {self._key_lines[key]}"))
                 continue

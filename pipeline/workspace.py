@@ -95,15 +95,11 @@ class Workspace:
 
     def similar_cases(self, report: str, *, k: int | None = None) -> list[SimilarCase]:
         """The resolved incidents most like ``report``; raises ReportError for an empty report."""
-        index = self.index()
-        return similar_cases(
-            self.kb,
-            index,
-            self.embedder,
-            report,
-            k=k or self.settings.search_top_k,
-            max_chars=self.settings.max_report_chars,
-        )
+        s = self.settings
+        with self._lock:  # faiss does not promise that a search may run while a resolution adds to the index
+            return similar_cases(
+                self.kb, self.index(), self.embedder, report, k=k or s.search_top_k, max_chars=s.max_report_chars
+            )
 
     def case(self, incident_id: int) -> CaseFile:
         return case_file(self.kb, incident_id)

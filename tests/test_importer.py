@@ -76,7 +76,9 @@ def test_importing_the_same_file_again_adds_nothing_and_touches_nothing(kb: Know
 
 
 def test_rows_without_an_id_are_told_apart_by_content_and_repeats(kb: KnowledgeBase, tmp_path: Path) -> None:
-    path = write(tmp_path, "plain.csv", "body,category\nprinter broken,Hardware\nprinter broken,Hardware\nvpn,Network\n")
+    path = write(
+        tmp_path, "plain.csv", "body,category\nprinter broken,Hardware\nprinter broken,Hardware\nvpn,Network\n"
+    )
     assert import_incidents(kb, path).added == 3  # two identical tickets are still two tickets
     assert import_incidents(kb, path).added == 0
     assert kb.incident(1).title == "printer broken"  # a row without a title takes the start of its body
@@ -90,7 +92,9 @@ def test_a_repeated_external_id_within_a_file_is_a_problem(kb: KnowledgeBase, tm
 
 def test_json_lines_with_broken_lines(kb: KnowledgeBase, tmp_path: Path) -> None:
     lines = [
-        json.dumps({"title": "メールが送信できない", "body": "送信トレイに残ります", "priority": "高"}, ensure_ascii=False),
+        json.dumps(
+            {"title": "メールが送信できない", "body": "送信トレイに残ります", "priority": "高"}, ensure_ascii=False
+        ),
         "{not json",
         json.dumps(["a", "list"]),
         "",

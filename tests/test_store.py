@@ -90,7 +90,9 @@ def test_resolving_records_the_resolution_and_time(kb: KnowledgeBase) -> None:
         incident_id = w.add_incident(title="x", language="en")
     at = dt.datetime(2026, 5, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
     with kb.write("b") as w:
-        w.resolve_incident(incident_id, resolution="Replaced cable", root_cause="Broken cable", at=at, category="Network")
+        w.resolve_incident(
+            incident_id, resolution="Replaced cable", root_cause="Broken cable", at=at, category="Network"
+        )
     record = kb.incident(incident_id)
     assert (record.status, record.resolution, record.category) == ("resolved", "Replaced cable", "Network")
     assert record.resolved_at == at and record.resolved_at.tzinfo == dt.UTC

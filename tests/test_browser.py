@@ -1,0 +1,134 @@
+"""The real app, served by `streamlit run`, driven in Debian's Chromium: an agent types reports and reads cases."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.settings import Settings
+from tests.conftest import HTML_TITLE
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, "INCIDENT_KB_DATABASE_URL": demo_settings.database_url}
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Chromium is not installed: run `make test`, which installs it with apt")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server: str) -> Iterator:
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(server)
+    page.get_by_label("Report").wait_for(timeout=60_000)
+    yield page
+    page.close()
+
+
+def find_similar(page, report: str, k: int | None = None) -> None:
+    page.get_by_label("Report").fill(report)
+    if k is not None:
+        slider = page.get_by_role("slider")
+        slider.focus()
+        for _ in range(k - 10):
+            slider.press("ArrowRight")
+    page.get_by_role("button", name="Find similar cases").click()
+    page.get_by_text("similarity").first.wait_for(timeout=60_000)
+
+
+def case_headers(page) -> list[str]:
+    """The "#id · title" line of every case shown, top to bottom."""
+    texts = page.locator("[class*='st-key-similar_case_'] [data-testid='stMarkdownContainer'] p").all_inner_texts()
+    return [t for t in texts if t.startswith("#")]
+
+
+def test_a_japanese_report_finds_japanese_cases(page) -> None:
+    find_similar(page, "今朝から自宅でVPNに接続できません。エラー809と表示されます。")
+    headers = case_headers(page)
+    assert len(headers) == 10
+    assert "VPN" in headers[0] and any("\u3040" <= ch <= "\u30ff" for ch in headers[0])
+    assert page.get_by_text("日本語").count() >= 5
+
+
+def test_an_english_report_finds_english_cases(page) -> None:
+    find_similar(page, "My print jobs are stuck in the queue and nothing comes out of the printer")
+    headers = case_headers(page)
+    assert any("print" in h.lower() for h in headers[:3])
+    assert page.get_by_text("English").count() >= 3
+    page.get_by_text("Open case").first.click()
+    page.get_by_text("History").wait_for(timeout=30_000)
+    assert "id=" in page.url
+
+
+def test_markup_in_a_case_is_shown_as_typed(page) -> None:
+    find_similar(page, "VPN down <b>bold</b> <script>alert('x')</script>", k=30)
+    page.get_by_text(HTML_TITLE, exact=False).first.wait_for(timeout=30_000)
+    # Shown literally: the page holds no element that the case's markup would have created.
+    assert page.locator("[class*='st-key-similar_case_'] b, [class*='st-key-similar_case_'] script").count() == 0
+    assert page.locator("[class*='st-key-similar_case_'] strong").filter(has_text="VPN").count() == 0

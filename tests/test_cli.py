@@ -1,0 +1,109 @@
+"""The incident-kb command line, run as a user would (click's CliRunner, real files, real models)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kb import KnowledgeBase
+from pipeline.cli import cli
+from pipeline.settings import Settings
+
+COMMANDS = ["demo", "import", "reindex", "resolve", "search", "settings"]
+
+
+def run(*args: str, db: Path | None = None) -> tuple[int, str]:
+    """Exit code and everything printed (stdout, then stderr)."""
+    prefix = ["--db", str(db)] if db else []
+    result = CliRunner().invoke(cli, [*prefix, *args], catch_exceptions=False)
+    return result.exit_code, result.stdout + result.stderr
+
+
+def test_help_lists_every_command_and_each_has_help() -> None:
+    code, output = run("--help")
+    assert code == 0
+    listed = output.split("Commands:")[1]
+    assert all(f"  {name} " in listed for name in COMMANDS)
+    for name in COMMANDS:
+        code, output = run(name, "--help")
+        assert code == 0 and "Usage: incident-kb " + name in output.replace("cli ", "incident-kb ")
+
+
+def test_import_reports_problems_by_line_then_indexes(tmp_path: Path) -> None:
+    data = tmp_path / "t.csv"
+    data.write_text("Subject,Text,Prio\nVPN drops,every ten minutes,2\n,,3\nPrinter jam,tray 2,P9\n", encoding="utf-8")
+    db = tmp_path / "kb.db"
+    code, output = run(
+        "import", str(data), "--map", "title=Subject", "--map", "body=Text", "--map", "priority=Prio", db=db
+    )
+    assert code == 0, output
+    assert "line 3: no title and no body" in output
+    assert "line 4: priority 'P9' is not one of P1-P4" in output
+    assert "t.csv: 3 rows read, 1 added, 2 left out with problems." in output
+    assert "Index: 1 resolved incidents" in output
+    # Again, now without reading Prio: the row that failed on it is added, the stored one is not repeated.
+    code, output = run("import", str(data), "--map", "title=Subject", "--map", "body=Text", db=db)
+    assert "3 rows read, 1 added, 1 already in the knowledge base, 1 left out with problems." in output
+
+
+def test_a_bad_file_is_one_line_without_traceback(tmp_path: Path) -> None:
+    data = tmp_path / "t.csv"
+    data.write_bytes("title\nプリンター\n".encode("cp932"))
+    code, output = run("import", str(data), db=tmp_path / "kb.db")
+    assert code == 1 and "Error: t.csv is not valid UTF-8 text" in output and "Traceback" not in output
+    code, output = run("import", str(tmp_path / "missing.csv"), db=tmp_path / "kb.db")
+    assert code == 2 and "does not exist" in output
+
+
+def test_search_resolve_and_reindex(tmp_path: Path) -> None:
+    db = tmp_path / "kb.db"
+    data = tmp_path / "t.jsonl"
+    rows = [
+        {"title": "VPN drops every ten minutes", "resolution": "Updated the VPN client"},
+        {"title": "メールが送信できない", "body": "送信トレイに残る", "resolution": "添付ファイルを小さくした"},
+        {"title": "Teams has no sound", "status": "in_progress"},
+    ]
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    assert run("import", str(data), db=db)[0] == 0
+
+    code, output = run("search", "メールを送れません", "-k", "1", "--json", db=db)
+    assert code == 0, output
+    assert json.loads(output.strip().splitlines()[-1])["title"] == "メールが送信できない"
+
+    code, output = run("resolve", "3", "--resolution", "Chose the headset as audio device", "--actor", "emily", db=db)
+    assert code == 0 and "#3 resolved and indexed" in output
+    code, output = run("search", "no audio in Teams meetings", "-k", "1", db=db)
+    assert "Teams has no sound" in output and "-> Chose the headset" in output
+
+    code, output = run("reindex", db=db)
+    assert code == 0 and "Indexed 3 resolved incidents" in output
+    code, output = run("resolve", "99", "--resolution", "x", "--actor", "emily", db=db)
+    assert code == 1 and "no incident has id 99" in output
+    code, output = run("search", "   ", db=db)
+    assert code == 1 and "The report is empty" in output
+
+
+@pytest.mark.slow
+def test_demo_builds_once(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    code, output = run("demo", db=db)
+    assert code == 0, output
+    assert "demo_incidents.jsonl: 1650 rows read, 1650 added." in output
+    assert "Demo knowledge base ready: 1650 incidents" in output
+    code, output = run("demo", db=db)
+    assert code == 0 and "already holds 1650 incidents; nothing to do" in output
+    with KnowledgeBase(f"sqlite:///{db}") as kb, kb.write("test") as w:
+        w.add_incident(title="scratch", language="en")
+    code, output = run("demo", "--recreate", db=db)
+    assert code == 0 and "Demo knowledge base ready: 1650 incidents" in output
+
+
+def test_settings_lists_every_setting_with_its_variable(tmp_path: Path) -> None:
+    code, output = run("settings", db=tmp_path / "x.db")
+    assert code == 0
+    for name in Settings.model_fields:
+        assert f"INCIDENT_KB_{name.upper()}:" in output
+    assert f"database_url = {tmp_path / 'x.db'}" in output

@@ -1,0 +1,62 @@
+"""The bundled demo data is what data/README.md promises, and is regenerated exactly by its script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def rows(name: str) -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
+
+
+def test_size_languages_and_time_span() -> None:
+    incidents = rows("demo_incidents.jsonl")
+    assert len(incidents) >= 1500
+    languages = Counter(r["language"] for r in incidents)
+    assert 0.45 <= languages["ja"] / len(incidents) <= 0.55
+    created = sorted(datetime.fromisoformat(r["created_at"]) for r in incidents)
+    assert (created[-1] - created[0]).days >= 365
+
+
+def test_labels_in_plausible_proportions() -> None:
+    incidents = rows("demo_incidents.jsonl")
+    share = {k: v / len(incidents) for k, v in Counter(r["escalation_level"] for r in incidents).items()}
+    assert share["none"] > share["L1"] > share["L2"] > share["L3"] > 0.03
+    priorities = Counter(r["priority"] for r in incidents)
+    assert priorities["P3"] > priorities["P4"] > priorities["P1"] > 0 and priorities["P2"] > priorities["P1"]
+    assert len({r["category"] for r in incidents}) >= 8
+    resolved = [r for r in incidents if r["status"] in ("resolved", "closed")]
+    assert all(r["resolution"] and r["root_cause"] and r["resolved_at"] > r["created_at"] for r in resolved)
+    assert 10 <= len(incidents) - len(resolved) <= 100  # some cases are still open
+
+
+def test_wording_varies() -> None:
+    incidents = rows("demo_incidents.jsonl")
+    assert len({r["body"] for r in incidents}) == len(incidents)
+    assert len({r["title"] for r in incidents}) >= 400
+
+
+def test_some_requesters_write_from_several_addresses() -> None:
+    people = rows("demo_requesters.jsonl")
+    several = [p for p in people if len(p["emails"]) > 1]
+    assert len(people) >= 150 and len(several) >= 20
+    used = Counter(r["requester_email"] for r in rows("demo_incidents.jsonl"))
+    assert sum(1 for p in several if sum(used[e] > 0 for e in p["emails"]) > 1) >= 10
+
+
+@pytest.mark.slow
+def test_the_generator_reproduces_the_files(tmp_path: Path) -> None:
+    for name in ("make_demo.py", "demo_scenarios.toml"):
+        (tmp_path / name).write_bytes((DATA / name).read_bytes())
+    subprocess.run([sys.executable, str(tmp_path / "make_demo.py")], check=True, capture_output=True)
+    for name in ("demo_incidents.jsonl", "demo_requesters.jsonl"):
+        assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name

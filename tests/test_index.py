@@ -1,0 +1,172 @@
+"""The vector index: search, crash-safe saves, and rebuilding whenever it does not fit the database or model."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb import IndexCorrupt, IndexMismatch, KnowledgeBase
+from kb.index import VectorIndex
+from pipeline.embed import Embedder
+from pipeline.indexing import build_index, open_index
+from pipeline.workspace import Workspace
+from tests.conftest import add_resolved
+
+
+def unit(rows: int, dim: int = 8, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_search_returns_the_nearest_ids_best_first() -> None:
+    vectors = unit(50)
+    index = VectorIndex(8, model="toy")
+    index.add(range(100, 150), vectors)
+    hits = index.search(vectors[7], k=3)
+    assert hits[0][0] == 107 and hits[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    index.add([107], vectors[8:9])  # a new vector for the same incident replaces the old one
+    assert len(index) == 50 and index.search(vectors[8], k=2)[0][1] == pytest.approx(1.0, abs=1e-5)
+    index.remove([107, 108])
+    assert len(index) == 48 and {107, 108}.isdisjoint(i for i, _ in index.search(vectors[8], k=48))
+    assert VectorIndex(8, model="toy").search(vectors[0], k=5) == []
+
+
+def test_save_and_load_keep_vectors_model_and_version(tmp_path: Path) -> None:
+    index = VectorIndex(8, model="toy@1", corpus_version="abc:3")
+    index.add([5, 6, 7], unit(3))
+    index.save(tmp_path / "kb.index")
+    loaded = VectorIndex.load(tmp_path / "kb.index")
+    assert (loaded.model, loaded.dim, loaded.corpus_version, len(loaded)) == ("toy@1", 8, "abc:3", 3)
+    assert sorted(loaded.ids()) == [5, 6, 7]
+    assert [p.name for p in tmp_path.iterdir()] == ["kb.index"]
+
+
+def test_a_failed_save_leaves_the_old_index_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "kb.index"
+    old = VectorIndex(8, model="toy", corpus_version="v1")
+    old.add([1], unit(1))
+    old.save(path)
+    new = VectorIndex(8, model="toy", corpus_version="v2")
+    new.add([1, 2], unit(2))
+
+    def crash(*args):
+        raise OSError("disk unplugged")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk unplugged"):
+        new.save(path)
+    monkeypatch.undo()
+    assert VectorIndex.load(path).corpus_version == "v1"
+    assert [p.name for p in tmp_path.iterdir()] == ["kb.index"]  # no temporary file left behind
+
+
+def test_a_process_killed_mid_save_never_leaves_a_torn_index(tmp_path: Path) -> None:
+    path = tmp_path / "kb.index"
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        from kb.index import VectorIndex
+        vectors = np.random.default_rng(0).normal(size=(60_000, 64)).astype(np.float32)
+        generation = 0
+        while True:
+            generation += 1
+            index = VectorIndex(64, model="toy", corpus_version=str(generation))
+            index.add(range(len(vectors)), vectors)
+            index.save({str(path)!r})
+            print(generation, flush=True)
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "1"  # one complete save exists
+        time.sleep(0.35)  # now it is somewhere inside a later save
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    index = VectorIndex.load(path)
+    assert len(index) == 60_000 and int(index.corpus_version) >= 1
+
+
+def test_an_unreadable_index_file_is_reported_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "kb.index"
+    path.write_bytes(b"PK\x03\x04 this is not an index")
+    with pytest.raises(IndexCorrupt, match=f"index file {path} cannot be read"):
+        VectorIndex.load(path)
+
+
+def test_check_names_what_does_not_match() -> None:
+    index = VectorIndex(8, model="toy@1", corpus_version="db:1")
+    index.check(model="toy@1", dim=8, corpus_version="db:1")
+    with pytest.raises(IndexMismatch, match=r"built with embedding model toy@1 .* configured model is other@2"):
+        index.check(model="other@2", dim=8, corpus_version="db:1")
+    with pytest.raises(IndexMismatch, match="reflects database state db:1, but the database is now at db:2"):
+        index.check(model="toy@1", dim=8, corpus_version="db:2")
+
+
+@pytest.fixture
+def indexed_kb(kb: KnowledgeBase) -> KnowledgeBase:
+    with kb.write("test") as w:
+        for title in ("VPN drops every ten minutes", "Printer jammed on the 3rd floor", "メールが送信できない"):
+            w.add_incident(title=title, language="en", status="resolved", resolution="fixed")
+        w.add_incident(title="Open case, not knowledge yet", language="en")
+    return kb
+
+
+def test_open_index_rebuilds_when_missing_corrupt_stale_or_foreign(
+    indexed_kb: KnowledgeBase, embedder: Embedder, tmp_path: Path
+) -> None:
+    path = tmp_path / "kb.index"
+    index, message = open_index(indexed_kb, embedder, path, max_chars=1000)
+    assert len(index) == 3 and "no index at" in message
+    assert open_index(indexed_kb, embedder, path, max_chars=1000)[1] is None  # fits: loaded as is
+
+    path.write_bytes(b"garbage")
+    index, message = open_index(indexed_kb, embedder, path, max_chars=1000)
+    assert len(index) == 3 and "cannot be read" in message
+
+    with indexed_kb.write("test") as w:
+        w.resolve_incident(4, resolution="done")
+    index, message = open_index(indexed_kb, embedder, path, max_chars=1000)
+    assert len(index) == 4 and "database is now at" in message
+
+    foreign = VectorIndex(embedder.dim, model="minilm@0.1.0", corpus_version=indexed_kb.corpus_version())
+    foreign.save(path)
+    index, message = open_index(indexed_kb, embedder, path, max_chars=1000)
+    assert index.model == embedder.name and "built with embedding model minilm@0.1.0" in message
+
+
+def test_the_index_is_rebuilt_from_the_database_alone(indexed_kb: KnowledgeBase, embedder: Embedder) -> None:
+    index = build_index(indexed_kb, embedder, max_chars=1000)
+    assert sorted(index.ids()) == [1, 2, 3]
+    best_id, _ = index.search(embedder.encode("VPN keeps disconnecting"), k=1)[0]
+    assert best_id == 1
+
+
+def test_resolving_adds_the_incident_to_the_index_at_once(workspace: Workspace) -> None:
+    add_resolved(workspace, "Printer jammed", "paper stuck in tray 2")
+    assert len(workspace.index()) == 1
+    with workspace.kb.write("agent") as w:
+        new_id = w.add_incident(title="Teams has no audio", body="nobody hears me in meetings", language="en")
+    workspace.resolve(new_id, actor="agent", resolution="Selected the headset as audio device")
+    assert workspace.index_is_current()  # no rebuild needed
+    assert workspace.similar_cases("No sound in Teams calls", k=1)[0].incident.id == new_id
+    on_disk = VectorIndex.load(workspace.settings.resolved_index_path)
+    assert new_id in on_disk.ids() and on_disk.corpus_version == workspace.kb.corpus_version()
+
+
+def test_a_change_by_another_process_is_noticed_before_the_next_search(workspace: Workspace) -> None:
+    add_resolved(workspace, "Printer jammed", "paper stuck in tray 2")
+    workspace.index()
+    with KnowledgeBase(workspace.settings.resolved_database_url) as other, other.write("someone else") as w:
+        w.add_incident(title="Laptop battery swollen", language="en", status="resolved", resolution="Replaced")
+    assert workspace.similar_cases("battery is bulging", k=1)[0].incident.title == "Laptop battery swollen"
+    assert any("changed since the index was loaded" in n for n in workspace.notices)
