@@ -1,0 +1,46 @@
+# The README's two commands: `make run` (set up, build the demo, start the app) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The local CPU build; any other torch pulls gigabytes of CUDA packages (see pyproject.toml).
+TORCH := torch==2.13.0
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# Models come inside packages: never wait for a model hub.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test demo lint chromium
+
+run: $(VENV)/.installed
+	$(BIN)/incident-kb demo
+	$(BIN)/streamlit run app.py
+
+test: $(VENV)/.installed-dev chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+demo: $(VENV)/.installed
+	$(BIN)/incident-kb demo --recreate
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+# The browser tests drive Debian's Chromium (playwright cannot download its own browser here).
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
