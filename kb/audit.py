@@ -61,14 +61,14 @@ def _before_flush(session: Session, flush_context, instances) -> None:
 
 
 def _changes(obj: Incident | Requester) -> list[tuple[str, Any, Any]]:
+    """(field, old value, new value) of every column this flush changes."""
+    state = inspect(obj)
     changed = []
-    for attr in inspect(obj).attrs:
-        if attr.key in _UNLOGGED_FIELDS or not hasattr(attr, "history"):
-            continue
-        history = attr.history
-        if history.added and attr.key in inspect(obj).mapper.column_attrs:
+    for column in state.mapper.column_attrs:
+        history = state.attrs[column.key].history
+        if history.added and column.key not in _UNLOGGED_FIELDS:
             old = history.deleted[0] if history.deleted else None
-            changed.append((attr.key, old, history.added[0]))
+            changed.append((column.key, old, history.added[0]))
     return changed
 
 

@@ -249,8 +249,20 @@ def _check_mapping(columns: set[str], mapping: Mapping[str, str], required: Sequ
         )
 
 
-def _columns(rows: list[tuple[int, Any]]) -> set[str]:
-    return {key for _, row in rows if isinstance(row, dict) for key in row}
+def _read_source(
+    path: Path,
+    mapping: Mapping[str, str],
+    fields: Sequence[str],
+    required: Sequence[str],
+    fmt: Format | None,
+    encoding: str | None,
+) -> tuple[list[tuple[int, Any]], ImportReport]:
+    """The rows of a file whose columns fit the mapping, and the report that the import will fill in."""
+    rows = list(read_rows(path, fmt=fmt, encoding=encoding))
+    columns = {key for _, row in rows if isinstance(row, dict) for key in row}
+    _check_mapping(columns, mapping, required, path)
+    used = {mapping.get(name, name) for name in fields}
+    return rows, ImportReport(path=path, rows=len(rows), ignored_columns=sorted(columns - used))
 
 
 def import_incidents(
@@ -267,16 +279,11 @@ def import_incidents(
     progress: ProgressFactory = no_progress,
 ) -> ImportReport:
     """Add the incidents of a CSV or JSON Lines file to the knowledge base; see the module docstring."""
-    path = Path(path)
-    mapping = dict(mapping or {})
-    rows = list(read_rows(path, fmt=fmt, encoding=encoding))
-    columns = _columns(rows)
-    _check_mapping(columns, mapping, ("title", "body"), path)
     default_status = parse_status(default_status) or "resolved"  # a bad --status fails before any row is read
-    report = ImportReport(path=path, rows=len(rows))
-    report.ignored_columns = sorted(columns - {mapping.get(name, name) for name in INCIDENT_FIELDS})
+    mapping = dict(mapping or {})
+    rows, report = _read_source(Path(path), mapping, INCIDENT_FIELDS, ("title", "body"), fmt, encoding)
     batch = _IncidentBatches(kb, report, mapping, actor, default_status, date_format, timezone)
-    with progress(f"Importing {path.name}", len(rows)) as update:
+    with progress(f"Importing {report.path.name}", len(rows)) as update:
         for start in range(0, len(rows), _BATCH):
             batch.store(rows[start : start + _BATCH])
             update(len(rows[start : start + _BATCH]))
@@ -371,14 +378,9 @@ def import_requesters(
     progress: ProgressFactory = no_progress,
 ) -> ImportReport:
     """Add people with their addresses (a staff directory); known addresses link new ones to their owner."""
-    path = Path(path)
     mapping = dict(mapping or {})
-    rows = list(read_rows(path, fmt=fmt, encoding=encoding))
-    columns = _columns(rows)
-    _check_mapping(columns, mapping, ("name",), path)
-    report = ImportReport(path=path, rows=len(rows))
-    report.ignored_columns = sorted(columns - {mapping.get(n, n) for n in REQUESTER_FIELDS})
-    with progress(f"Importing {path.name}", len(rows)) as update, kb.write(actor) as w:
+    rows, report = _read_source(Path(path), mapping, REQUESTER_FIELDS, ("name",), fmt, encoding)
+    with progress(f"Importing {report.path.name}", len(rows)) as update, kb.write(actor) as w:
         for line, row in rows:
             try:
                 _import_requester(w, row, mapping, report)
