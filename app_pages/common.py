@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from kb import KnowledgeBaseUnavailable
 from pipeline import ModelUnavailable, Settings, Workspace
 from pipeline.progress import Progress
 
@@ -22,9 +23,17 @@ def md(text: object) -> str:
 
 
 @st.cache_resource(show_spinner="Opening the knowledge base…", on_release=lambda ws: ws.close())
+def _open_workspace() -> Workspace:
+    return Workspace(Settings())
+
+
 def workspace() -> Workspace:
     """The knowledge base, model and index of this server process, opened once and shared by all sessions."""
-    return Workspace(Settings())
+    try:
+        return _open_workspace()
+    except KnowledgeBaseUnavailable as exc:  # not cached: the next run tries again, once the file is fixed
+        st.error(f"{exc}. Nothing was changed; fix or restore the file, or set INCIDENT_KB_DATABASE_URL.")
+        st.stop()
 
 
 @contextmanager

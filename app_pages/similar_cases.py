@@ -23,6 +23,7 @@ with st.form("similar_form"):
         "Report",
         key="similar_report",
         height=160,
+        max_chars=ws.settings.max_report_chars,
         placeholder="例: 今朝からVPNに接続できません。エラー809が出ます。 / e.g. Outlook keeps asking for my password.",
     )
     k = st.slider("How many cases", 1, 30, ws.settings.search_top_k, key="similar_k")

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from kb.errors import IncidentNotFound, IndexCorrupt, IndexMismatch, InvalidValue, RequesterNotFound
+from kb.errors import (
+    IncidentNotFound,
+    IndexCorrupt,
+    IndexMismatch,
+    InvalidValue,
+    KnowledgeBaseUnavailable,
+    RequesterNotFound,
+)
 from kb.records import EventRecord, IncidentRecord, KBStats, RequesterRecord
 from kb.store import KnowledgeBase
 from kb.writer import Writer
@@ -16,6 +23,7 @@ __all__ = [
     "InvalidValue",
     "KBStats",
     "KnowledgeBase",
+    "KnowledgeBaseUnavailable",
     "RequesterNotFound",
     "RequesterRecord",
     "Writer",

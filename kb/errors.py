@@ -19,6 +19,10 @@ class InvalidValue(ValueError):
     """A field got a value outside its vocabulary (see ``kb.vocab``)."""
 
 
+class KnowledgeBaseUnavailable(RuntimeError):
+    """The database cannot be opened or brought to the current schema."""
+
+
 class IndexMismatch(RuntimeError):
     """The vector index was made by another model or from another state of the database."""
 

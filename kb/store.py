@@ -13,10 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from kb import audit, schema
-from kb.errors import IncidentNotFound, RequesterNotFound
+from kb.errors import IncidentNotFound, KnowledgeBaseUnavailable, RequesterNotFound
 from kb.models import Event, Incident, Meta, Requester, RequesterEmail
 from kb.records import EventRecord, IncidentRecord, KBStats, RequesterRecord
 from kb.vocab import RESOLVED_STATUSES
@@ -59,7 +60,12 @@ class KnowledgeBase:
         self.engine: Engine = create_engine(self.url)
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        schema.upgrade(self.engine)
+        try:
+            schema.upgrade(self.engine)
+        except DBAPIError as exc:
+            self.engine.dispose()
+            where = self.url.render_as_string(hide_password=True)
+            raise KnowledgeBaseUnavailable(f"cannot open the knowledge base {where}: {exc.orig}") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         audit.install(self._sessions)
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from kb import IncidentNotFound, InvalidValue
+from kb import IncidentNotFound, InvalidValue, KnowledgeBaseUnavailable
 from pipeline.demo import build_demo
 from pipeline.embed import ModelUnavailable
 from pipeline.importer import IMPORTERS, ImportFileError, parse_mapping
@@ -24,7 +24,15 @@ from pipeline.workspace import Workspace
 logger = logging.getLogger(__name__)
 
 # Failures that are the user's to fix: one line, no traceback.
-_USER_ERRORS = (ImportFileError, ReportError, ModelUnavailable, IncidentNotFound, InvalidValue, FileNotFoundError)
+_USER_ERRORS = (
+    ImportFileError,
+    ReportError,
+    ModelUnavailable,
+    IncidentNotFound,
+    InvalidValue,
+    FileNotFoundError,
+    KnowledgeBaseUnavailable,
+)
 
 
 class _Group(click.Group):

@@ -99,3 +99,15 @@ def test_an_empty_knowledge_base_says_what_to_do(settings: Settings, monkeypatch
     assert "no resolved incidents yet" in at.warning[0].value
     assert "incident-kb demo" in at.warning[0].value
     st.cache_resource.clear()
+
+
+def test_a_broken_database_file_is_named_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"garbage" * 1000)
+    monkeypatch.setenv("INCIDENT_KB_DATABASE_URL", str(broken))
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert "cannot open the knowledge base" in at.error[0].value and "Nothing was changed" in at.error[0].value
+    assert broken.read_bytes() == b"garbage" * 1000

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from kb import IncidentNotFound, InvalidValue, KnowledgeBase
+from kb import IncidentNotFound, InvalidValue, KnowledgeBase, KnowledgeBaseUnavailable
 from kb.models import Base
 from kb.schema import current_revision, head_revision
 
@@ -145,3 +145,11 @@ def test_two_databases_never_share_a_corpus_version(make_kb) -> None:
 def test_naive_datetimes_are_refused(kb: KnowledgeBase) -> None:
     with pytest.raises(Exception, match="no time zone"), kb.write("a") as w:
         w.add_incident(title="x", language="en", created_at=dt.datetime(2026, 1, 1))
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path) -> None:
+    path = tmp_path / "kb.db"
+    path.write_bytes(b"not a database at all" * 200)
+    with pytest.raises(KnowledgeBaseUnavailable, match=f"cannot open the knowledge base sqlite:///{path}: file is not"):
+        KnowledgeBase(f"sqlite:///{path}")
+    assert path.read_bytes() == b"not a database at all" * 200
