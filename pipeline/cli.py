@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from kb import IncidentNotFound, InvalidValue, KnowledgeBaseUnavailable
@@ -32,6 +33,7 @@ _USER_ERRORS = (
     InvalidValue,
     FileNotFoundError,
     KnowledgeBaseUnavailable,
+    ValidationError,  # a setting with a bad value
 )
 
 

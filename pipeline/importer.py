@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kb import KnowledgeBase
 from kb.errors import InvalidValue
@@ -279,7 +280,15 @@ def import_incidents(
     progress: ProgressFactory = no_progress,
 ) -> ImportReport:
     """Add the incidents of a CSV or JSON Lines file to the knowledge base; see the module docstring."""
-    default_status = parse_status(default_status) or "resolved"  # a bad --status fails before any row is read
+    # Options are checked before any row is read: a bad one fails the import, not every row.
+    try:
+        default_status = parse_status(default_status) or "resolved"
+    except ValueError as exc:
+        raise ImportFileError(f"default {exc}") from None
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImportFileError(f"unknown time zone {timezone!r}; use a name such as Asia/Tokyo or UTC") from None
     mapping = dict(mapping or {})
     rows, report = _read_source(Path(path), mapping, INCIDENT_FIELDS, ("title", "body"), fmt, encoding)
     batch = _IncidentBatches(kb, report, mapping, actor, default_status, date_format, timezone)

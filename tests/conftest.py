@@ -16,8 +16,6 @@ from pipeline.progress import no_progress
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
 
-REPO = Path(__file__).resolve().parent.parent
-
 # An incident whose text is markup: every page must show it as typed.
 HTML_TITLE = "<b>Bold</b> <script>alert('x')</script> **VPN** :red[down]"
 

@@ -188,3 +188,14 @@ def test_requesters_with_several_addresses(kb: KnowledgeBase, tmp_path: Path) ->
     tickets = write(tmp_path, "t.csv", "title,requester_email\nVPN,k.sato@old.example.jp\n")
     import_incidents(kb, tickets)
     assert kb.incident(1).requester_name == "佐藤 健太"
+
+
+def test_bad_options_fail_before_any_row_is_stored(kb: KnowledgeBase, tmp_path: Path) -> None:
+    path = write(tmp_path, "t.csv", "title,created_at\nx,2026-01-01 09:00\n")
+    with pytest.raises(ImportFileError, match="unknown time zone 'Mars/Olympus'"):
+        import_incidents(kb, path, timezone="Mars/Olympus")
+    with pytest.raises(ImportFileError, match="default status 'finished' is not one of"):
+        import_incidents(kb, path, default_status="finished")
+    assert kb.stats().incidents == 0
+    import_incidents(kb, path, timezone="Asia/Tokyo")
+    assert kb.incident(1).created_at.isoformat() == "2026-01-01T00:00:00+00:00"
