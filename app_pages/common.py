@@ -53,15 +53,12 @@ def progress_bar(description: str, total: int) -> Iterator[Progress]:
 def ready_workspace() -> Workspace:
     """The workspace with its model loaded and its index current, showing progress while it gets there."""
     ws = workspace()
-    if not ws.index_is_current():
-        try:
-            with st.spinner("Loading the embedding model…"):
-                model = ws.embedder
-            with progress_bar(f"Preparing the similar-case index ({model.name})", ws.kb.count_resolved()) as update:
-                ws.index(update)
-        except ModelUnavailable as exc:
-            st.error(str(exc))
-            st.stop()
+    try:
+        with st.spinner("Loading the embedding model and the index…"):
+            ws.index(progress_bar)  # instant once loaded; a bar appears only while it is rebuilt
+    except ModelUnavailable as exc:
+        st.error(str(exc))
+        st.stop()
     return ws
 
 

@@ -47,8 +47,7 @@ class _Group(click.Group):
 
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Progress]:
-    # delay: a step that turns out quick (an index loaded from disk) draws no bar at all
-    with tqdm(total=total, desc=description, unit="", dynamic_ncols=True, delay=0.5) as bar:
+    with tqdm(total=total, desc=description, unit="", dynamic_ncols=True) as bar:
         yield bar.update
 
 
@@ -137,8 +136,7 @@ def import_(
         click.echo(f"Columns not used: {', '.join(report.ignored_columns)}", err=True)
     click.echo(report.summary())
     if kind == "incidents" and report.added and not no_index:
-        with progress_bar("Embedding and indexing", ws.kb.count_resolved()) as update:
-            index = ws.reindex(update)
+        index = ws.reindex(progress_bar)
         click.echo(f"Index: {len(index)} resolved incidents ({ws.embedder.name}).")
 
 
@@ -147,8 +145,7 @@ def import_(
 def reindex(ctx: click.Context) -> None:
     """Rebuild the similar-case index from the database (embeddings come from the cache where possible)."""
     ws = _workspace(ctx)
-    with progress_bar("Embedding and indexing", ws.kb.count_resolved()) as update:
-        index = ws.reindex(update)
+    index = ws.reindex(progress_bar)
     click.echo(
         f"Indexed {len(index)} resolved incidents with {ws.embedder.name} into {ws.settings.resolved_index_path}."
     )
@@ -162,8 +159,7 @@ def reindex(ctx: click.Context) -> None:
 def search(ctx: click.Context, report: str, k: int | None, as_json: bool) -> None:
     """Show the resolved incidents most similar to REPORT (a text in Japanese or English)."""
     ws = _workspace(ctx)
-    with progress_bar("Loading the index", ws.kb.count_resolved()) as update:
-        ws.index(update)
+    ws.index(progress_bar)  # draws a bar only if the index has to be rebuilt
     _echo_notices(ws)
     for case in ws.similar_cases(report, k=k):
         i = case.incident

@@ -25,6 +25,5 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
     reports = []
     for name, importer in ((REQUESTERS_FILE, import_requesters), (INCIDENTS_FILE, import_incidents)):
         reports.append(importer(ws.kb, folder / name, actor="demo", progress=progress))
-    with progress("Embedding and indexing", ws.kb.count_resolved()) as update:
-        ws.reindex(update)
+    ws.reindex(progress)
     return reports

