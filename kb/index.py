@@ -130,6 +130,8 @@ class VectorIndex:
         path = Path(path)
         try:
             data = path.read_bytes()
+            if not data.startswith(b"PK\x03\x04"):  # every index is a zip archive (.npz); numpy's message misleads
+                raise IndexCorrupt(f"index file {path} cannot be read (it is not an incident-kb index file)")
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 meta = json.loads(z["meta"].tobytes())
                 raw = z["faiss"]

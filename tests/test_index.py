@@ -101,6 +101,9 @@ def test_an_unreadable_index_file_is_reported_by_name(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04 this is not an index")
     with pytest.raises(IndexCorrupt, match=f"index file {path} cannot be read"):
         VectorIndex.load(path)
+    path.write_text("garbage")
+    with pytest.raises(IndexCorrupt, match=r"cannot be read \(it is not an incident-kb index file\)"):
+        VectorIndex.load(path)
 
 
 def test_check_names_what_does_not_match() -> None:
