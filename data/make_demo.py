@@ -146,19 +146,38 @@ def scenario_weight(scenario: Scenario, when: dt.datetime) -> float:
     return weight
 
 
-def bump(priority: str, steps: int = 1) -> str:
-    return f"P{max(1, int(priority[1]) - steps)}"
+# The default ITIL matrix of the settings (pipeline/settings.py): impact row, urgency column -> priority.
+MATRIX = {
+    "high": {"high": "P1", "medium": "P2", "low": "P3"},
+    "medium": {"high": "P2", "medium": "P3", "low": "P3"},
+    "low": {"high": "P2", "medium": "P3", "low": "P4"},
+}
+URGENCY_OF = {"P1": "high", "P2": "high", "P3": "medium", "P4": "low"}
+
+
+def raise_urgency(urgency: str) -> str:
+    return {"low": "medium", "medium": "high", "high": "high"}[urgency]
+
+
+def agent_priority(rng: random.Random, impact: str, urgency: str) -> str:
+    """The matrix's priority, as agents set it: one case in ten a step off, by judgement."""
+    priority = MATRIX[impact][urgency]
+    if rng.random() < 0.1:
+        priority = f"P{min(4, max(1, int(priority[1]) + rng.choice((-1, 1))))}"
+    return priority
 
 
 def compose(rng: random.Random, scenario: Scenario, lang: str, person: dict, slots: dict) -> dict:
-    """One report (title, body) of one of the scenario's problems, with its priority and escalation level."""
+    """One report (title, body) of one of the scenario's problems, with its labels (ITIL impact and urgency too)."""
     side = scenario[lang]
     number = rng.randrange(len(side["problems"]))
     problem = side["problems"][number]
     dept = person["dept"][LANG_INDEX[lang]]
     extra = {"first": person["first"], "surname": person["surname"], "dept": dept}
     extra["n"] = str(rng.choice([5, 8, 10, 12, 15, 20, 30, 40]))
-    priority = rng.choices(["P1", "P2", "P3", "P4"], weights=scenario["priority"])[0]
+    # How urgent this kind of trouble usually is for one person; the wording below may raise it.
+    urgency = URGENCY_OF[rng.choices(["P1", "P2", "P3", "P4"], weights=scenario["priority"])[0]]
+    impact = "low"
     level = rng.choices(["none", "L1", "L2", "L3"], weights=scenario["escalation"])[0]
 
     sentences = [problem["symptom"]]
@@ -166,20 +185,22 @@ def compose(rng: random.Random, scenario: Scenario, lang: str, person: dict, slo
     scope = rng.random()
     if scenario.get("widespread") and scope < 0.35:
         sentences.append(phrase(rng, "widespread", lang))
-        priority = rng.choices(["P1", "P2", "P3"], weights=[5, 4, 1])[0]
+        impact = "high"
+        urgency = "high" if rng.random() < 0.8 else urgency
         level = level if level != "none" else rng.choice(["L1", "L2"])
     elif scope < 0.15:
         sentences.append(phrase(rng, "team", lang))
-        priority = bump(priority) if rng.random() < 0.5 else priority
+        impact = "medium"
     if rng.random() < 0.3:
         sentences.append(phrase(rng, "tried", lang))
     urgent = rng.random() < 0.18
     if urgent:
         sentences.append(phrase(rng, "urgent", lang))
-        priority = bump(priority) if rng.random() < 0.4 else priority
+        urgency = raise_urgency(urgency)
     if rng.random() < 0.06:
         sentences.append(phrase(rng, "ask_escalation", lang))
         level = level if level != "none" else "L1"
+    priority = agent_priority(rng, impact, urgency)
     if priority == "P1" and level == "none" and rng.random() < 0.6:
         level = "L1"
 
@@ -207,6 +228,8 @@ def compose(rng: random.Random, scenario: Scenario, lang: str, person: dict, slo
         "body": "\n".join(lines),
         "priority": priority,
         "escalation_level": level,
+        "impact": impact,
+        "urgency": urgency,
         "problem": number,
         "extra": extra,
     }
@@ -260,6 +283,8 @@ def main() -> None:
             "category": scenario["category"],
             "priority": priority,
             "escalation_level": level,
+            "impact": report["impact"],
+            "urgency": report["urgency"],
             "assignee": agent,
             "created_at": created.isoformat(timespec="seconds"),
         }

@@ -8,9 +8,10 @@ from kb.errors import (
     IndexMismatch,
     InvalidValue,
     KnowledgeBaseUnavailable,
+    ModelVersionNotFound,
     RequesterNotFound,
 )
-from kb.records import EventRecord, IncidentRecord, KBStats, RequesterRecord
+from kb.records import EventRecord, IncidentRecord, KBStats, ModelVersionRecord, RequesterRecord
 from kb.store import KnowledgeBase
 from kb.writer import Writer
 
@@ -24,6 +25,8 @@ __all__ = [
     "KBStats",
     "KnowledgeBase",
     "KnowledgeBaseUnavailable",
+    "ModelVersionNotFound",
+    "ModelVersionRecord",
     "RequesterNotFound",
     "RequesterRecord",
     "Writer",

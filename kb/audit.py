@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Integer, Text, cast, event, insert, inspect, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from kb.models import Event, Incident, Meta, Requester, RequesterEmail, utcnow
+from kb.models import Event, Incident, Meta, ModelVersion, Requester, RequesterEmail, utcnow
 from kb.vocab import RESOLVED_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 # Fields whose change alters what a resolved incident contributes to the similar-case index.
 _CORPUS_FIELDS = {"title", "body"}
 _UNLOGGED_FIELDS = {"id", "updated_at"}
+# What the event log calls each kind of audited row.
+_ENTITIES = {Incident: "incident", Requester: "requester", ModelVersion: "model_version"}
 
 
 class ReadOnlySession(RuntimeError):
@@ -41,7 +43,7 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _snapshot(obj: Incident | Requester) -> str:
+def _snapshot(obj: Incident | Requester | ModelVersion) -> str:
     columns = inspect(obj).mapper.column_attrs
     values = {c.key: _text(getattr(obj, c.key)) for c in columns if c.key not in _UNLOGGED_FIELDS}
     return json.dumps({k: v for k, v in values.items() if v is not None}, ensure_ascii=False)
@@ -92,19 +94,16 @@ def _after_flush(session: Session, flush_context) -> None:
         )
 
     for obj in session.new:
-        if isinstance(obj, Incident):
-            log("incident", obj.id, "create", new=_snapshot(obj))
-            corpus_changed |= _is_resolved(obj.status)
-        elif isinstance(obj, Requester):
-            log("requester", obj.id, "create", new=_snapshot(obj))
+        if type(obj) in _ENTITIES:
+            log(_ENTITIES[type(obj)], obj.id, "create", new=_snapshot(obj))
+            corpus_changed |= isinstance(obj, Incident) and _is_resolved(obj.status)
         elif isinstance(obj, RequesterEmail):
             log("requester", obj.requester_id, "link_email", field="address", new=obj.address)
 
     for obj in session.dirty:
-        if isinstance(obj, Incident | Requester):
-            entity = "incident" if isinstance(obj, Incident) else "requester"
+        if type(obj) in _ENTITIES:
             for field, old, new in _changes(obj):
-                log(entity, obj.id, "update", field, old, new)
+                log(_ENTITIES[type(obj)], obj.id, "update", field, old, new)
                 if isinstance(obj, Incident):
                     if field == "status":
                         corpus_changed |= _is_resolved(old) != _is_resolved(new)
@@ -114,8 +113,8 @@ def _after_flush(session: Session, flush_context) -> None:
     for obj in session.deleted:
         if isinstance(obj, RequesterEmail):
             log("requester", obj.requester_id, "unlink_email", field="address", old=obj.address)
-        elif isinstance(obj, Incident | Requester):
-            log("incident" if isinstance(obj, Incident) else "requester", obj.id, "delete", old=_snapshot(obj))
+        elif type(obj) in _ENTITIES:
+            log(_ENTITIES[type(obj)], obj.id, "delete", old=_snapshot(obj))
             corpus_changed |= isinstance(obj, Incident) and _is_resolved(obj.status)
 
     connection = session.connection()

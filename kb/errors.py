@@ -29,3 +29,7 @@ class IndexMismatch(RuntimeError):
 
 class IndexCorrupt(RuntimeError):
     """The vector index file cannot be read."""
+
+
+class ModelVersionNotFound(LookupError):
+    """No trained model has the version asked for."""

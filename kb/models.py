@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -72,6 +72,9 @@ class Incident(Base):
     category: Mapped[str | None] = mapped_column(String(100))
     priority: Mapped[str | None] = mapped_column(String(2))
     escalation_level: Mapped[str | None] = mapped_column(String(4))
+    # ITIL: how many it hurts (impact) and how soon it hurts (urgency); the priority matrix combines them.
+    impact: Mapped[str | None] = mapped_column(String(6))
+    urgency: Mapped[str | None] = mapped_column(String(6))
     status: Mapped[str] = mapped_column(String(30), default="new")
     assignee: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -98,6 +101,23 @@ class Event(Base):
     field: Mapped[str | None] = mapped_column(String(50))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class ModelVersion(Base):
+    """A trained suggestion model: where its artifact lies, what it was trained on, how well it did."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    artifact: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    embedding_model: Mapped[str] = mapped_column(String(200))
+    snapshot: Mapped[str] = mapped_column(String(100))
+    n_train: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict] = mapped_column(JSON)
+    metrics: Mapped[dict] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Meta(Base):

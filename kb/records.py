@@ -18,6 +18,8 @@ class IncidentRecord:
     category: str | None
     priority: str | None
     escalation_level: str | None
+    impact: str | None
+    urgency: str | None
     status: str
     assignee: str | None
     created_at: dt.datetime
@@ -28,9 +30,10 @@ class IncidentRecord:
     requester_name: str | None = None
 
     @classmethod
-    def from_row(cls, row: models.Incident) -> IncidentRecord:
+    def from_row(cls, row: models.Incident, *, with_requester: bool = True) -> IncidentRecord:
         values = {f.name: getattr(row, f.name) for f in fields(cls) if f.name != "requester_name"}
-        return cls(**values, requester_name=row.requester.name if row.requester else None)
+        name = row.requester.name if with_requester and row.requester else None
+        return cls(**values, requester_name=name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +71,23 @@ class KBStats:
     resolved: int
     requesters: int
     by_language: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionRecord:
+    """A trained suggestion model as the registry knows it; the artifact itself is a file at ``artifact``."""
+
+    id: int
+    created_at: dt.datetime
+    artifact: str
+    sha256: str
+    embedding_model: str
+    snapshot: str
+    n_train: int
+    settings: dict
+    metrics: dict
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: models.ModelVersion) -> ModelVersionRecord:
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})

@@ -17,9 +17,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from kb import audit, schema
-from kb.errors import IncidentNotFound, KnowledgeBaseUnavailable, RequesterNotFound
-from kb.models import Event, Incident, Meta, Requester, RequesterEmail
-from kb.records import EventRecord, IncidentRecord, KBStats, RequesterRecord
+from kb.errors import IncidentNotFound, KnowledgeBaseUnavailable, ModelVersionNotFound, RequesterNotFound
+from kb.models import Event, Incident, Meta, ModelVersion, Requester, RequesterEmail
+from kb.records import EventRecord, IncidentRecord, KBStats, ModelVersionRecord, RequesterRecord
 from kb.vocab import RESOLVED_STATUSES
 from kb.writer import Writer
 
@@ -120,6 +120,23 @@ class KnowledgeBase:
         with self._read() as s:
             return s.scalar(select(func.count()).where(Incident.status.in_(RESOLVED_STATUSES)))
 
+    def resolved_incidents(self, batch_size: int = 2000) -> Iterator[list[IncidentRecord]]:
+        """Every resolved incident with its labels, in batches ordered by id: what the suggestion models learn from."""
+        last_id = 0
+        while True:
+            with self._read() as s:
+                rows = s.scalars(
+                    select(Incident)
+                    .where(Incident.status.in_(RESOLVED_STATUSES), Incident.id > last_id)
+                    .order_by(Incident.id)
+                    .limit(batch_size)
+                ).all()
+                batch = [IncidentRecord.from_row(row, with_requester=False) for row in rows]
+            if not batch:
+                return
+            yield batch
+            last_id = batch[-1].id
+
     def resolved_texts(self, batch_size: int = 2000) -> Iterator[list[tuple[int, str, str]]]:
         """(id, title, body) of every resolved incident, in batches, ordered by id."""
         last_id = 0
@@ -174,6 +191,25 @@ class KnowledgeBase:
                 select(Event).where(Event.entity == entity, Event.entity_id == entity_id).order_by(Event.id)
             )
             return [EventRecord.from_row(r) for r in rows]
+
+    def model_versions(self) -> list[ModelVersionRecord]:
+        """Every trained suggestion model, newest first."""
+        with self._read() as s:
+            return [
+                ModelVersionRecord.from_row(r) for r in s.scalars(select(ModelVersion).order_by(ModelVersion.id.desc()))
+            ]
+
+    def model_version(self, version_id: int) -> ModelVersionRecord:
+        with self._read() as s:
+            row = s.get(ModelVersion, version_id)
+            if row is None:
+                raise ModelVersionNotFound(f"no trained model has version {version_id}")
+            return ModelVersionRecord.from_row(row)
+
+    def active_model_version(self) -> ModelVersionRecord | None:
+        with self._read() as s:
+            row = s.scalars(select(ModelVersion).where(ModelVersion.active)).first()
+            return None if row is None else ModelVersionRecord.from_row(row)
 
     def existing_import_keys(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)

@@ -10,11 +10,15 @@ Status = Literal[
     "new", "triage", "in_progress", "waiting_requester", "waiting_vendor", "escalated", "resolved", "closed", "reopened"
 ]
 Language = Literal["ja", "en"]
+# ITIL's three-step scales; the priority matrix (in settings) maps impact x urgency to a priority.
+Level3 = Literal["high", "medium", "low"]
 
 PRIORITIES: tuple[str, ...] = get_args(Priority)
 ESCALATION_LEVELS: tuple[str, ...] = get_args(EscalationLevel)
 STATUSES: tuple[str, ...] = get_args(Status)
 LANGUAGES: tuple[str, ...] = get_args(Language)
+IMPACTS: tuple[str, ...] = get_args(Level3)
+URGENCIES: tuple[str, ...] = IMPACTS
 
 # Only these feed the similar-case index: a case is knowledge once it has a resolution.
 RESOLVED_STATUSES: tuple[str, ...] = ("resolved", "closed")

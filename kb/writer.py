@@ -10,14 +10,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.errors import IncidentNotFound, InvalidValue, RequesterNotFound
-from kb.models import Incident, Requester, RequesterEmail, utcnow
-from kb.records import IncidentRecord
-from kb.vocab import ESCALATION_LEVELS, LANGUAGES, PRIORITIES, RESOLVED_STATUSES, STATUSES
+from kb.errors import IncidentNotFound, InvalidValue, ModelVersionNotFound, RequesterNotFound
+from kb.models import Incident, ModelVersion, Requester, RequesterEmail, utcnow
+from kb.records import IncidentRecord, ModelVersionRecord
+from kb.vocab import ESCALATION_LEVELS, IMPACTS, LANGUAGES, PRIORITIES, RESOLVED_STATUSES, STATUSES, URGENCIES
 
 _VOCABULARY = {
     "priority": PRIORITIES,
     "escalation_level": ESCALATION_LEVELS,
+    "impact": IMPACTS,
+    "urgency": URGENCIES,
     "status": STATUSES,
     "language": LANGUAGES,
 }
@@ -29,6 +31,8 @@ EDITABLE_FIELDS = (
     "category",
     "priority",
     "escalation_level",
+    "impact",
+    "urgency",
     "status",
     "assignee",
     "created_at",
@@ -165,3 +169,42 @@ class Writer:
         """The requester with exactly this name, if there is exactly one."""
         ids = self._session.scalars(select(Requester.id).where(Requester.name == name.strip()).limit(2)).all()
         return ids[0] if len(ids) == 1 else None
+
+    def add_model_version(
+        self,
+        *,
+        artifact: str,
+        sha256: str,
+        embedding_model: str,
+        snapshot: str,
+        n_train: int,
+        settings: dict,
+        metrics: dict,
+    ) -> ModelVersionRecord:
+        """Register a trained model (not yet active)."""
+        row = ModelVersion(
+            artifact=artifact,
+            sha256=sha256,
+            embedding_model=embedding_model,
+            snapshot=snapshot,
+            n_train=n_train,
+            settings=settings,
+            metrics=metrics,
+            active=False,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return ModelVersionRecord.from_row(row)
+
+    def activate_model_version(self, version_id: int) -> ModelVersionRecord:
+        """Make one trained model the one suggestions come from; the one active before steps back."""
+        row = self._session.get(ModelVersion, version_id)
+        if row is None:
+            raise ModelVersionNotFound(f"no trained model has version {version_id}")
+        for other in self._session.scalars(
+            select(ModelVersion).where(ModelVersion.active, ModelVersion.id != version_id)
+        ):
+            other.active = False
+        row.active = True
+        self._session.flush()
+        return ModelVersionRecord.from_row(row)

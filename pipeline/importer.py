@@ -29,6 +29,7 @@ from pipeline.values import (
     parse_datetime,
     parse_escalation,
     parse_language,
+    parse_level3,
     parse_priority,
     parse_status,
 )
@@ -37,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 INCIDENT_FIELDS = (
     "external_id", "title", "body", "language", "requester", "requester_email", "category", "priority",
-    "escalation_level", "status", "assignee", "created_at", "updated_at", "resolved_at", "resolution", "root_cause",
+    "escalation_level", "impact", "urgency", "status", "assignee", "created_at", "updated_at", "resolved_at",
+    "resolution", "root_cause",
 )  # fmt: skip
 REQUESTER_FIELDS = ("name", "emails", "department")
 Kind = Literal["incidents", "requesters"]
@@ -227,6 +229,8 @@ def _incident_values(
         "category": raw["category"] or None,
         "priority": parse_priority(raw["priority"]),
         "escalation_level": parse_escalation(raw["escalation_level"]),
+        "impact": parse_level3(raw["impact"], "impact"),
+        "urgency": parse_level3(raw["urgency"], "urgency"),
         "status": parse_status(raw["status"]) or default_status,
         "assignee": raw["assignee"] or None,
         "resolution": raw["resolution"] or None,

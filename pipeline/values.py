@@ -66,6 +66,24 @@ def parse_escalation(value: str | None) -> str | None:
     )
 
 
+_LEVEL3_WORDS = {
+    "1": "high", "high": "high", "h": "high", "高": "high", "大": "high",
+    "2": "medium", "medium": "medium", "med": "medium", "m": "medium", "中": "medium",
+    "3": "low", "low": "low", "l": "low", "低": "low", "小": "low",
+}  # fmt: skip
+
+
+def parse_level3(value: str | None, what: str = "value") -> str | None:
+    """ITIL impact or urgency: ``'1 - High'``, ``'high'`` or ``'高'`` -> ``'high'``; 2 is medium, 3 is low."""
+    key = _key(value or "")
+    if not key:
+        return None
+    word = re.split(r"\s*[-:.)]\s*", key, maxsplit=1)[0]
+    if word in _LEVEL3_WORDS:
+        return _LEVEL3_WORDS[word]
+    raise ValueError(f"{what} {value!r} is not one of high, medium, low (also accepted: 1-3, 高/中/低)")
+
+
 def parse_status(value: str | None) -> str | None:
     key = _key(value or "").replace("-", "_")
     if not key:
