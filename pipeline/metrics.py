@@ -1,0 +1,82 @@
+"""Quality figures of a classifier on held-out data: the same numbers for ``evaluate``, ``train`` and the app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+PRECISION_LEVELS = (0.8, 0.9, 0.95)
+
+
+def coverage_at_precision(correct: np.ndarray, confidence: np.ndarray, precision: float) -> float:
+    """The largest share of cases, most confident first, whose answers are right at least ``precision`` of the time.
+
+    Ties in confidence are taken together: a threshold cannot split them.
+
+    >>> coverage_at_precision(np.array([1, 1, 0, 1]), np.array([0.9, 0.8, 0.7, 0.6]), 0.75)
+    1.0
+    >>> coverage_at_precision(np.array([1, 1, 0, 1]), np.array([0.9, 0.8, 0.7, 0.6]), 0.9)
+    0.5
+    """
+    if len(correct) == 0:
+        return 0.0
+    order = np.argsort(-confidence, kind="stable")
+    hits = np.cumsum(np.asarray(correct, dtype=float)[order])
+    counts = np.arange(1, len(order) + 1)
+    # Only the last of a run of equal confidences is a place a threshold can stop.
+    sorted_conf = confidence[order]
+    stops = np.append(sorted_conf[1:] != sorted_conf[:-1], True)
+    ok = np.flatnonzero(stops & (hits / counts >= precision))
+    return float(counts[ok[-1]] / len(order)) if len(ok) else 0.0
+
+
+def expected_calibration_error(correct: np.ndarray, confidence: np.ndarray, bins: int = 10) -> float:
+    """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by their size."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            gap += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(gap)
+
+
+def classification_figures(
+    truth: Sequence[str],
+    predicted: Sequence[str],
+    confidence: np.ndarray | None = None,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+) -> dict:
+    """Accuracy, macro F1, per-class precision / recall, and with confidences the coverage and calibration figures.
+
+    ``thresholds`` (class -> confidence) adds what abstaining below them gives: the share of cases that get an
+    answer and how often that answer is right.
+    """
+    truth, predicted = np.asarray(truth, dtype=object), np.asarray(predicted, dtype=object)
+    labels = sorted(set(truth) | set(predicted))
+    precision, recall, _, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0.0)
+    figures: dict = {
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0.0)),
+        "per_class": {
+            label: {"precision": float(p), "recall": float(r), "support": int(n)}
+            for label, p, r, n in zip(labels, precision, recall, support, strict=True)
+        },
+    }
+    if confidence is not None:
+        correct = (truth == predicted).astype(float)
+        figures["coverage_at_precision"] = {
+            str(level): coverage_at_precision(correct, confidence, level) for level in PRECISION_LEVELS
+        }
+        figures["calibration_error"] = expected_calibration_error(correct, confidence)
+        if thresholds is not None:
+            answered = confidence >= np.array([thresholds.get(p, np.inf) for p in predicted])
+            figures["abstaining"] = {
+                "coverage": float(answered.mean()),
+                "precision": float(correct[answered].mean()) if answered.any() else None,
+            }
+    return figures
