@@ -9,7 +9,7 @@ from app_pages.common import sidebar
 st.set_page_config(page_title="incident-kb", page_icon=":material/support_agent:", layout="wide")
 page = st.navigation(
     [
-        st.Page("app_pages/similar_cases.py", title="Similar cases", icon=":material/manage_search:", default=True),
+        st.Page("app_pages/triage.py", title="Triage", icon=":material/assignment_turned_in:", default=True),
         st.Page("app_pages/case.py", title="Case", icon=":material/description:"),
     ]
 )

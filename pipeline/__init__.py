@@ -1,4 +1,4 @@
-"""The pipeline: settings, embedding, import, indexing and search, wired together by ``Workspace``."""
+"""The pipeline: settings, embedding, import, indexing, search and suggestions, wired together by ``Workspace``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from pipeline.embed import Embedder, ModelUnavailable, load_embedder
 from pipeline.importer import ImportFileError, ImportReport, import_incidents, import_requesters
 from pipeline.search import SimilarCase
 from pipeline.settings import Settings
+from pipeline.suggest import Criterion, Suggestion, Triage
 from pipeline.text import ReportError
+from pipeline.training import SuggestionModelUnavailable
 from pipeline.workspace import Workspace
 
 __all__ = [
     "CaseFile",
+    "Criterion",
     "Embedder",
     "ImportFileError",
     "ImportReport",
@@ -19,6 +22,9 @@ __all__ = [
     "ReportError",
     "Settings",
     "SimilarCase",
+    "Suggestion",
+    "SuggestionModelUnavailable",
+    "Triage",
     "Workspace",
     "import_incidents",
     "import_requesters",

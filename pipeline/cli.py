@@ -13,13 +13,16 @@ import click
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from kb import IncidentNotFound, InvalidValue, KnowledgeBaseUnavailable
+from kb import IncidentNotFound, InvalidValue, KnowledgeBaseUnavailable, ModelVersionNotFound
 from pipeline.demo import build_demo
 from pipeline.embed import ModelUnavailable
+from pipeline.evaluate import EvaluationError, evaluate_classify, read_labelled
 from pipeline.importer import IMPORTERS, ImportFileError, parse_mapping
 from pipeline.progress import Progress
 from pipeline.settings import Settings
+from pipeline.suggest import Suggestion, Triage
 from pipeline.text import ReportError
+from pipeline.training import SuggestionModelUnavailable
 from pipeline.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -29,11 +32,14 @@ _USER_ERRORS = (
     ImportFileError,
     ReportError,
     ModelUnavailable,
+    SuggestionModelUnavailable,
+    ModelVersionNotFound,
     IncidentNotFound,
     InvalidValue,
     FileNotFoundError,
     KnowledgeBaseUnavailable,
     ValidationError,  # a setting with a bad value
+    EvaluationError,
 )
 
 
@@ -191,6 +197,183 @@ def resolve(ctx: click.Context, incident_id: int, resolution: str, root_cause: s
     click.echo(f"#{record.id} resolved and indexed: {record.title}")
 
 
+def _suggestion_line(s: Suggestion | None, name: str) -> str:
+    if s is None:
+        return f"{name:<11} (no model for this target)"
+    if s.abstained:
+        candidates = ", ".join(f"{label} {p:.0%}" for label, p in s.candidates)
+        return f"{name:<11} not sure ({candidates}) - {s.reason}"
+    how = f"{s.confidence:.0%}" if s.source == "model" else f"by {s.source}"
+    return f"{name:<11} {s.value} ({how}) - {s.reason}"
+
+
+def _triage_json(t: Triage) -> dict:
+    def one(s: Suggestion | None) -> dict | None:
+        if s is None:
+            return None
+        return {
+            "value": s.value,
+            "source": s.source,
+            "confidence": round(s.confidence, 4),
+            "candidates": [[label, round(p, 4)] for label, p in s.candidates],
+            "reason": s.reason,
+            "terms": [term for term, _ in s.terms],
+            "similar_cases": [[c.incident_id, round(c.similarity, 4)] for c in s.supporters],
+        }
+
+    return {
+        "category": one(t.category),
+        "priority": one(t.priority),
+        "escalation_level": one(t.escalation),
+        "impact": one(t.impact),
+        "urgency": one(t.urgency),
+        "criteria": {c.key: {"ticked": c.ticked, "proposed": c.proposed, "reason": c.reason} for c in t.criteria},
+        "model_version": t.model_version,
+    }
+
+
+@cli.command()
+@click.argument("report")
+@click.option(
+    "--tick",
+    "ticked",
+    multiple=True,
+    type=click.Choice(["technical_limit", "time_constraint", "complexity", "customer_request"]),
+    help="Tick an escalation criterion yourself (repeatable); without any, the proposed ones count.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def suggest(ctx: click.Context, report: str, ticked: tuple[str, ...], as_json: bool) -> None:
+    """Suggest category, priority and escalation level for REPORT, with confidence and reasons."""
+    ws = _workspace(ctx)
+    ws.index(progress_bar)
+    _echo_notices(ws)
+    t = ws.triage(report, ticked=ticked or None)
+    if as_json:
+        click.echo(json.dumps(_triage_json(t), ensure_ascii=False))
+        return
+    for s, name in ((t.category, "category"), (t.priority, "priority"), (t.escalation, "escalation")):
+        click.echo(_suggestion_line(s, name))
+    click.echo("escalation checklist:")
+    for c in t.criteria:
+        mark = "x" if c.ticked else " "
+        click.echo(f"  [{mark}] {c.label} (raises to {c.raises_to})" + (f" - {c.reason}" if c.reason else ""))
+    cases = ", ".join(f"#{c.incident.id} ({c.similarity:.2f})" for c in t.similar[:5])
+    click.echo(f"similar cases: {cases}  (model version {t.model_version})")
+
+
+@cli.command()
+@click.option("--actor", default="train", show_default=True, help="Name recorded in the event log.")
+@click.pass_context
+def train(ctx: click.Context, actor: str) -> None:
+    """Train the suggestion models on every resolved incident and make the new version active."""
+    ws = _workspace(ctx)
+    record = ws.train(actor=actor, progress=progress_bar)
+    click.echo(f"Model version {record.id} trained on {record.n_train} resolved incidents and made active.")
+    for target, figures in record.metrics.items():
+        if target == "skipped":
+            for skipped, why in figures.items():
+                click.echo(f"  {skipped:<17} not trained: {why}")
+            continue
+        abstain = figures["abstaining"]
+        precision = "-" if abstain["precision"] is None else f"{abstain['precision']:.1%}"
+        click.echo(
+            f"  {target:<17} held-out accuracy {figures['accuracy']:.1%}, macro F1 {figures['macro_f1']:.3f}; "
+            f"answers {abstain['coverage']:.0%} of cases at {precision} precision"
+        )
+
+
+@cli.group(cls=_Group)
+def models() -> None:
+    """List the trained suggestion model versions, or activate one."""
+
+
+@models.command("list")
+@click.pass_context
+def models_list(ctx: click.Context) -> None:
+    """Every trained version, newest first; * marks the active one."""
+    ws = _workspace(ctx)
+    for r in ws.kb.model_versions():
+        accuracy = ", ".join(
+            f"{t} {m['accuracy']:.1%}" for t, m in r.metrics.items() if t != "skipped" and "accuracy" in m
+        )
+        mark = "*" if r.active else " "
+        click.echo(f"{mark} v{r.id}  {r.created_at:%Y-%m-%d %H:%M}  {r.n_train} cases  {r.embedding_model}  {accuracy}")
+
+
+@models.command("activate")
+@click.argument("version", type=int)
+@click.option("--actor", default="admin", show_default=True, help="Name recorded in the event log.")
+@click.pass_context
+def models_activate(ctx: click.Context, version: int, actor: str) -> None:
+    """Make VERSION the active suggestion model (it is checked to load and fit the embedding model first)."""
+    ws = _workspace(ctx)
+    record = ws.activate(version, actor=actor)
+    click.echo(f"Model version {record.id} is now active.")
+
+
+@cli.group(cls=_Group)
+def evaluate() -> None:
+    """Measure the assistant on labelled data, against plain baselines, on a held-out split."""
+
+
+@evaluate.command("classify")
+@click.option("--data", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--text", "texts", required=True, multiple=True, help="Text column (repeatable; joined in order).")
+@click.option("--label", required=True, help="Label column.")
+@click.option("--test-size", default=0.2, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--encoding", help="Text encoding of the file (default UTF-8).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.pass_context
+def evaluate_classify_command(
+    ctx: click.Context,
+    path: Path,
+    texts: tuple[str, ...],
+    label: str,
+    test_size: float,
+    seed: int,
+    encoding: str | None,
+    as_json: bool,
+) -> None:
+    """Train on a stratified split of a CSV / JSON Lines file and report test figures beside a TF-IDF + SVM baseline."""
+    ws = _workspace(ctx)
+    data = read_labelled(path, texts, label, encoding=encoding)
+    s = ws.settings
+    figures = evaluate_classify(
+        data,
+        ws.embedder,
+        test_size=test_size,
+        seed=seed,
+        precision_target=s.precision_target,
+        min_class_examples=s.min_class_examples,
+        batch_size=s.embed_batch_size,
+        progress=progress_bar,
+    )
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False))
+        return
+    for note in figures["notes"]:
+        click.echo(f"note: {note}", err=True)
+    base = figures["baseline"]
+    click.echo(f"{figures['n_train']} training rows, {figures['n_test']} test rows, {figures['n_classes']} classes")
+    click.echo(f"{'':<22}{'model':>10}{'baseline':>10}")
+    click.echo(f"{'accuracy':<22}{figures['accuracy']:>10.4f}{base['accuracy']:>10.4f}")
+    click.echo(f"{'macro F1':<22}{figures['macro_f1']:>10.4f}{base['macro_f1']:>10.4f}")
+    click.echo(f"{'training seconds':<22}{figures['train_seconds']:>10.1f}{base['train_seconds']:>10.1f}")
+    for level, coverage in figures["coverage_at_precision"].items():
+        click.echo(f"{'coverage @ precision ' + level:<22}{coverage:>10.4f}")
+    abstain = figures["abstaining"]
+    click.echo(
+        f"with per-class thresholds for precision {abstain['precision_target']}: answers {abstain['coverage']:.1%} "
+        f"of test cases, right {abstain['precision'] or 0:.1%} of those; calibration error "
+        f"{figures['calibration_error']:.3f}"
+    )
+    click.echo(f"{'class':<28}{'precision':>10}{'recall':>10}{'support':>9}")
+    for name, c in figures["per_class"].items():
+        click.echo(f"{name[:27]:<28}{c['precision']:>10.3f}{c['recall']:>10.3f}{c['support']:>9}")
+
+
 @cli.command()
 @click.option("--recreate", is_flag=True, help="Delete the existing SQLite knowledge base and its index first.")
 @click.pass_context
@@ -224,6 +407,9 @@ def _remove_sqlite(settings: Settings) -> None:
         settings.resolved_index_path,
     ):
         path.unlink(missing_ok=True)
+    # Model files belong to the database's registry; without it they are orphans.
+    for path in settings.resolved_model_dir.glob("suggestions-*.joblib"):
+        path.unlink()
 
 
 @cli.command("settings")

@@ -15,7 +15,10 @@ INCIDENTS_FILE = "demo_incidents.jsonl"
 
 
 def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
-    """Import the demo files into an empty knowledge base and index it; returns what each import did."""
+    """Import the demo files into an empty knowledge base, index it and train the suggestion models.
+
+    Returns what each import did.
+    """
     if ws.kb.stats().incidents:
         raise ValueError(f"{ws.kb} already holds incidents; the demo goes into an empty knowledge base")
     folder = ws.settings.demo_dir
@@ -26,4 +29,5 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
     for name, importer in ((REQUESTERS_FILE, import_requesters), (INCIDENTS_FILE, import_incidents)):
         reports.append(importer(ws.kb, folder / name, actor="demo", progress=progress))
     ws.reindex(progress)
+    ws.train(actor="demo", progress=progress)
     return reports

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,9 +20,13 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from kb.vocab import IMPACTS, URGENCIES, EscalationLevel, Priority
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The escalation guide's four criteria (技術的限界, 時間的制約, 複雑な問題, 顧客要望), in its order.
+CRITERIA = ("technical_limit", "time_constraint", "complexity", "customer_request")
 
 
 def _default_cache_dir() -> Path:
@@ -63,9 +68,112 @@ class Settings(BaseSettings):
         gt=0,
         description="Longer reports are cut to this many characters before embedding (the text is kept whole).",
     )
+    model_dir: Path | None = Field(
+        None, description="Where trained suggestion models are kept; default: a 'models' folder next to the database."
+    )
+    precision_target: float = Field(
+        0.9,
+        gt=0,
+        lt=1,
+        description=(
+            "A class is suggested on its own only above the confidence at which it was right this often on "
+            "held-out data; below, the suggestion says 'not sure' and lists the candidates."
+        ),
+    )
+    min_class_examples: int = Field(
+        30, ge=1, description="Classes with fewer training examples are never suggested on their own."
+    )
+    priority_matrix: dict[str, dict[str, Priority]] = Field(
+        {
+            "high": {"high": "P1", "medium": "P2", "low": "P3"},
+            "medium": {"high": "P2", "medium": "P3", "low": "P3"},
+            "low": {"high": "P2", "medium": "P3", "low": "P4"},
+        },
+        description="ITIL priority matrix: impact (rows: high, medium, low) x urgency (columns) -> P1-P4.",
+    )
+    outage_patterns: list[str] = Field(
+        [
+            r"\b(outage|system down|service down|is down|are down|went down)\b",
+            r"\b(nobody|no one|everyone|everybody|all users|whole (office|team|floor|company)|entire)\b",
+            r"\b(about |over |around )?\d{2,} (people|users|staff)\b",
+            r"(全員|全体|全社|誰も|業務が止ま|システム停止|サービス停止|ダウンして|約?\d+名)",
+        ],
+        description=(
+            "Regular expressions (case-insensitive) saying a service is down or unusable for many users: "
+            "a report matching one ranks first (P1, impact and urgency high), whatever the models say."
+        ),
+    )
+    criterion_levels: dict[str, EscalationLevel] = Field(
+        {"technical_limit": "L2", "time_constraint": "L1", "complexity": "L2", "customer_request": "L1"},
+        description="Escalation checklist: the lowest level a ticked criterion raises the suggestion to.",
+    )
+    criterion_patterns: dict[str, list[str]] = Field(
+        {
+            "technical_limit": [
+                r"\b(firmware|bsod|blue screen|kernel|driver|certificate|corrupt\w*|hardware fault|motherboard)\b",
+                r"(ファームウェア|ドライバ|証明書|ブルースクリーン|破損|故障)",
+            ],
+            "time_constraint": [
+                r"\b(urgent\w*|asap|deadline|right away|immediately|in an hour|by today|today)\b",
+                r"(至急|緊急|締め切り|締切|急ぎ|本日中|今日中|1時間後)",
+            ],
+            "complexity": [
+                r"\b(several|multiple|other) (departments|teams|sites|offices)\b",
+                r"\b(whole|entire) (office|team|floor|company|department)\b",
+                r"(複数部門|複数の部署|他部署|他部門|全体|全社)",
+            ],
+            "customer_request": [
+                r"\b(escalate|someone more senior|senior|specialists?|the vendor|a manager)\b",
+                r"(エスカレーション|上位の担当|専門部署|ベンダー|上長)",
+            ],
+        },
+        description=(
+            "Escalation checklist: regular expressions (case-insensitive) whose match in a report proposes the "
+            "criterion, with the matched words as its reason."
+        ),
+    )
+    escalation_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description=(
+            "The assistant proposes 'technical limit' when at least this share of the similar resolved cases "
+            "went to L2 or L3."
+        ),
+    )
     demo_dir: Path = Field(
         REPO_ROOT / "data", description="Folder holding demo_requesters.jsonl and demo_incidents.jsonl."
     )
+
+    @field_validator("priority_matrix")
+    @classmethod
+    def _whole_matrix(cls, matrix: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for impact in IMPACTS:
+            row = matrix.get(impact, {})
+            missing = [urgency for urgency in URGENCIES if urgency not in row]
+            if missing:
+                raise ValueError(f"priority_matrix row {impact!r} lacks urgency {', '.join(missing)}")
+        if extra := set(matrix) - set(IMPACTS):
+            raise ValueError(f"priority_matrix has unknown impact {', '.join(sorted(extra))}")
+        return matrix
+
+    @field_validator("criterion_levels", "criterion_patterns")
+    @classmethod
+    def _known_criteria(cls, value: dict) -> dict:
+        if unknown := set(value) - set(CRITERIA):
+            raise ValueError(f"unknown escalation criterion {', '.join(sorted(unknown))}; known: {', '.join(CRITERIA)}")
+        return value
+
+    @field_validator("outage_patterns", "criterion_patterns")
+    @classmethod
+    def _valid_patterns(cls, value: list | dict) -> list | dict:
+        patterns = value if isinstance(value, list) else [p for ps in value.values() for p in ps]
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from exc
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -95,6 +203,11 @@ class Settings(BaseSettings):
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             return Path(url.database).with_suffix(".index")
         return Path("var") / f"{url.database or 'incident-kb'}.index"
+
+    @property
+    def resolved_model_dir(self) -> Path:
+        """Where model artifacts go: the configured folder, or ``models`` beside the index file."""
+        return self.model_dir if self.model_dir is not None else self.resolved_index_path.parent / "models"
 
     @property
     def embedding_cache_path(self) -> Path:

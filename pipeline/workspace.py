@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Collection
 from typing import Any
 
-from kb import IncidentRecord, KnowledgeBase
+from kb import IncidentRecord, KnowledgeBase, ModelVersionRecord
 from kb.index import VectorIndex
 from pipeline.cases import CaseFile, case_file
 from pipeline.embed import Embedder, load_embedder
@@ -20,6 +21,9 @@ from pipeline.indexing import add_to_index, build_index, open_index
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.search import SimilarCase, similar_cases
 from pipeline.settings import Settings
+from pipeline.suggest import Triage, triage
+from pipeline.text import clean_report
+from pipeline.training import SuggestionModels, load_active, load_version, save_version, train_models
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ class Workspace:
         self.kb = KnowledgeBase(self.settings.resolved_database_url)
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
+        self._models: SuggestionModels | None = None
         self._lock = threading.RLock()
         self.notices: list[str] = []
 
@@ -100,6 +105,35 @@ class Workspace:
             return similar_cases(
                 self.kb, self.index(), self.embedder, report, k=k or s.search_top_k, max_chars=s.max_report_chars
             )
+
+    def suggestion_models(self) -> SuggestionModels:
+        """The active trained version, loaded once; loaded again only when another version becomes active."""
+        active = self.kb.active_model_version()
+        with self._lock:
+            if self._models is None or active is None or self._models.version != active.id:
+                self._models = load_active(self.kb, self.embedder.name)
+            return self._models
+
+    def triage(self, report: str, *, ticked: Collection[str] | None = None, k: int | None = None) -> Triage:
+        """Suggestions for a new report.
+
+        Raises ReportError when the report is empty, SuggestionModelUnavailable when no model fits.
+        """
+        text = clean_report(report)[: self.settings.max_report_chars]
+        models = self.suggestion_models()
+        similar = self.similar_cases(text, k=k)
+        return triage(models, text, self.embedder.encode(text), similar, self.settings, ticked=ticked)
+
+    def train(self, *, actor: str, progress: ProgressFactory = no_progress) -> ModelVersionRecord:
+        """Train every target on the knowledge base as it is now, save the version and make it active."""
+        models = train_models(self.kb, self.embedder, self.settings, progress=progress)
+        return save_version(self.kb, models, self.settings, actor=actor)
+
+    def activate(self, version_id: int, *, actor: str) -> ModelVersionRecord:
+        """Make an earlier (or newer) version the active one, after checking that it loads and fits."""
+        load_version(self.kb.model_version(version_id), self.embedder.name)
+        with self.kb.write(actor) as w:
+            return w.activate_model_version(version_id)
 
     def case(self, incident_id: int) -> CaseFile:
         return case_file(self.kb, incident_id)

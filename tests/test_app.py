@@ -30,8 +30,8 @@ def app(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ap
 
 
 def search(at: AppTest, report: str) -> AppTest:
-    at.text_area(key="similar_report").input(report)
-    at.button(key="similar_submit").click()
+    at.text_area(key="triage_report").input(report)
+    at.button(key="triage_submit").click()
     at.run()
     assert not at.exception
     return at
@@ -41,8 +41,24 @@ def result_titles(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown if m.value.startswith("**#")]
 
 
+def first_case_labels(at: AppTest) -> str:
+    """The label line (category · priority · escalation · language · date) of the first similar case."""
+    return next(c.value for c in at.caption if "escalation:" in c.value.replace("\\", ""))
+
+
+def suggested(at: AppTest) -> dict[str, str]:
+    """What each suggestion card shows as its value: {"Category": "Network", "Priority": "Not sure", ...}."""
+    shown, title = {}, None
+    for m in at.markdown:
+        if m.value in ("**Category**", "**Priority**", "**Escalation level**"):
+            title = m.value.strip("*")
+        elif title and m.value.startswith("### "):
+            shown[title], title = m.value[4:].replace("\\", ""), None
+    return shown
+
+
 def test_the_page_opens_on_the_demo(app: AppTest) -> None:
-    assert app.title[0].value == "Similar cases"
+    assert app.title[0].value == "Triage"
     assert app.sidebar.metric[0].value == "1,651"
     assert result_titles(app) == []
 
@@ -52,14 +68,14 @@ def test_a_japanese_report_finds_japanese_cases(app: AppTest) -> None:
     titles = result_titles(app)
     assert len(titles) == 10
     assert all("VPN" in t for t in titles[:3])
-    assert "日本語" in app.caption[2].value  # the first case's labels, after the page's two captions
+    assert "日本語" in first_case_labels(app)
 
 
 def test_an_english_report_finds_english_cases(app: AppTest) -> None:
     search(app, "Outlook keeps asking for my password even though it is correct")
     titles = result_titles(app)
     assert any("Outlook" in t for t in titles[:3])
-    assert "English" in app.caption[2].value
+    assert "English" in first_case_labels(app)
 
 
 def test_an_empty_report_is_refused_with_a_message(app: AppTest) -> None:
@@ -69,7 +85,7 @@ def test_an_empty_report_is_refused_with_a_message(app: AppTest) -> None:
 
 
 def test_report_text_is_shown_as_text_never_as_markup(app: AppTest) -> None:
-    app.slider(key="similar_k").set_value(30)
+    app.slider(key="triage_k").set_value(30)
     search(app, "VPN down <b>bold</b> <script>alert('x')</script>")
     shown = [t for t in result_titles(app) if "script" in t]
     assert shown, "the incident written in markup should be among the results"
@@ -77,6 +93,38 @@ def test_report_text_is_shown_as_text_never_as_markup(app: AppTest) -> None:
     assert "\\<b\\>Bold\\</b\\>" in shown[0] and "\\*\\*VPN\\*\\*" in shown[0] and "\\:red\\[down\\]" in shown[0]
     bodies = [t.value for t in app.text]
     assert "Report with <i>markup</i> and [a link](http://example.com)." in bodies
+
+
+def test_suggestions_show_value_confidence_and_reasons(app: AppTest) -> None:
+    search(app, "VPNに接続できません。エラー809が出ます。在宅勤務中です。")
+    shown = suggested(app)
+    assert shown["Category"] == "Network"
+    assert set(shown) == {"Category", "Priority", "Escalation level"}
+    reasons = [c.value.replace("\\", "") for c in app.caption]
+    assert any("% sure; this class is suggested from" in r for r in reasons)
+    assert [c.label.split(" →")[0] for c in app.checkbox][:4] == [
+        "Technical limit (beyond the helpdesk's knowledge)",
+        "Time constraint (a delay would hurt the business)",
+        "Complexity (beyond scope, or several departments needed)",
+        "Customer request (the user asks for a higher level)",
+    ]
+
+
+def test_ticking_a_criterion_raises_the_escalation_level(app: AppTest) -> None:
+    search(app, "The keyboard of my laptop has a sticky key")
+    assert not any(c.value for c in app.checkbox)
+    before = suggested(app)["Escalation level"]
+    app.checkbox(key="criterion_technical_limit").check()
+    app.run()
+    assert suggested(app)["Escalation level"] == "L2 specialist team"
+    assert before != "L2 specialist team"
+    assert any("ticked criteria (technical limit)" in c.value.replace("\\", "") for c in app.caption)
+
+
+def test_an_outage_for_many_users_ranks_first(app: AppTest) -> None:
+    search(app, "Email is down for everyone in the Osaka office, nobody can send or receive anything")
+    assert suggested(app)["Priority"] == "P1"
+    assert any("ranks first" in c.value for c in app.caption)
 
 
 def test_a_case_opens_with_its_history(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,268 @@
+"""Triage suggestions for one report: category, priority (ITIL matrix) and escalation level (with the checklist).
+
+Every suggestion says how sure it is and why. Below its class's threshold it abstains: the value is None and the
+candidates are listed instead. Priority reconciles the model's direct guess with the ITIL matrix of the suggested
+impact and urgency; a report of a service down for many users ranks first. The escalation level is raised to at
+least what the ticked criteria of the escalation guide ask for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from kb.vocab import ESCALATION_LABELS, ESCALATION_LEVELS
+from pipeline.classify import Reports
+from pipeline.search import SimilarCase
+from pipeline.settings import CRITERIA, Settings
+from pipeline.training import SuggestionModels
+
+CRITERION_LABELS = {
+    "technical_limit": "Technical limit (beyond the helpdesk's knowledge)",
+    "time_constraint": "Time constraint (a delay would hurt the business)",
+    "complexity": "Complexity (beyond scope, or several departments needed)",
+    "customer_request": "Customer request (the user asks for a higher level)",
+}
+_HIGHER_LEVELS = ("L2", "L3")
+CANDIDATES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Supporter:
+    """A similar past case behind a suggestion."""
+
+    incident_id: int
+    similarity: float
+    label: str | None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One target's suggestion: a value when sure enough, else None with the candidates; always the reasons."""
+
+    target: str
+    value: str | None
+    confidence: float
+    candidates: tuple[tuple[str, float], ...]
+    threshold: float
+    terms: tuple[tuple[str, float], ...] = ()
+    supporters: tuple[Supporter, ...] = ()
+    reason: str = ""
+    # "model" when the value is the model's own; else the rule that set it: "matrix", "outage", "checklist".
+    source: str = "model"
+
+    @property
+    def abstained(self) -> bool:
+        return self.value is None
+
+    @property
+    def best(self) -> str:
+        """The most likely class, also when abstaining."""
+        return self.candidates[0][0]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One of the escalation guide's four criteria: proposed by the assistant (with why) and / or ticked."""
+
+    key: str
+    label: str
+    proposed: bool
+    reason: str
+    ticked: bool
+    raises_to: str
+
+
+@dataclass(frozen=True)
+class Triage:
+    category: Suggestion | None
+    priority: Suggestion | None
+    escalation: Suggestion | None
+    impact: Suggestion | None
+    urgency: Suggestion | None
+    criteria: tuple[Criterion, ...]
+    similar: tuple[SimilarCase, ...]
+    model_version: int | None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _first_match(patterns: Sequence[str], text: str) -> str | None:
+    for pattern in patterns:
+        match = re.search(pattern, text, flags=re.IGNORECASE)
+        if match:
+            return match.group(0).strip()
+    return None
+
+
+def _suggest(
+    models: SuggestionModels,
+    target: str,
+    report: Reports,
+    similar: Sequence[SimilarCase],
+    settings: Settings,
+) -> Suggestion | None:
+    model = models.models.get(target)
+    if model is None:
+        return None
+    proba = model.predict_proba(report)[0]
+    order = np.argsort(-proba)
+    best, confidence = str(model.classes_[order[0]]), float(proba[order[0]])
+    threshold = model.thresholds(settings.precision_target)[best]
+    candidates = tuple((str(model.classes_[i]), float(proba[i])) for i in order[:CANDIDATES_SHOWN])
+    sure = confidence >= threshold
+    supporters = tuple(
+        Supporter(case.incident.id, case.similarity, getattr(case.incident, target))
+        for case in similar
+        if getattr(case.incident, target) == best
+    )
+    if sure:
+        reason = f"{confidence:.0%} sure; this class is suggested from {threshold:.0%}"
+    elif np.isinf(threshold):
+        count = int(model.class_counts_[order[0]])
+        reason = f"not sure: {best} is never suggested on its own " + (
+            f"(only {count} training cases; at least {model.min_class_examples} needed)"
+            if count < model.min_class_examples
+            else f"(no confidence reached {settings.precision_target:.0%} precision on held-out cases)"
+        )
+    else:
+        reason = f"not sure: {confidence:.0%}, below the {threshold:.0%} this class needs"
+    return Suggestion(
+        target=target,
+        value=best if sure else None,
+        confidence=confidence,
+        candidates=candidates,
+        threshold=threshold,
+        terms=tuple(model.top_terms(report.texts[0], best)),
+        supporters=supporters,
+        reason=reason,
+    )
+
+
+def _priority(
+    direct: Suggestion | None,
+    impact: Suggestion | None,
+    urgency: Suggestion | None,
+    text: str,
+    settings: Settings,
+) -> tuple[Suggestion | None, Suggestion | None, Suggestion | None]:
+    """Reconcile the direct priority with the ITIL matrix; an outage report goes first whatever the models say."""
+    outage = _first_match(settings.outage_patterns, text)
+    if outage:
+        why = f'the report says "{outage}": a service down or unusable for many users ranks first'
+        impact = _override(impact, "impact", "high", why, source="outage")
+        urgency = _override(urgency, "urgency", "high", why, source="outage")
+        top = settings.priority_matrix["high"]["high"]
+        return _override(direct, "priority", top, why, source="outage"), impact, urgency
+    if impact is None or urgency is None or impact.abstained or urgency.abstained:
+        if direct is not None:
+            direct = _with_reason(direct, f"{direct.reason}; impact and urgency are not sure, so no matrix priority")
+        return direct, impact, urgency
+    matrix = settings.priority_matrix[impact.value][urgency.value]
+    from_matrix = f"matrix: impact {impact.value} x urgency {urgency.value} = {matrix}"
+    confidence = impact.confidence * urgency.confidence
+    if direct is None or direct.abstained:
+        base = direct or Suggestion("priority", None, 0.0, ((matrix, confidence),), float("inf"))
+        why = f"{from_matrix} (the direct prediction is not sure)"
+        return _override(base, "priority", matrix, why, source="matrix", confidence=confidence), impact, urgency
+    if direct.value == matrix:
+        return _with_reason(direct, f"{direct.reason}; the {from_matrix} agrees"), impact, urgency
+    # Disagreement: keep the more urgent one; under-rating a priority costs more than over-rating it.
+    more_urgent = min(direct.value, matrix)
+    why = f"the model says {direct.value} ({direct.confidence:.0%}), the {from_matrix}; the more urgent is kept"
+    source = "model" if more_urgent == direct.value else "matrix"
+    return _override(direct, "priority", more_urgent, why, source=source), impact, urgency
+
+
+def _with_reason(s: Suggestion, reason: str) -> Suggestion:
+    return replace(s, reason=reason)
+
+
+def _override(
+    s: Suggestion | None, target: str, value: str, reason: str, *, source: str, confidence: float | None = None
+) -> Suggestion:
+    """A suggestion set by a rule, keeping what the model said as candidates and terms.
+
+    Its confidence is the model's probability of that value (or ``confidence``): what the rule overrode.
+    """
+    if s is None:
+        conf = 0.0 if confidence is None else confidence
+        return Suggestion(target, value, conf, ((value, conf),), 0.0, reason=reason, source=source)
+    conf = confidence if confidence is not None else dict(s.candidates).get(value, 0.0)
+    return replace(s, value=value, confidence=conf, reason=reason, source=source)
+
+
+def propose_criteria(
+    text: str, similar: Sequence[SimilarCase], settings: Settings, ticked: Collection[str] | None
+) -> tuple[Criterion, ...]:
+    """The four criteria, each proposed (or not) with its reason; ``ticked`` None means: tick what is proposed."""
+    out = []
+    for key in CRITERIA:
+        reason = ""
+        match = _first_match(settings.criterion_patterns.get(key, []), text)
+        if match:
+            reason = f'the report says "{match}"'
+        if key == "technical_limit" and similar:
+            higher = [c.incident.id for c in similar if c.incident.escalation_level in _HIGHER_LEVELS]
+            if len(higher) / len(similar) >= settings.escalation_share:
+                ids = ", ".join(f"#{i}" for i in higher[:5])
+                similar_reason = f"{len(higher)} of {len(similar)} similar cases went to L2 or L3 ({ids})"
+                reason = f"{reason}; {similar_reason}" if reason else similar_reason
+        proposed = bool(reason)
+        out.append(
+            Criterion(
+                key=key,
+                label=CRITERION_LABELS[key],
+                proposed=proposed,
+                reason=reason,
+                ticked=proposed if ticked is None else key in ticked,
+                raises_to=settings.criterion_levels[key],
+            )
+        )
+    return tuple(out)
+
+
+def _escalation(learned: Suggestion | None, criteria: Sequence[Criterion]) -> Suggestion | None:
+    """The learned level, raised to at least what the ticked criteria ask for."""
+    ticked = [c for c in criteria if c.ticked]
+    if not ticked:
+        return learned
+    floor = max((c.raises_to for c in ticked), key=ESCALATION_LEVELS.index)
+    names = ", ".join(c.key.replace("_", " ") for c in ticked)
+    if learned is None or learned.abstained:
+        why = f"history is not sure; ticked criteria ({names}) ask for at least {ESCALATION_LABELS[floor]}"
+        return _override(learned, "escalation_level", floor, why, source="checklist")
+    if ESCALATION_LEVELS.index(learned.value) >= ESCALATION_LEVELS.index(floor):
+        return _with_reason(learned, f"{learned.reason}; ticked criteria ({names}) ask for no more")
+    why = f"raised from {learned.value} to {floor} by the ticked criteria ({names})"
+    return _override(learned, "escalation_level", floor, why, source="checklist")
+
+
+def triage(
+    models: SuggestionModels,
+    text: str,
+    vector: np.ndarray,
+    similar: Sequence[SimilarCase],
+    settings: Settings,
+    *,
+    ticked: Collection[str] | None = None,
+) -> Triage:
+    """All suggestions for one cleaned report and its embedding, with the similar cases found for it."""
+    report = Reports([text], np.asarray(vector, dtype=np.float32).reshape(1, -1))
+    s = {target: _suggest(models, target, report, similar, settings) for target in models.models}
+    priority, impact, urgency = _priority(s.get("priority"), s.get("impact"), s.get("urgency"), text, settings)
+    criteria = propose_criteria(text, similar, settings, ticked)
+    notes = tuple(f"No {t.replace('_', ' ')} suggestion: {why}" for t, why in models.skipped.items())
+    return Triage(
+        category=s.get("category"),
+        priority=priority,
+        escalation=_escalation(s.get("escalation_level"), criteria),
+        impact=impact,
+        urgency=urgency,
+        criteria=criteria,
+        similar=tuple(similar),
+        model_version=models.version,
+        notes=notes,
+    )

@@ -1,0 +1,212 @@
+"""Training the suggestion models from the knowledge base, and their versions: save, register, activate, load.
+
+A version is a file (the fitted models, their held-out figures) plus a row in the knowledge base's registry
+(``kb.models.ModelVersion``) that names the file, its SHA-256, the embedding model, the training data snapshot
+and the metrics. Only a file whose hash matches its row is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from kb import IncidentRecord, KnowledgeBase, ModelVersionRecord
+from pipeline.classify import Reports, TicketClassifier
+from pipeline.embed import Embedder
+from pipeline.metrics import classification_figures
+from pipeline.progress import ProgressFactory, no_progress
+from pipeline.settings import Settings
+from pipeline.text import incident_text
+
+logger = logging.getLogger(__name__)
+
+# What the assistant suggests; impact and urgency feed the priority matrix.
+TARGETS = ("category", "priority", "escalation_level", "impact", "urgency")
+HOLDOUT_SHARE = 0.2
+SEED = 42
+
+
+class SuggestionModelUnavailable(RuntimeError):
+    """No usable suggestion model: none trained yet, its file is missing or changed, or it does not fit."""
+
+
+@dataclass
+class SuggestionModels:
+    """The fitted models of one version, one per target that had enough labelled cases."""
+
+    embedding_model: str
+    snapshot: str
+    created_at: dt.datetime
+    models: dict[str, TicketClassifier]
+    # Per target: the held-out truth, prediction and confidence behind ``metrics`` (for precision / coverage charts).
+    holdout: dict[str, dict[str, list]] = field(default_factory=dict)
+    metrics: dict[str, dict] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    version: int | None = None
+
+
+def _snapshot_id(kb: KnowledgeBase, incidents: list[IncidentRecord]) -> str:
+    """Names the exact training data: the database, its corpus generation and a hash of every id and label."""
+    digest = hashlib.sha256()
+    for incident in incidents:
+        digest.update(repr((incident.id, *(getattr(incident, t) for t in TARGETS))).encode())
+    return f"{kb.corpus_version()}:{digest.hexdigest()[:12]}"
+
+
+def _trainable(labels: list[str | None], minimum_classes: int = 2) -> tuple[np.ndarray, str | None]:
+    """Rows with a label of a class seen at least twice, or the reason the target cannot be learned."""
+    counts = Counter(label for label in labels if label)
+    rows = np.array([i for i, label in enumerate(labels) if label and counts[label] >= 2], dtype=int)
+    classes = {labels[i] for i in rows}
+    if len(classes) < minimum_classes:
+        return rows, f"needs at least two labels with two cases each; has {dict(counts) or 'none'}"
+    return rows, None
+
+
+def train_models(
+    kb: KnowledgeBase,
+    embedder: Embedder,
+    settings: Settings,
+    *,
+    progress: ProgressFactory = no_progress,
+) -> SuggestionModels:
+    """Fit one model per target on every resolved incident, after measuring it on a held-out fifth."""
+    incidents = [incident for batch in kb.resolved_incidents() for incident in batch]
+    if not incidents:
+        raise SuggestionModelUnavailable("the knowledge base has no resolved incidents to learn from")
+    texts = [incident_text(i.title, i.body, settings.max_report_chars) for i in incidents]
+    with progress(f"Embedding ({embedder.name})", len(texts)) as step:
+        vectors = embedder.encode(texts, batch_size=settings.embed_batch_size, progress=step)
+    reports = Reports(texts, vectors)
+    result = SuggestionModels(
+        embedding_model=embedder.name,
+        snapshot=_snapshot_id(kb, incidents),
+        created_at=dt.datetime.now(dt.UTC),
+        models={},
+    )
+    plan = {}
+    for target in TARGETS:
+        labels = [getattr(i, target) for i in incidents]
+        rows, problem = _trainable(labels)
+        if problem:
+            result.skipped[target] = problem
+        else:
+            plan[target] = (rows, np.asarray([labels[r] for r in rows], dtype=object))
+    steps_per_fit = TicketClassifier().n_folds + 1
+    with progress("Training", 2 * steps_per_fit * len(plan)) as step:
+        for target, (rows, labels) in plan.items():
+            started = time.perf_counter()
+            result.holdout[target], result.metrics[target] = _held_out(reports.take(rows), labels, settings, step)
+            model = TicketClassifier(min_class_examples=settings.min_class_examples, random_state=SEED)
+            result.models[target] = model.fit(reports.take(rows), labels, progress=step)
+            result.metrics[target]["train_seconds"] = time.perf_counter() - started
+            result.metrics[target]["n_train"] = len(rows)
+    return result
+
+
+def _held_out(reports: Reports, labels: np.ndarray, settings: Settings, step) -> tuple[dict, dict]:
+    """Figures of a model fitted on four fifths and tested on the rest (stratified where the classes allow)."""
+    counts = Counter(labels)
+    stratify = labels if min(counts.values()) >= 2 and len(labels) * HOLDOUT_SHARE >= len(counts) else None
+    train, test = train_test_split(
+        np.arange(len(labels)), test_size=HOLDOUT_SHARE, random_state=SEED, stratify=stratify
+    )
+    model = TicketClassifier(min_class_examples=settings.min_class_examples, random_state=SEED)
+    model.fit(reports.take(train), labels[train], progress=step)
+    proba = model.predict_proba(reports.take(test))
+    predicted, confidence = model.classes_[proba.argmax(axis=1)], proba.max(axis=1)
+    thresholds = model.thresholds(settings.precision_target)
+    figures = classification_figures(labels[test], predicted, confidence, thresholds=thresholds)
+    holdout = {
+        "truth": [str(v) for v in labels[test]],
+        "predicted": [str(v) for v in predicted],
+        "confidence": [float(c) for c in confidence],
+    }
+    return holdout, figures
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_version(
+    kb: KnowledgeBase, models: SuggestionModels, settings: Settings, *, actor: str, activate: bool = True
+) -> ModelVersionRecord:
+    """Write the artifact atomically, register it, and (by default) make it the active version."""
+    folder = settings.resolved_model_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"suggestions-{models.created_at:%Y%m%dT%H%M%S%f}.joblib"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
+    os.close(fd)
+    try:
+        joblib.dump(models, tmp, compress=3)
+        os.replace(tmp, folder / name)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    path = folder / name
+    with kb.write(actor) as w:
+        record = w.add_model_version(
+            artifact=str(path),
+            sha256=_file_sha256(path),
+            embedding_model=models.embedding_model,
+            snapshot=models.snapshot,
+            n_train=max((m["n_train"] for m in models.metrics.values()), default=0),
+            settings={
+                "precision_target": settings.precision_target,
+                "min_class_examples": settings.min_class_examples,
+                "max_report_chars": settings.max_report_chars,
+                "priority_matrix": settings.priority_matrix,
+            },
+            metrics={
+                target: {k: v for k, v in figures.items() if k != "per_class"} | {"per_class": figures["per_class"]}
+                for target, figures in models.metrics.items()
+            }
+            | {"skipped": models.skipped},
+        )
+        if activate:
+            record = w.activate_model_version(record.id)
+    return record
+
+
+def load_version(record: ModelVersionRecord, embedding_model: str) -> SuggestionModels:
+    """The fitted models of a registered version, refused if their file changed or they use another embedding."""
+    if record.embedding_model != embedding_model:
+        raise SuggestionModelUnavailable(
+            f"suggestion model version {record.id} was trained on {record.embedding_model} embeddings, but the "
+            f"embedding model now is {embedding_model}; run `incident-kb train` to train one that fits"
+        )
+    path = Path(record.artifact)
+    if not path.is_file():
+        raise SuggestionModelUnavailable(
+            f"the file of suggestion model version {record.id} is missing ({path}); run `incident-kb train`"
+        )
+    if _file_sha256(path) != record.sha256:
+        raise SuggestionModelUnavailable(
+            f"the file of suggestion model version {record.id} ({path}) changed since it was saved; "
+            "refusing to load it. Run `incident-kb train`, or activate another version"
+        )
+    models = joblib.load(path)
+    models.version = record.id
+    return models
+
+
+def load_active(kb: KnowledgeBase, embedding_model: str) -> SuggestionModels:
+    record = kb.active_model_version()
+    if record is None:
+        raise SuggestionModelUnavailable("no suggestion model has been trained yet; run `incident-kb train`")
+    return load_version(record, embedding_model)
