@@ -25,7 +25,8 @@ import faiss
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
 from sklearn.model_selection import StratifiedKFold
@@ -82,6 +83,11 @@ class Reports:
         return Reports([self.texts[i] for i in rows], self.vectors[rows])
 
 
+def _fit_transform(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> tuple[TfidfVectorizer, sp.csr_matrix]:
+    matrix = vectorizer.fit_transform(texts)
+    return vectorizer, matrix
+
+
 def _unit(vectors: np.ndarray) -> np.ndarray:
     """Row-normalised float32, so that inner products are cosines whatever the embedder gave."""
     vectors = np.array(vectors, dtype=np.float32)
@@ -122,6 +128,11 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         Sharpness of the neighbours' vote: weight = exp(temperature * cosine similarity).
     stack_C : float
         Regularisation of the stacking logistic regression, which turns the views' scores into probabilities.
+    boost_rounds : int
+        Rounds of the boosted-trees stacker averaged with the logistic regression; it sees interactions the
+        regression cannot (a confident word view that the precedents contradict, for instance).
+    boost_max_trees : int
+        The boosted stacker is used only while rounds x classes stays within this (its cost grows with both).
     min_class_examples : int
         Classes with fewer training examples never pass a threshold (``thresholds`` gives them infinity).
     random_state : int
@@ -158,6 +169,8 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         ridge_alpha: float = 1.0,
         temperature: float = 10.0,
         stack_C: float = 0.1,
+        boost_rounds: int = 100,
+        boost_max_trees: int = 2000,
         min_class_examples: int = 30,
         random_state: int = 0,
         n_jobs: int | None = 2,
@@ -168,6 +181,8 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         self.ridge_alpha = ridge_alpha
         self.temperature = temperature
         self.stack_C = stack_C
+        self.boost_rounds = boost_rounds
+        self.boost_max_trees = boost_max_trees
         self.min_class_examples = min_class_examples
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -184,7 +199,11 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         self.char_vectorizer_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=3, max_features=300_000, dtype=np.float32
         )
-        views = (self.vectorizer_.fit_transform(X.texts), self.char_vectorizer_.fit_transform(X.texts))
+        # Tokenising is pure Python: two processes read the texts at once, each for one view.
+        (self.vectorizer_, words), (self.char_vectorizer_, chars) = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_transform)(v, X.texts) for v in (self.vectorizer_, self.char_vectorizer_)
+        )
+        views = (words, chars)
         vectors = self.memory_ = _unit(X.vectors)
 
         n_splits = int(min(self.n_folds, max(2, self.class_counts_.min())))
@@ -202,21 +221,53 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
             step(1)  # here, not in the threads: a Streamlit progress bar only updates from the script's thread
         stacked = np.hstack([base, self._precedent(vectors, exclude_self=True)])
 
-        self.stacker_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.stack_C, max_iter=1000))
+        # The stackers are bagged like the base models: each learns on the other folds' out-of-fold scores and
+        # predicts its own fold, which gives honest out-of-fold probabilities for the thresholds at no extra cost.
+        self.stackers_ = []
         self.oof_proba_ = np.zeros((len(labels), len(self.classes_)))
         for train, test in folds:
-            stacker = clone(self.stacker_).fit(stacked[train], self.y_codes_[train])
-            self.oof_proba_[np.ix_(test, stacker[-1].classes_)] = stacker.predict_proba(stacked[test])
-        self.stacker_.fit(stacked, self.y_codes_)
+            stackers = self._fit_stackers(stacked[train], self.y_codes_[train])
+            self.oof_proba_[test] = self._stacked_proba(stackers, stacked[test])
+            self.stackers_.append(stackers)
         step(1)
         return self
+
+    def _boosting(self) -> bool:
+        """Whether the boosted-trees stacker fits the budget: it grows one tree per class and round."""
+        return len(self.classes_) * self.boost_rounds <= self.boost_max_trees
+
+    def _fit_stackers(self, stacked: np.ndarray, codes: np.ndarray) -> list:
+        """A logistic regression, and boosted trees where affordable, turning the views' scores into probabilities."""
+        stackers = [make_pipeline(StandardScaler(), LogisticRegression(C=self.stack_C, max_iter=1000))]
+        if self._boosting():
+            stackers.append(
+                HistGradientBoostingClassifier(
+                    max_iter=self.boost_rounds,
+                    learning_rate=0.1,
+                    max_leaf_nodes=15,
+                    l2_regularization=1.0,
+                    early_stopping=False,
+                    random_state=self.random_state,
+                )
+            )
+        return [model.fit(stacked, codes) for model in stackers]
+
+    def _stacked_proba(self, stackers: list, stacked: np.ndarray) -> np.ndarray:
+        """The stackers' mean probabilities, widened to every class."""
+        out = np.zeros((len(stacked), len(self.classes_)))
+        for model in stackers:
+            out[:, model.classes_] += model.predict_proba(stacked)
+        return out / len(stackers)
+
+    def _views(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        return self.vectorizer_.transform(texts), self.char_vectorizer_.transform(texts)
 
     def _fit_bases(self, views: Sequence[sp.csr_matrix], vectors: np.ndarray, codes: np.ndarray) -> tuple:
         """The word SVM, the character-gram linear model and the embedding ridge, fitted on one part of the data."""
         words, chars = views
-        svm = LinearSVC(C=self.C).fit(words, codes)
+        svm = LinearSVC(C=self.C, random_state=self.random_state).fit(words, codes)
         # SGD rather than liblinear: the character view is dense enough to make liblinear five times slower.
-        spelling = SGDClassifier(alpha=1e-5, max_iter=15, tol=None, random_state=self.random_state).fit(chars, codes)
+        spelling = SGDClassifier(alpha=1e-5, max_iter=10, tol=None, random_state=self.random_state).fit(chars, codes)
         ridge = RidgeClassifier(alpha=self.ridge_alpha).fit(vectors, codes)
         return svm, spelling, ridge
 
@@ -247,23 +298,25 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         return (sims[:, 1:], rows[:, 1:]) if exclude_self else (sims, rows)
 
     def _precedent(self, vectors: np.ndarray, *, exclude_self: bool = False) -> np.ndarray:
-        """Log of the similarity-weighted share of each class among the nearest training reports."""
+        """Log of each class's similarity-weighted share among the nearest training reports; how near they are."""
         sims, rows = self.kneighbors(vectors, exclude_self=exclude_self)
         weights = np.where(rows >= 0, np.exp(self.temperature * (sims - 1)), 0.0)
         votes = np.zeros((len(vectors), len(self.classes_)))
         np.add.at(votes, (np.arange(len(vectors))[:, None], self.y_codes_[np.maximum(rows, 0)]), weights)
         votes /= np.maximum(votes.sum(axis=1, keepdims=True), 1e-12)
-        return np.log(votes + 1e-3).astype(np.float32)
+        # How close the nearest precedents are says how much their vote is worth.
+        closeness = np.column_stack([sims[:, 0], sims[:, :5].mean(axis=1)])
+        return np.hstack([np.log(votes + 1e-3), closeness]).astype(np.float32)
 
     # -- predicting --------------------------------------------------------------------------------------------
     def predict_proba(self, X: Reports) -> np.ndarray:
-        views = (self.vectorizer_.transform(X.texts), self.char_vectorizer_.transform(X.texts))
+        views = self._views(X.texts)
         vectors = _unit(X.vectors)
-        # The fold models' mean score, not a refit on all data: the stacker learned from fold models' scores,
-        # and new reports should reach it on the same scale. The mean of five is also steadier than one.
+        # The fold models' mean score, not a refit on all data: the stackers learned from fold models' scores,
+        # and new reports should reach them on the same scale. The mean of five is also steadier than one.
         scores = np.mean([self._base_scores(bases, views, vectors) for bases in self.bases_], axis=0)
         stacked = np.hstack([scores, self._precedent(vectors)])
-        return self.stacker_.predict_proba(stacked)
+        return np.mean([self._stacked_proba(stackers, stacked) for stackers in self.stackers_], axis=0)
 
     def predict(self, X: Reports) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
