@@ -40,6 +40,7 @@ from pipeline.progress import Progress
 _TOKEN = re.compile(
     r"[0-9A-Za-z](?:[0-9A-Za-z._\-]*[0-9A-Za-z])?|[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]+"
 )
+_PARALLEL_TOKENISING_FROM = 10_000
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 
 
@@ -133,6 +134,8 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         regression cannot (a confident word view that the precedents contradict, for instance).
     boost_max_trees : int
         The boosted stacker is used only while rounds x classes stays within this (its cost grows with both).
+    boost_min_samples : int
+        ... and only from this many training reports: on fewer it costs more than it adds, and overfits.
     min_class_examples : int
         Classes with fewer training examples never pass a threshold (``thresholds`` gives them infinity).
     random_state : int
@@ -171,6 +174,7 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         stack_C: float = 0.1,
         boost_rounds: int = 100,
         boost_max_trees: int = 2000,
+        boost_min_samples: int = 5000,
         min_class_examples: int = 30,
         random_state: int = 0,
         n_jobs: int | None = 2,
@@ -183,6 +187,7 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         self.stack_C = stack_C
         self.boost_rounds = boost_rounds
         self.boost_max_trees = boost_max_trees
+        self.boost_min_samples = boost_min_samples
         self.min_class_examples = min_class_examples
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -199,8 +204,10 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         self.char_vectorizer_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=3, max_features=300_000, dtype=np.float32
         )
-        # Tokenising is pure Python: two processes read the texts at once, each for one view.
-        (self.vectorizer_, words), (self.char_vectorizer_, chars) = Parallel(n_jobs=self.n_jobs)(
+        # Tokenising is pure Python: for many texts, two processes read them at once, one per view; for a few,
+        # starting the processes would cost more than it saves.
+        n_jobs = self.n_jobs if len(X.texts) >= _PARALLEL_TOKENISING_FROM else 1
+        (self.vectorizer_, words), (self.char_vectorizer_, chars) = Parallel(n_jobs=n_jobs)(
             delayed(_fit_transform)(v, X.texts) for v in (self.vectorizer_, self.char_vectorizer_)
         )
         views = (words, chars)
@@ -233,8 +240,9 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _boosting(self) -> bool:
-        """Whether the boosted-trees stacker fits the budget: it grows one tree per class and round."""
-        return len(self.classes_) * self.boost_rounds <= self.boost_max_trees
+        """Whether the boosted stacker pays: enough reports, within the tree budget (a tree per class and round)."""
+        affordable = len(self.classes_) * self.boost_rounds <= self.boost_max_trees
+        return affordable and len(self.y_codes_) >= self.boost_min_samples
 
     def _fit_stackers(self, stacked: np.ndarray, codes: np.ndarray) -> list:
         """A logistic regression, and boosted trees where affordable, turning the views' scores into probabilities."""

@@ -158,7 +158,7 @@ def save_version(
         os.replace(tmp, folder / name)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    path = folder / name
+    path = (folder / name).resolve()  # absolute: the app and the CLI may run from other folders
     with kb.write(actor) as w:
         record = w.add_model_version(
             artifact=str(path),

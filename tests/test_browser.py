@@ -98,8 +98,8 @@ def find_similar(page, report: str, k: int | None = None) -> None:
         slider.focus()
         for _ in range(k - 10):
             slider.press("ArrowRight")
-    page.get_by_role("button", name="Find similar cases").click()
-    page.get_by_text("similarity").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Suggest").click()
+    page.locator("[class*='st-key-similar_case_']").first.wait_for(timeout=60_000)
 
 
 def case_headers(page) -> list[str]:
@@ -132,3 +132,25 @@ def test_markup_in_a_case_is_shown_as_typed(page) -> None:
     # Shown literally: the page holds no element that the case's markup would have created.
     assert page.locator("[class*='st-key-similar_case_'] b, [class*='st-key-similar_case_'] script").count() == 0
     assert page.locator("[class*='st-key-similar_case_'] strong").filter(has_text="VPN").count() == 0
+
+
+def card_value(page, key: str) -> str:
+    """The big value of one suggestion card (category, priority, escalation_level)."""
+    return page.locator(f"[class*='st-key-suggestion_{key}'] h3").first.inner_text().strip()
+
+
+def test_triage_suggests_and_a_ticked_criterion_raises_the_level(page) -> None:
+    find_similar(page, "My laptop keyboard has a sticky key, the letter E does not type")
+    assert card_value(page, "category") == "Hardware"
+    assert page.get_by_text("Escalation checklist").count() == 1
+    page.locator("[class*='st-key-suggestion_category']").get_by_text("Why?").click()
+    page.get_by_text("Words that weighed most").first.wait_for(timeout=30_000)
+    before = card_value(page, "escalation_level")
+    assert before != "L2 specialist team"
+    page.get_by_text("Technical limit (beyond the helpdesk's knowledge)").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll(\"[class*='st-key-suggestion_escalation_level'] h3\")]"
+        ".some(h => h.innerText.includes('L2 specialist team'))",
+        timeout=30_000,
+    )
+    assert page.get_by_text("raised from", exact=False).count() + page.get_by_text("ticked criteria").count() >= 1

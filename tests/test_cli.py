@@ -12,7 +12,7 @@ from kb import KnowledgeBase
 from pipeline.cli import cli
 from pipeline.settings import Settings
 
-COMMANDS = ["demo", "import", "reindex", "resolve", "search", "settings"]
+COMMANDS = ["demo", "evaluate", "import", "models", "reindex", "resolve", "search", "settings", "suggest", "train"]
 
 
 def run(*args: str, db: Path | None = None) -> tuple[int, str]:
@@ -107,3 +107,24 @@ def test_settings_lists_every_setting_with_its_variable(tmp_path: Path) -> None:
     for name in Settings.model_fields:
         assert f"INCIDENT_KB_{name.upper()}:" in output
     assert f"database_url = {tmp_path / 'x.db'}" in output
+
+
+def test_train_suggest_and_reactivate_from_the_command_line(demo_settings: Settings, tmp_path: Path) -> None:
+    import shutil
+
+    db = tmp_path / "kb.db"
+    shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
+    code, output = run("train", "--actor", "lead", db=db)
+    assert code == 0, output
+    assert "Model version 2 trained on" in output and "category" in output and "held-out accuracy" in output
+    code, output = run("suggest", "VPNに接続できません。エラー809が出ます。", "--json", db=db)
+    assert code == 0, output
+    result = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
+    assert result["category"]["value"] == "Network" and result["model_version"] == 2
+    assert set(result["criteria"]) == {"technical_limit", "time_constraint", "complexity", "customer_request"}
+    code, output = run("models", "activate", "1", db=db)
+    assert code == 0 and "Model version 1 is now active" in output
+    code, output = run("models", "list", db=db)
+    assert [line[:4] for line in output.splitlines()] == ["  v2", "* v1"]
+    code, output = run("models", "activate", "7", db=db)
+    assert code == 1 and "no trained model has version 7" in output

@@ -1,0 +1,66 @@
+"""`incident-kb evaluate classify` end to end on a small sample of the real CC0 ticket data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.embed_cache import EmbeddingCache
+from pipeline.settings import Settings
+from tests.test_cli import run
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "it_service_tickets_v3.csv.gz"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1,200 real tickets (150 per class) as JSON Lines, split in two text fields, plus one ticket of a lone class."""
+    tickets = pd.read_csv(DATA).groupby("Topic_group").sample(150, random_state=0)
+    words = tickets["Document"].str.split()
+    rows = pd.DataFrame(
+        {
+            "subject": words.str[:4].str.join(" "),
+            "text": words.str[4:].str.join(" "),
+            "group": tickets["Topic_group"],
+        }
+    )
+    rows.loc[len(rows) + 10_000] = {"subject": "one of a kind", "text": "a ticket alone in its class", "group": "Lone"}
+    path = tmp_path_factory.mktemp("eval") / "tickets.jsonl"
+    rows.to_json(path, orient="records", lines=True, force_ascii=False)
+    return path
+
+
+def test_evaluate_classify_reports_the_model_and_the_baseline(sample: Path, tmp_path: Path) -> None:
+    args = ["evaluate", "classify", "--data", str(sample), "--text", "subject", "--text", "text", "--label", "group"]
+    code, output = run(*args, "--json", db=tmp_path / "kb.db")
+    assert code == 0, output
+    figures = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
+    assert figures["n_train"] + figures["n_test"] == 1200 and figures["n_test"] == 240
+    assert set(figures["coverage_at_precision"]) == {"0.8", "0.9", "0.95"}
+    assert figures["accuracy"] > 0.6 and figures["baseline_accuracy"] > 0.5
+    assert 0 < figures["macro_f1"] <= 1 and figures["train_seconds"] > 0
+    assert set(figures["per_class"]) == set(pd.read_csv(DATA)["Topic_group"].unique())
+    assert any("dropped 1 class(es) with fewer than 2 rows" in note and "'Lone'" in note for note in figures["notes"])
+
+    # The second run finds every text in the embedding cache: nothing is embedded again.
+    cache = EmbeddingCache(Settings().embedding_cache_path)
+    cached = len(cache)
+    code, text = run(*args, db=tmp_path / "kb.db")
+    assert code == 0 and len(cache) == cached
+    assert "accuracy" in text and "baseline" in text and "coverage @ precision 0.95" in text
+    assert "note: dropped 1 class(es)" in text
+
+
+def test_a_missing_column_is_named(sample: Path) -> None:
+    code, output = run("evaluate", "classify", "--data", str(sample), "--text", "body", "--label", "group")
+    assert code == 1 and "has no column 'body'" in output and "subject" in output
+
+
+def test_a_single_class_is_refused_with_a_message(tmp_path: Path) -> None:
+    data = tmp_path / "one.csv"
+    data.write_text("text,label\n" + "".join(f"printer jam {i},Printing\n" for i in range(20)), encoding="utf-8")
+    code, output = run("evaluate", "classify", "--data", str(data), "--text", "text", "--label", "label")
+    assert code == 1 and "at least two classes" in output

@@ -1,0 +1,169 @@
+"""Suggestions end to end on the demo knowledge base; model versions; the ITIL matrix and the escalation checklist."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb import IncidentRecord
+from pipeline.search import SimilarCase
+from pipeline.settings import Settings
+from pipeline.suggest import Suggestion, _escalation, _priority, propose_criteria
+from pipeline.training import SuggestionModelUnavailable, load_version
+from pipeline.workspace import Workspace
+
+
+def sure(target: str, value: str, confidence: float = 0.95) -> Suggestion:
+    return Suggestion(target, value, confidence, ((value, confidence),), 0.5)
+
+
+def unsure(target: str, best: str) -> Suggestion:
+    return Suggestion(target, None, 0.4, ((best, 0.4),), 0.8)
+
+
+def test_the_matrix_gives_the_priority_when_the_model_is_not_sure() -> None:
+    settings = Settings()
+    priority, _, _ = _priority(
+        unsure("priority", "P3"), sure("impact", "medium"), sure("urgency", "high"), "x", settings
+    )
+    assert priority.value == "P2" and priority.source == "matrix"
+    assert "impact medium x urgency high = P2" in priority.reason
+
+
+def test_an_edited_matrix_takes_effect() -> None:
+    settings = Settings(
+        priority_matrix={
+            "high": {"high": "P1", "medium": "P1", "low": "P2"},
+            "medium": {"high": "P1", "medium": "P2", "low": "P3"},
+            "low": {"high": "P3", "medium": "P4", "low": "P4"},
+        }
+    )
+    priority, _, _ = _priority(unsure("priority", "P3"), sure("impact", "low"), sure("urgency", "high"), "x", settings)
+    assert priority.value == "P3"
+
+
+def test_when_model_and_matrix_disagree_the_more_urgent_wins_and_says_so() -> None:
+    settings = Settings()
+    priority, _, _ = _priority(sure("priority", "P4"), sure("impact", "low"), sure("urgency", "high"), "x", settings)
+    assert priority.value == "P2"
+    assert "the model says P4" in priority.reason and "more urgent" in priority.reason
+    agree, _, _ = _priority(sure("priority", "P2"), sure("impact", "low"), sure("urgency", "high"), "x", settings)
+    assert agree.value == "P2" and agree.source == "model" and "agrees" in agree.reason
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        "Email is down for everyone at the Osaka office",
+        "The file server is down, about 40 people cannot work",
+        "本社の全員がメールを送れず業務が止まっています",
+    ],
+)
+def test_a_service_down_for_many_users_ranks_first(report: str) -> None:
+    priority, impact, urgency = _priority(
+        sure("priority", "P4"), sure("impact", "low"), sure("urgency", "low"), report, Settings()
+    )
+    assert (priority.value, impact.value, urgency.value) == ("P1", "high", "high")
+    assert priority.source == "outage" and "ranks first" in priority.reason
+
+
+def _case(incident_id: int, level: str) -> SimilarCase:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    record = IncidentRecord(
+        incident_id, "t", "b", "en", None, "Network", "P3", level, None, None, "resolved", None, now, now, now, "", ""
+    )
+    return SimilarCase(record, 0.8)
+
+
+def test_criteria_are_proposed_with_reasons() -> None:
+    similar = [_case(1, "L3"), _case(2, "L2"), _case(3, "none")]
+    criteria = {
+        c.key: c for c in propose_criteria("Urgent: please escalate, deadline today", similar, Settings(), ticked=None)
+    }
+    assert criteria["time_constraint"].proposed and '"Urgent"' in criteria["time_constraint"].reason
+    assert criteria["customer_request"].proposed and '"escalate"' in criteria["customer_request"].reason
+    assert (
+        criteria["technical_limit"].proposed
+        and "2 of 3 similar cases went to L2 or L3" in criteria["technical_limit"].reason
+    )
+    assert not criteria["complexity"].proposed
+    assert all(c.ticked == c.proposed for c in criteria.values())  # proposals start ticked; the agent decides
+
+
+def test_a_ticked_criterion_raises_the_level_to_its_setting() -> None:
+    settings = Settings(criterion_levels={"technical_limit": "L3", "time_constraint": "L1", "complexity": "L2",
+                                          "customer_request": "L1"})  # fmt: skip
+    criteria = propose_criteria("keyboard sticky key", [], settings, ticked={"technical_limit"})
+    raised = _escalation(sure("escalation_level", "L1"), criteria)
+    assert raised.value == "L3" and raised.source == "checklist" and "raised from L1 to L3" in raised.reason
+    kept = _escalation(sure("escalation_level", "L1"), propose_criteria("x", [], settings, ticked={"time_constraint"}))
+    assert kept.value == "L1" and kept.source == "model"
+    untouched = _escalation(sure("escalation_level", "none"), propose_criteria("x", [], settings, ticked=set()))
+    assert untouched.value == "none"
+
+
+@pytest.fixture(scope="module")
+def demo(demo_settings: Settings):
+    with Workspace(demo_settings) as ws:
+        yield ws
+
+
+def test_the_demo_suggests_with_reasons(demo: Workspace) -> None:
+    t = demo.triage("VPNに接続できません。エラー809が出ます。")
+    assert t.category.value == "Network" and t.category.confidence > 0.9
+    assert t.category.supporters and all(s.label == "Network" for s in t.category.supporters)
+    assert any(term in ("vpn", "ＶＰＮ", "809") for term, _ in t.category.terms)
+    assert {c.key for c in t.criteria} == {"technical_limit", "time_constraint", "complexity", "customer_request"}
+    assert t.model_version is not None
+
+
+def test_where_it_is_not_sure_it_says_so_with_candidates(demo: Workspace) -> None:
+    t = demo.triage("Something is wrong, please help")
+    abstained = [s for s in (t.category, t.priority, t.escalation) if s.abstained]
+    assert abstained, "a vague report should leave at least one suggestion unsure"
+    for s in abstained:
+        assert len(s.candidates) >= 2 and s.reason.startswith("not sure")
+
+
+def test_versions_round_trip_and_an_older_one_can_be_reactivated(demo_settings: Settings, tmp_path) -> None:
+    import shutil
+
+    db = tmp_path / "copy.db"
+    shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
+    settings = Settings(database_url=str(db), model_dir=tmp_path / "models")
+    with Workspace(settings) as ws:
+        first = ws.train(actor="lead")
+        report = "Printer on the 3rd floor jams on every page"
+        before = ws.triage(report)
+        second = ws.train(actor="lead")
+        assert [v.id for v in ws.kb.model_versions()][:2] == [second.id, first.id]
+        assert ws.kb.active_model_version().id == second.id
+        ws.activate(first.id, actor="lead")
+        after = ws.triage(report)
+        assert after.model_version == first.id
+        assert after.category.candidates == before.category.candidates  # the same fitted model, reloaded
+        assert first.metrics["category"]["accuracy"] > 0.9 and first.snapshot == second.snapshot
+        events = ws.kb.events("model_version", first.id)
+        assert [(e.action, e.field, e.new_value, e.actor) for e in events][-1] == ("update", "active", "True", "lead")
+
+
+def test_a_model_for_another_embedding_is_refused(demo: Workspace) -> None:
+    record = demo.kb.active_model_version()
+    with pytest.raises(
+        SuggestionModelUnavailable, match=r"trained on use-ml.* embeddings, but the embedding model now"
+    ):
+        load_version(record, "minilm@0.1.0")
+
+
+def test_a_changed_model_file_is_refused(demo_settings: Settings, tmp_path) -> None:
+    import shutil
+
+    db = tmp_path / "copy.db"
+    shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
+    with Workspace(Settings(database_url=str(db), model_dir=tmp_path / "models")) as ws:
+        record = ws.train(actor="lead")
+        with open(record.artifact, "ab") as f:
+            f.write(b"tampered")
+        with pytest.raises(SuggestionModelUnavailable, match="changed since it was saved"):
+            ws.triage("VPN drops")
