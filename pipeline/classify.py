@@ -17,6 +17,7 @@ out-of-fold probabilities give each class the confidence it needs to reach a pre
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -213,8 +214,13 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         views = (words, chars)
         vectors = self.memory_ = _unit(X.vectors)
 
-        n_splits = int(min(self.n_folds, max(2, self.class_counts_.min())))
-        folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state).split(vectors, labels))
+        # Rare classes must not cut the folds for everyone: a class with fewer members than folds is simply
+        # missing from some of them (the base scores and stackers widen to every class).
+        n_splits = int(min(self.n_folds, self.class_counts_.max()))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+            splitter = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
+            folds = list(splitter.split(vectors, labels))
         # liblinear and SGD release the GIL: threads fit the folds side by side without copying the data.
         fitted = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")(
             delayed(self._fit_bases)([v[train] for v in views], vectors[train], self.y_codes_[train])

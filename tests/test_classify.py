@@ -119,3 +119,12 @@ def test_coverage_at_precision_takes_ties_together() -> None:
     # The two 0.9s stand or fall together: precision 0.5 at coverage 0.5, so 0.75 needs all four.
     assert coverage_at_precision(correct, confidence, 0.75) == 1.0
     assert coverage_at_precision(correct, confidence, 0.8) == 0.0
+
+
+def test_a_class_seen_once_neither_breaks_training_nor_shrinks_the_folds() -> None:
+    X, y = synthetic(300, seed=4)
+    y[0] = "Once"
+    model = TicketClassifier(n_folds=5).fit(X, y)
+    assert len(model.bases_) == 5
+    assert model.predict_proba(X.take(np.arange(3))).shape == (3, 4)
+    assert model.thresholds(0.5)["Once"] == float("inf")
