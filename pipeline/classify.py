@@ -26,6 +26,7 @@ import faiss
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
+from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -251,8 +252,13 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         return affordable and len(self.y_codes_) >= self.boost_min_samples
 
     def _fit_stackers(self, stacked: np.ndarray, codes: np.ndarray) -> list:
-        """A logistic regression, and boosted trees where affordable, turning the views' scores into probabilities."""
-        stackers = [make_pipeline(StandardScaler(), LogisticRegression(C=self.stack_C, max_iter=1000))]
+        """The stackers turning the views' scores into probabilities: a logistic regression over every score,
+        one with a weight per view shared by all classes (sturdy when classes are many), and boosted trees
+        where affordable."""
+        stackers = [
+            make_pipeline(StandardScaler(), LogisticRegression(C=self.stack_C, max_iter=1000)),
+            SharedWeightsStacker(n_views=4),
+        ]
         if self._boosting():
             stackers.append(
                 HistGradientBoostingClassifier(
@@ -355,6 +361,54 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         terms = self.vectorizer_.get_feature_names_out()
         best = np.argsort(-contributions)[:n]
         return [(str(terms[row.col[i]]), float(contributions[i])) for i in best if contributions[i] > 0]
+
+
+class SharedWeightsStacker(ClassifierMixin, BaseEstimator):
+    """A stacker with one weight per view, shared by all classes, and a bias per class (a conditional logit).
+
+    logit(c) = sum over views v of w_v * score_v(c) + b_c. With many classes a multinomial regression over every
+    view's score of every class has too many weights for the data; this one has (views + classes) and still
+    learns how far to trust each view. ``n_views`` blocks of ``n_classes`` columns lead the input; any further
+    columns (not per class) are ignored.
+    """
+
+    def __init__(self, *, n_views: int = 4, alpha: float = 1e-2) -> None:
+        self.n_views = n_views
+        self.alpha = alpha
+
+    def _views(self, X: np.ndarray) -> np.ndarray:
+        k = len(self.classes_)
+        views = np.stack([X[:, v * k : (v + 1) * k] for v in range(self.n_views)], axis=2)
+        return (views - self.mean_) / self.scale_
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> SharedWeightsStacker:
+        self.classes_ = np.arange(X.shape[1] // self.n_views)  # codes: every class has its columns
+        k, n = len(self.classes_), len(y)
+        raw = np.stack([X[:, v * k : (v + 1) * k] for v in range(self.n_views)], axis=2)
+        self.mean_, self.scale_ = raw.reshape(-1, self.n_views).mean(0), raw.reshape(-1, self.n_views).std(0) + 1e-9
+        views = (raw - self.mean_) / self.scale_
+        onehot = np.zeros((n, k))
+        onehot[np.arange(n), y] = 1
+
+        def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+            w, b = params[: self.n_views], params[self.n_views :]
+            logits = views @ w + b
+            logits -= logits.max(axis=1, keepdims=True)
+            log_norm = np.log(np.exp(logits).sum(axis=1))
+            nll = -(logits[np.arange(n), y] - log_norm).mean() + self.alpha * (w @ w + b @ b)
+            residual = (np.exp(logits - log_norm[:, None]) - onehot) / n
+            grad_w = np.einsum("nk,nkv->v", residual, views) + 2 * self.alpha * w
+            grad_b = residual.sum(axis=0) + 2 * self.alpha * b
+            return nll, np.concatenate([grad_w, grad_b])
+
+        self.coef_ = minimize(loss, np.zeros(self.n_views + k), jac=True, method="L-BFGS-B").x
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        logits = self._views(X) @ self.coef_[: self.n_views] + self.coef_[self.n_views :]
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
 
 
 def class_thresholds(

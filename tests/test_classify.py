@@ -128,3 +128,18 @@ def test_a_class_seen_once_neither_breaks_training_nor_shrinks_the_folds() -> No
     assert len(model.bases_) == 5
     assert model.predict_proba(X.take(np.arange(3))).shape == (3, 4)
     assert model.thresholds(0.5)["Once"] == float("inf")
+
+
+def test_the_shared_weights_stacker_trusts_the_view_that_is_right() -> None:
+    from pipeline.classify import SharedWeightsStacker
+
+    rng = np.random.default_rng(5)
+    k, n = 40, 2000
+    y = rng.integers(k, size=n)
+    reliable = np.eye(k)[y] * 2 + rng.normal(scale=0.5, size=(n, k))
+    noise = rng.normal(size=(n, k))
+    X = np.hstack([reliable, noise, np.zeros((n, 2))])  # two views of k columns, then columns it must ignore
+    stacker = SharedWeightsStacker(n_views=2).fit(X[:1500], y[:1500])
+    assert stacker.coef_[0] > 5 * abs(stacker.coef_[1])
+    proba = stacker.predict_proba(X[1500:])
+    assert proba.shape == (500, k) and (proba.argmax(axis=1) == y[1500:]).mean() > 0.9
