@@ -257,7 +257,7 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         where affordable."""
         stackers = [
             make_pipeline(StandardScaler(), LogisticRegression(C=self.stack_C, max_iter=1000)),
-            SharedWeightsStacker(n_views=4),
+            SharedWeightsStacker(n_classes=len(self.classes_), n_views=4),
         ]
         if self._boosting():
             stackers.append(
@@ -368,11 +368,12 @@ class SharedWeightsStacker(ClassifierMixin, BaseEstimator):
 
     logit(c) = sum over views v of w_v * score_v(c) + b_c. With many classes a multinomial regression over every
     view's score of every class has too many weights for the data; this one has (views + classes) and still
-    learns how far to trust each view. ``n_views`` blocks of ``n_classes`` columns lead the input; any further
-    columns (not per class) are ignored.
+    learns how far to trust each view. ``n_views`` blocks of ``n_classes`` columns lead the input (columns
+    are class codes 0..n_classes-1); any further columns (not per class) are ignored.
     """
 
-    def __init__(self, *, n_views: int = 4, alpha: float = 1e-2) -> None:
+    def __init__(self, *, n_classes: int, n_views: int = 4, alpha: float = 1e-2) -> None:
+        self.n_classes = n_classes
         self.n_views = n_views
         self.alpha = alpha
 
@@ -382,7 +383,7 @@ class SharedWeightsStacker(ClassifierMixin, BaseEstimator):
         return (views - self.mean_) / self.scale_
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> SharedWeightsStacker:
-        self.classes_ = np.arange(X.shape[1] // self.n_views)  # codes: every class has its columns
+        self.classes_ = np.arange(self.n_classes)  # codes: every class has its columns, seen in y or not
         k, n = len(self.classes_), len(y)
         raw = np.stack([X[:, v * k : (v + 1) * k] for v in range(self.n_views)], axis=2)
         self.mean_, self.scale_ = raw.reshape(-1, self.n_views).mean(0), raw.reshape(-1, self.n_views).std(0) + 1e-9

@@ -139,7 +139,7 @@ def test_the_shared_weights_stacker_trusts_the_view_that_is_right() -> None:
     reliable = np.eye(k)[y] * 2 + rng.normal(scale=0.5, size=(n, k))
     noise = rng.normal(size=(n, k))
     X = np.hstack([reliable, noise, np.zeros((n, 2))])  # two views of k columns, then columns it must ignore
-    stacker = SharedWeightsStacker(n_views=2).fit(X[:1500], y[:1500])
+    stacker = SharedWeightsStacker(n_classes=k, n_views=2).fit(X[:1500], y[:1500])
     assert stacker.coef_[0] > 5 * abs(stacker.coef_[1])
     proba = stacker.predict_proba(X[1500:])
     assert proba.shape == (500, k) and (proba.argmax(axis=1) == y[1500:]).mean() > 0.9
