@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.metadata
 import logging
 import os
 import tempfile
@@ -136,6 +137,11 @@ def _held_out(reports: Reports, labels: np.ndarray, settings: Settings, step) ->
     return holdout, figures
 
 
+def library_versions() -> dict[str, str]:
+    """The versions a pickled model depends on: scikit-learn refuses (or misreads) estimators of another release."""
+    return {name: importlib.metadata.version(name) for name in ("incident-kb", "scikit-learn")}
+
+
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -171,6 +177,7 @@ def save_version(
                 "min_class_examples": settings.min_class_examples,
                 "max_report_chars": settings.max_report_chars,
                 "priority_matrix": settings.priority_matrix,
+                "library_versions": library_versions(),
             },
             metrics={
                 target: {k: v for k, v in figures.items() if k != "per_class"} | {"per_class": figures["per_class"]}
@@ -199,6 +206,15 @@ def load_version(record: ModelVersionRecord, embedding_model: str) -> Suggestion
         raise SuggestionModelUnavailable(
             f"the file of suggestion model version {record.id} ({path}) changed since it was saved; "
             "refusing to load it. Run `incident-kb train`, or activate another version"
+        )
+    saved_with, now = record.settings.get("library_versions", {}), library_versions()
+    if saved_with != now:
+        changed = ", ".join(
+            f"{name} {saved_with.get(name, '?')} -> {now[name]}" for name in now if saved_with.get(name) != now[name]
+        )
+        raise SuggestionModelUnavailable(
+            f"suggestion model version {record.id} was saved by other library versions ({changed}); "
+            "run `incident-kb train` to train it again with these"
         )
     models = joblib.load(path)
     models.version = record.id

@@ -167,3 +167,14 @@ def test_a_changed_model_file_is_refused(demo_settings: Settings, tmp_path) -> N
             f.write(b"tampered")
         with pytest.raises(SuggestionModelUnavailable, match="changed since it was saved"):
             ws.triage("VPN drops")
+
+
+def test_a_model_saved_by_another_scikit_learn_is_refused(demo: Workspace) -> None:
+    import dataclasses
+
+    record = demo.kb.active_model_version()
+    older = dataclasses.replace(
+        record, settings=record.settings | {"library_versions": {"incident-kb": "0.1.0", "scikit-learn": "0.24.2"}}
+    )
+    with pytest.raises(SuggestionModelUnavailable, match=r"scikit-learn 0.24.2 -> .*run `incident-kb train`"):
+        load_version(older, record.embedding_model)
