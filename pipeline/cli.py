@@ -15,8 +15,9 @@ from tqdm import tqdm
 
 from kb import IncidentNotFound, InvalidValue, KnowledgeBaseUnavailable, ModelVersionNotFound
 from pipeline.demo import build_demo
-from pipeline.embed import ModelUnavailable
-from pipeline.evaluate import EvaluationError, evaluate_classify, read_labelled
+from pipeline.embed import OFFLINE_MODELS, ModelUnavailable, load_embedder
+from pipeline.embed_cache import EmbeddingCache
+from pipeline.evaluate import EvaluationError, evaluate_classify, evaluate_retrieval, read_labelled, read_pairs
 from pipeline.importer import IMPORTERS, ImportFileError, parse_mapping
 from pipeline.progress import Progress
 from pipeline.settings import Settings
@@ -372,6 +373,40 @@ def evaluate_classify_command(
     click.echo(f"{'class':<28}{'precision':>10}{'recall':>10}{'support':>9}")
     for name, c in figures["per_class"].items():
         click.echo(f"{name[:27]:<28}{c['precision']:>10.3f}{c['recall']:>10.3f}{c['support']:>9}")
+
+
+@evaluate.command("retrieval")
+@click.option("--pairs", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.pass_context
+def evaluate_retrieval_command(ctx: click.Context, path: Path, as_json: bool) -> None:
+    """Rank the corpus of a pairs file (TSV: duplicate|non-duplicate, text A, text B) for each duplicate's text A.
+
+    Reports MRR and recall at 1, 5 and 10 of text B (the query itself left out, ties counted against), for the
+    configured search and, in the same run, for plain TF-IDF and for each offline embedding model alone.
+    """
+    ws = _workspace(ctx)
+    s = ws.settings
+    pairs = read_pairs(path)
+    cache = EmbeddingCache(s.embedding_cache_path)
+    others = {
+        name: ws.embedder if name == s.embedding_model else load_embedder(name, threads=s.threads, cache=cache)
+        for name in OFFLINE_MODELS
+    }
+    figures = evaluate_retrieval(pairs, ws.embedder, others, batch_size=s.embed_batch_size, progress=progress_bar)
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False))
+        return
+    for note in figures["notes"]:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{figures['n_queries']} queries over {figures['n_docs']} texts")
+    click.echo(f"{'':<24}{'MRR':>8}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'queries/s':>11}")
+    rows = {f"search ({figures['configuration']})": figures, **figures["baselines"]}
+    for name, f in rows.items():
+        click.echo(
+            f"{name[:23]:<24}{f['mrr']:>8.4f}{f['recall_at_1']:>8.4f}{f['recall_at_5']:>8.4f}"
+            f"{f['recall_at_10']:>8.4f}{f['queries_per_second']:>11.0f}"
+        )
 
 
 @cli.command()

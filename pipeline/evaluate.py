@@ -1,11 +1,16 @@
-"""``incident-kb evaluate classify``: the suggestion model against a plain TF-IDF + linear SVM, on any labelled file.
+"""The public yardsticks, ``incident-kb evaluate classify`` and ``evaluate retrieval``, on any file.
 
-The file is split once (stratified, seeded); both models learn from the training part only and are scored on
-the test part, in the same run, so the comparison is fair and repeatable.
+classify: the suggestion model against a plain TF-IDF + linear SVM. The file is split once (stratified, seeded);
+both models learn from the training part only and are scored on the test part, in the same run.
+
+retrieval: the configured similar-case search against plain TF-IDF and each embedding model alone, ranking
+every text of a pairs file for each duplicate's first text.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import time
 from collections import Counter
@@ -21,10 +26,10 @@ from sklearn.svm import LinearSVC
 
 from pipeline.classify import Reports, TicketClassifier
 from pipeline.embed import Embedder
-from pipeline.importer import ImportFileError, read_rows
+from pipeline.importer import ImportFileError, read_rows, read_text
 from pipeline.metrics import classification_figures
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.text import clean_text
+from pipeline.text import clean_text, strip_html
 
 logger = logging.getLogger(__name__)
 
@@ -149,4 +154,106 @@ def evaluate_classify(
         "test_size": test_size,
         "seed": seed,
         "notes": data.notes,
+    }
+
+
+@dataclass
+class Pairs:
+    """A retrieval test: the corpus (every distinct text), and each query's document with its one right answer."""
+
+    docs: list[str]
+    queries: list[tuple[int, int]]
+    notes: list[str] = field(default_factory=list)
+
+
+def read_pairs(path: Path) -> Pairs:
+    """Tab-separated rows ``duplicate|non-duplicate <TAB> text A <TAB> text B``, no header; HTML is stripped."""
+    docs: dict[str, int] = {}
+    queries, notes, bad = [], [], []
+    reader = csv.reader(io.StringIO(read_text(path, None), newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+    for number, row in enumerate(reader, start=1):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) != 3 or row[0].strip() not in ("duplicate", "non-duplicate"):
+            bad.append(number)
+            continue
+        a, b = (docs.setdefault(strip_html(text), len(docs)) for text in row[1:])
+        if row[0].strip() == "duplicate":
+            queries.append((a, b))
+    corpus = [text for text, _ in sorted(docs.items(), key=lambda item: item[1])]
+    if bad:
+        shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
+        notes.append(f"skipped {len(bad)} line(s) that are not 'duplicate|non-duplicate<TAB>A<TAB>B': {shown}")
+    same = sum(1 for a, b in queries if a == b)
+    if same:
+        notes.append(f"skipped {same} duplicate pair(s) whose two texts are the same")
+    queries = [(a, b) for a, b in queries if a != b]
+    if not queries:
+        raise EvaluationError(f"{path.name} has no 'duplicate' row with two different texts to search for")
+    return Pairs(corpus, queries, notes)
+
+
+def ranking_figures(scores: np.ndarray, queries: Sequence[tuple[int, int]]) -> dict:
+    """MRR and recall at 1, 5 and 10 of the right answers, the query itself left out; a tie counts against.
+
+    >>> ranking_figures(np.array([[9.0, 0.5, 0.5, 0.1]]), [(0, 1)])
+    {'mrr': 0.5, 'recall_at_1': 0.0, 'recall_at_5': 1.0, 'recall_at_10': 1.0}
+    """
+    ranks = []
+    for row, (query, answer) in zip(scores, queries, strict=True):
+        row = np.array(row, dtype=float)
+        row[query] = -np.inf
+        ranks.append(int((row >= row[answer]).sum()))
+    ranks_arr = np.asarray(ranks)
+    return {
+        "mrr": float((1 / ranks_arr).mean()),
+        **{f"recall_at_{k}": float((ranks_arr <= k).mean()) for k in (1, 5, 10)},
+    }
+
+
+def _scores_by_vectors(docs_matrix, queries: Sequence[tuple[int, int]], batch: int = 1024) -> np.ndarray:
+    rows = [q for q, _ in queries]
+    out = []
+    for start in range(0, len(rows), batch):
+        block = docs_matrix[rows[start : start + batch]] @ docs_matrix.T
+        out.append(block.toarray() if hasattr(block, "toarray") else block)
+    return np.vstack(out)
+
+
+def evaluate_retrieval(
+    pairs: Pairs,
+    default: Embedder,
+    others: dict[str, Embedder],
+    *,
+    batch_size: int = 64,
+    progress: ProgressFactory = no_progress,
+) -> dict:
+    """Ranking figures of the default configuration, of TF-IDF and of each model alone, on one corpus."""
+
+    def by_model(embedder: Embedder) -> dict:
+        with progress(f"embedding with {embedder.name}", len(pairs.docs)) as step:
+            vectors = embedder.encode(pairs.docs, batch_size=batch_size, progress=step)
+        started = time.perf_counter()
+        query_texts = [pairs.docs[q] for q, _ in pairs.queries]
+        # Queries are embedded again (from the cache) and scored, as a search from a new report would be.
+        query_vectors = embedder.encode(query_texts, batch_size=batch_size)
+        scores = query_vectors @ vectors.T
+        seconds = time.perf_counter() - started
+        return ranking_figures(scores, pairs.queries) | {"queries_per_second": len(pairs.queries) / seconds}
+
+    started = time.perf_counter()
+    tfidf = TfidfVectorizer(sublinear_tf=True).fit_transform(pairs.docs)
+    baselines = {
+        "tfidf": ranking_figures(_scores_by_vectors(tfidf, pairs.queries), pairs.queries)
+        | {"queries_per_second": len(pairs.queries) / (time.perf_counter() - started)}
+    }
+    for name, embedder in others.items():
+        baselines[name] = by_model(embedder)
+    return {
+        **by_model(default),
+        "configuration": default.name,
+        "baselines": baselines,
+        "n_queries": len(pairs.queries),
+        "n_docs": len(pairs.docs),
+        "notes": pairs.notes,
     }

@@ -116,7 +116,7 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> str:
         raise ImportFileError(f"unknown encoding {encoding!r}") from None
 
 
-def _read_text(path: Path, encoding: str | None) -> str:
+def read_text(path: Path, encoding: str | None) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -141,7 +141,7 @@ def detect_format(path: Path) -> Format:
 
 def read_rows(path: Path, *, fmt: Format | None = None, encoding: str | None = None) -> Iterator[tuple[int, Any]]:
     """(line number, row) for every data row: a dict of column -> text for CSV, any JSON value for JSON Lines."""
-    text = _read_text(path, encoding)
+    text = read_text(path, encoding)
     fmt = fmt or detect_format(path)
     if fmt == "jsonl":
         for number, line in enumerate(text.split("\n"), start=1):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from html.parser import HTMLParser
 
 # Hiragana, katakana (full and half width) and CJK ideographs.
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
@@ -52,3 +53,41 @@ def incident_text(title: str, body: str, max_chars: int) -> str:
     title, body = title.strip(), body.strip()
     text = body if body.startswith(title.rstrip("…")) else f"{title}\n{body}".strip()
     return text[:max_chars]
+
+
+class _TextOnly(HTMLParser):
+    """Collects the text of an HTML fragment, leaving out tags, scripts and styles; entities are decoded."""
+
+    _SKIPPED = frozenset({"script", "style"})
+    _BREAKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "pre"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in self._SKIPPED:
+            self._skipping += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIPPED:
+            self._skipping = max(0, self._skipping - 1)
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def strip_html(text: str) -> str:
+    """The text of a fragment that may hold HTML, as a reader would see it.
+
+    >>> strip_html("<p>Cannot <b>send</b> mail &amp; calendar</p><script>alert(1)</script>")
+    'Cannot send mail & calendar'
+    """
+    parser = _TextOnly()
+    parser.feed(text)
+    parser.close()
+    return re.sub(r"[ \t]+", " ", clean_text("".join(parser.parts)))

@@ -64,3 +64,38 @@ def test_a_single_class_is_refused_with_a_message(tmp_path: Path) -> None:
     data.write_text("text,label\n" + "".join(f"printer jam {i},Printing\n" for i in range(20)), encoding="utf-8")
     code, output = run("evaluate", "classify", "--data", str(data), "--text", "text", "--label", "label")
     assert code == 1 and "at least two classes" in output
+
+
+PAIRS = [
+    (
+        "duplicate",
+        "Cannot send e-mail from Outlook, stuck in the outbox",
+        "Outlook: messages stay in the Outbox and never go out",
+    ),
+    ("duplicate", "VPNに接続できません。エラー809が出ます。", "VPN connection fails with error 809"),
+    ("duplicate", "<p>Printer on the <b>3rd floor</b> jams on every page</p>", "3階のプリンターで毎回紙詰まりが起きる"),
+    ("duplicate", "パスワードを忘れてログインできません", "パスワードを失念し、サインインできない"),
+    (
+        "non-duplicate",
+        "Cannot receive e-mail since this morning",
+        "Cannot send e-mail from Outlook, stuck in the outbox",
+    ),
+    ("non-duplicate", "Monitor flickers after docking the laptop", "Keyboard keys stick on the new laptop"),
+    ("duplicate", "Teams calls have no sound", "No audio in Microsoft Teams meetings"),
+]
+
+
+def test_evaluate_retrieval_ranks_every_text_for_each_duplicate(tmp_path: Path) -> None:
+    path = tmp_path / "pairs.tsv"
+    lines = ["\t".join(row) for row in PAIRS] + ["not a valid line"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, output = run("evaluate", "retrieval", "--pairs", str(path), "--json", db=tmp_path / "kb.db")
+    assert code == 0, output
+    figures = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
+    assert figures["n_queries"] == 5 and figures["n_docs"] == 13  # 14 texts, one of them in two rows
+    assert set(figures["baselines"]) == {"tfidf", "use-ml", "minilm"}
+    for f in [figures, *figures["baselines"].values()]:
+        assert 0 < f["mrr"] <= 1 and f["recall_at_1"] <= f["recall_at_10"] and f["queries_per_second"] > 0
+    # Only the multilingual model links the Japanese and English texts; TF-IDF cannot.
+    assert figures["baselines"]["use-ml"]["recall_at_1"] > figures["baselines"]["tfidf"]["recall_at_1"]
+    assert any("skipped 1 line(s)" in note for note in figures["notes"])
