@@ -8,10 +8,13 @@ import streamlit as st
 from app_pages.common import md, progress_bar, ready_workspace
 from kb.vocab import ESCALATION_LABELS
 from pipeline import ReportError, Suggestion, SuggestionModelUnavailable, Triage
+from pipeline.settings import CRITERIA
+from pipeline.suggest import with_ticks
 
 CRITERION_KEY = "criterion_{}"
 
 st.session_state.setdefault("triage_text", None)
+st.session_state.setdefault("triage_result", None)
 
 st.title("Triage")
 st.caption(
@@ -37,29 +40,32 @@ with st.form("triage_form"):
 
 if submitted:
     st.session_state["triage_text"] = report
-    for key in ("technical_limit", "time_constraint", "complexity", "customer_request"):
+    st.session_state["triage_result"] = None
+    for key in CRITERIA:
         st.session_state.pop(CRITERION_KEY.format(key), None)  # a new report starts from the proposals
 
 text = st.session_state["triage_text"]
 if text is None:
     st.stop()
 
-ticked = None
-if all(CRITERION_KEY.format(k) in st.session_state for k in ws.settings.criterion_levels):
-    ticked = {k for k in ws.settings.criterion_levels if st.session_state[CRITERION_KEY.format(k)]}
-try:
-    with st.spinner("Thinking…"):
-        result: Triage = ws.triage(text, ticked=ticked, k=k)
-except ReportError as exc:
-    st.warning(str(exc))
-    st.stop()
-except SuggestionModelUnavailable as exc:
-    st.warning(f"No suggestions: {exc}.")
-    if st.button("Train the suggestion models now", key="triage_train"):
-        record = ws.train(actor="app", progress=progress_bar)
-        st.success(f"Model version {record.id} trained on {record.n_train:,} cases and made active.")
-        st.rerun()
-    st.stop()
+# Suggestions are computed once per submitted report; ticking a criterion only recomputes the level.
+result: Triage | None = st.session_state.get("triage_result")
+if result is None:
+    try:
+        with st.spinner("Thinking…"):
+            result = st.session_state["triage_result"] = ws.triage(text, k=k)
+    except ReportError as exc:
+        st.warning(str(exc))
+        st.stop()
+    except SuggestionModelUnavailable as exc:
+        st.warning(f"No suggestions: {exc}.")
+        if st.button("Train the suggestion models now", key="triage_train"):
+            record = ws.train(actor="app", progress=progress_bar)
+            st.success(f"Model version {record.id} trained on {record.n_train:,} cases and made active.")
+            st.rerun()
+        st.stop()
+if all(CRITERION_KEY.format(key) in st.session_state for key in CRITERIA):
+    result = with_ticks(result, {key for key in CRITERIA if st.session_state[CRITERION_KEY.format(key)]})
 
 
 def label(s: Suggestion, value: str) -> str:

@@ -7,9 +7,10 @@ one transaction whose changes the event log records (see ``kb.audit``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
@@ -120,38 +121,36 @@ class KnowledgeBase:
         with self._read() as s:
             return s.scalar(select(func.count()).where(Incident.status.in_(RESOLVED_STATUSES)))
 
-    def resolved_incidents(self, batch_size: int = 2000) -> Iterator[list[IncidentRecord]]:
-        """Every resolved incident with its labels, in batches ordered by id: what the suggestion models learn from."""
+    def _resolved_pages(self, columns: Sequence, convert: Callable[[Any], Any], batch_size: int) -> Iterator[list]:
+        """Resolved incidents page by page, ordered by id (keyset paging: each page starts after the last id)."""
         last_id = 0
         while True:
             with self._read() as s:
-                rows = s.scalars(
-                    select(Incident)
+                rows = s.execute(
+                    select(Incident.id.label("page_key"), *columns)
                     .where(Incident.status.in_(RESOLVED_STATUSES), Incident.id > last_id)
                     .order_by(Incident.id)
                     .limit(batch_size)
                 ).all()
-                batch = [IncidentRecord.from_row(row, with_requester=False) for row in rows]
-            if not batch:
+                page = [convert(row) for row in rows]
+            if not page:
                 return
-            yield batch
-            last_id = batch[-1].id
+            yield page
+            last_id = rows[-1].page_key
+
+    def resolved_incidents(self, batch_size: int = 2000) -> Iterator[list[IncidentRecord]]:
+        """Every resolved incident with its labels, in batches ordered by id: what the suggestion models learn from."""
+
+        def record(row: Any) -> IncidentRecord:
+            return IncidentRecord.from_row(row.Incident, with_requester=False)
+
+        return self._resolved_pages([Incident], record, batch_size)
 
     def resolved_texts(self, batch_size: int = 2000) -> Iterator[list[tuple[int, str, str]]]:
         """(id, title, body) of every resolved incident, in batches, ordered by id."""
-        last_id = 0
-        while True:
-            with self._read() as s:
-                batch = s.execute(
-                    select(Incident.id, Incident.title, Incident.body)
-                    .where(Incident.status.in_(RESOLVED_STATUSES), Incident.id > last_id)
-                    .order_by(Incident.id)
-                    .limit(batch_size)
-                ).all()
-            if not batch:
-                return
-            yield [tuple(row) for row in batch]
-            last_id = batch[-1][0]
+        return self._resolved_pages(
+            [Incident.id, Incident.title, Incident.body], lambda row: (row.id, row.title, row.body), batch_size
+        )
 
     def corpus_version(self) -> str:
         """Changes whenever the set of resolved incidents or their text changes, and differs between databases."""

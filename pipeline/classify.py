@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import faiss
 import numpy as np
@@ -194,9 +195,14 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
+    @property
+    def progress_steps(self) -> int:
+        """How many steps ``fit`` reports to its progress callback: one per fold, one for the stackers."""
+        return self.n_folds + 1
+
     # -- fitting -----------------------------------------------------------------------------------------------
     def fit(self, X: Reports, y: Sequence[str], *, progress: Progress | None = None) -> TicketClassifier:
-        """Learn from reports and their labels; ``progress`` hears of each of the n_folds + 1 steps."""
+        """Learn from reports and their labels; ``progress`` hears of each of the ``progress_steps`` steps."""
         step = progress or (lambda n: None)
         labels = np.asarray([str(v) for v in y], dtype=object)
         self.classes_, self.y_codes_, self.class_counts_ = np.unique(labels, return_inverse=True, return_counts=True)
@@ -299,17 +305,25 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
             out[:, i * k + model.classes_] = _scores(model, X)
         return out
 
-    def _index(self) -> faiss.Index:
-        # Built on first use and not pickled: the vectors are the state, the index only a way to search them.
-        if getattr(self, "_faiss", None) is None:
-            self._faiss = faiss.IndexFlatIP(self.memory_.shape[1])
-            self._faiss.add(self.memory_)
-        return self._faiss
+    def _derived(self, key: object, make: Callable[[], Any]) -> Any:
+        """Computed from the fitted state on first use, kept for the next suggestions, never pickled."""
+        cache = self.__dict__.setdefault("_derived_cache", {})
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state.pop("_faiss", None)
+        state.pop("_derived_cache", None)
         return state
+
+    def _index(self) -> faiss.Index:
+        def build() -> faiss.Index:
+            index = faiss.IndexFlatIP(self.memory_.shape[1])
+            index.add(self.memory_)
+            return index
+
+        return self._derived("faiss", build)
 
     def kneighbors(self, vectors: np.ndarray, *, exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Cosine similarities and row numbers of the most similar training reports, best first."""
@@ -346,8 +360,10 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
 
         Infinity where no confidence gets there, or where the class had fewer than ``min_class_examples``.
         """
-        return class_thresholds(
-            self.oof_proba_, self.y_codes_, self.classes_, precision, self.class_counts_ >= self.min_class_examples
+        allowed = self.class_counts_ >= self.min_class_examples
+        return self._derived(
+            ("thresholds", precision),
+            lambda: class_thresholds(self.oof_proba_, self.y_codes_, self.classes_, precision, allowed),
         )
 
     def top_terms(self, text: str, label: str, n: int = 5) -> list[tuple[str, float]]:
@@ -355,10 +371,10 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         code = int(np.searchsorted(self.classes_, label))
         if code >= len(self.classes_) or self.classes_[code] != label:
             return []
-        weights = np.mean([_class_weights(svm, code) for svm, _, _ in self.bases_], axis=0)
         row = self.vectorizer_.transform([text]).tocoo()
-        contributions = row.data * weights[row.col]
-        terms = self.vectorizer_.get_feature_names_out()
+        weights = np.mean([_class_weights(svm, code)[row.col] for svm, _, _ in self.bases_], axis=0)
+        contributions = row.data * weights
+        terms = self._derived("terms", self.vectorizer_.get_feature_names_out)
         best = np.argsort(-contributions)[:n]
         return [(str(terms[row.col[i]]), float(contributions[i])) for i in best if contributions[i] > 0]
 

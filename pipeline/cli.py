@@ -20,7 +20,7 @@ from pipeline.embed_cache import EmbeddingCache
 from pipeline.evaluate import EvaluationError, evaluate_classify, evaluate_retrieval, read_labelled, read_pairs
 from pipeline.importer import IMPORTERS, ImportFileError, parse_mapping
 from pipeline.progress import Progress
-from pipeline.settings import Settings
+from pipeline.settings import CRITERIA, Settings
 from pipeline.suggest import Suggestion, Triage
 from pipeline.text import ReportError
 from pipeline.training import SuggestionModelUnavailable
@@ -239,7 +239,7 @@ def _triage_json(t: Triage) -> dict:
     "--tick",
     "ticked",
     multiple=True,
-    type=click.Choice(["technical_limit", "time_constraint", "complexity", "customer_request"]),
+    type=click.Choice(CRITERIA),
     help="Tick an escalation criterion yourself (repeatable); without any, the proposed ones count.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

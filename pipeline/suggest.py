@@ -87,6 +87,14 @@ class Triage:
     similar: tuple[SimilarCase, ...]
     model_version: int | None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The level history alone suggests, before the checklist: ``with_ticks`` starts again from it.
+    learned_escalation: Suggestion | None = None
+
+
+def with_ticks(t: Triage, ticked: Collection[str]) -> Triage:
+    """The same triage with the agent's ticks: nothing is predicted again, only the escalation level follows."""
+    criteria = tuple(replace(c, ticked=c.key in ticked) for c in t.criteria)
+    return replace(t, criteria=criteria, escalation=_escalation(t.learned_escalation, criteria))
 
 
 def _first_match(patterns: Sequence[str], text: str) -> str | None:
@@ -158,7 +166,7 @@ def _priority(
         return _override(direct, "priority", top, why, source="outage"), impact, urgency
     if impact is None or urgency is None or impact.abstained or urgency.abstained:
         if direct is not None:
-            direct = _with_reason(direct, f"{direct.reason}; impact and urgency are not sure, so no matrix priority")
+            direct = replace(direct, reason=f"{direct.reason}; impact and urgency are not sure, so no matrix priority")
         return direct, impact, urgency
     matrix = settings.priority_matrix[impact.value][urgency.value]
     from_matrix = f"matrix: impact {impact.value} x urgency {urgency.value} = {matrix}"
@@ -168,16 +176,12 @@ def _priority(
         why = f"{from_matrix} (the direct prediction is not sure)"
         return _override(base, "priority", matrix, why, source="matrix", confidence=confidence), impact, urgency
     if direct.value == matrix:
-        return _with_reason(direct, f"{direct.reason}; the {from_matrix} agrees"), impact, urgency
+        return replace(direct, reason=f"{direct.reason}; the {from_matrix} agrees"), impact, urgency
     # Disagreement: keep the more urgent one; under-rating a priority costs more than over-rating it.
     more_urgent = min(direct.value, matrix)
     why = f"the model says {direct.value} ({direct.confidence:.0%}), the {from_matrix}; the more urgent is kept"
     source = "model" if more_urgent == direct.value else "matrix"
     return _override(direct, "priority", more_urgent, why, source=source), impact, urgency
-
-
-def _with_reason(s: Suggestion, reason: str) -> Suggestion:
-    return replace(s, reason=reason)
 
 
 def _override(
@@ -235,7 +239,7 @@ def _escalation(learned: Suggestion | None, criteria: Sequence[Criterion]) -> Su
         why = f"history is not sure; ticked criteria ({names}) ask for at least {ESCALATION_LABELS[floor]}"
         return _override(learned, "escalation_level", floor, why, source="checklist")
     if ESCALATION_LEVELS.index(learned.value) >= ESCALATION_LEVELS.index(floor):
-        return _with_reason(learned, f"{learned.reason}; ticked criteria ({names}) ask for no more")
+        return replace(learned, reason=f"{learned.reason}; ticked criteria ({names}) ask for no more")
     why = f"raised from {learned.value} to {floor} by the ticked criteria ({names})"
     return _override(learned, "escalation_level", floor, why, source="checklist")
 
@@ -265,4 +269,5 @@ def triage(
         similar=tuple(similar),
         model_version=models.version,
         notes=notes,
+        learned_escalation=s.get("escalation_level"),
     )

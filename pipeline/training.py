@@ -104,7 +104,7 @@ def train_models(
             result.skipped[target] = problem
         else:
             plan[target] = (rows, np.asarray([labels[r] for r in rows], dtype=object))
-    steps_per_fit = TicketClassifier().n_folds + 1
+    steps_per_fit = TicketClassifier().progress_steps
     with progress("Training", 2 * steps_per_fit * len(plan)) as step:
         for target, (rows, labels) in plan.items():
             started = time.perf_counter()
@@ -179,11 +179,7 @@ def save_version(
                 "priority_matrix": settings.priority_matrix,
                 "library_versions": library_versions(),
             },
-            metrics={
-                target: {k: v for k, v in figures.items() if k != "per_class"} | {"per_class": figures["per_class"]}
-                for target, figures in models.metrics.items()
-            }
-            | {"skipped": models.skipped},
+            metrics=models.metrics | {"skipped": models.skipped},
         )
         if activate:
             record = w.activate_model_version(record.id)

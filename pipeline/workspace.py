@@ -12,6 +12,8 @@ import threading
 from collections.abc import Collection
 from typing import Any
 
+import numpy as np
+
 from kb import IncidentRecord, KnowledgeBase, ModelVersionRecord
 from kb.index import VectorIndex
 from pipeline.cases import CaseFile, case_file
@@ -98,13 +100,18 @@ class Workspace:
             self._index = index
             return index
 
+    def _query(self, report: str) -> tuple[str, np.ndarray]:
+        """The report as searched (cleaned, cut to ``max_report_chars``) and its embedding; ReportError if empty."""
+        text = clean_report(report)[: self.settings.max_report_chars]
+        return text, self.embedder.encode(text)
+
+    def _similar(self, vector: np.ndarray, k: int | None) -> list[SimilarCase]:
+        with self._lock:  # faiss does not promise that a search may run while a resolution adds to the index
+            return similar_cases(self.kb, self.index(), vector, k=k or self.settings.search_top_k)
+
     def similar_cases(self, report: str, *, k: int | None = None) -> list[SimilarCase]:
         """The resolved incidents most like ``report``; raises ReportError for an empty report."""
-        s = self.settings
-        with self._lock:  # faiss does not promise that a search may run while a resolution adds to the index
-            return similar_cases(
-                self.kb, self.index(), self.embedder, report, k=k or s.search_top_k, max_chars=s.max_report_chars
-            )
+        return self._similar(self._query(report)[1], k)
 
     def suggestion_models(self) -> SuggestionModels:
         """The active trained version, loaded once; loaded again only when another version becomes active."""
@@ -119,21 +126,26 @@ class Workspace:
 
         Raises ReportError when the report is empty, SuggestionModelUnavailable when no model fits.
         """
-        text = clean_report(report)[: self.settings.max_report_chars]
+        text, vector = self._query(report)
         models = self.suggestion_models()
-        similar = self.similar_cases(text, k=k)
-        return triage(models, text, self.embedder.encode(text), similar, self.settings, ticked=ticked)
+        return triage(models, text, vector, self._similar(vector, k), self.settings, ticked=ticked)
 
     def train(self, *, actor: str, progress: ProgressFactory = no_progress) -> ModelVersionRecord:
         """Train every target on the knowledge base as it is now, save the version and make it active."""
         models = train_models(self.kb, self.embedder, self.settings, progress=progress)
-        return save_version(self.kb, models, self.settings, actor=actor)
+        record = save_version(self.kb, models, self.settings, actor=actor)
+        with self._lock:
+            models.version, self._models = record.id, models  # already in memory: no need to read the file back
+        return record
 
     def activate(self, version_id: int, *, actor: str) -> ModelVersionRecord:
         """Make an earlier (or newer) version the active one, after checking that it loads and fits."""
-        load_version(self.kb.model_version(version_id), self.embedder.name)
+        models = load_version(self.kb.model_version(version_id), self.embedder.name)
         with self.kb.write(actor) as w:
-            return w.activate_model_version(version_id)
+            record = w.activate_model_version(version_id)
+        with self._lock:
+            self._models = models
+        return record
 
     def case(self, incident_id: int) -> CaseFile:
         return case_file(self.kb, incident_id)

@@ -161,12 +161,13 @@ def test_a_changed_model_file_is_refused(demo_settings: Settings, tmp_path) -> N
 
     db = tmp_path / "copy.db"
     shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
-    with Workspace(Settings(database_url=str(db), model_dir=tmp_path / "models")) as ws:
+    settings = Settings(database_url=str(db), model_dir=tmp_path / "models")
+    with Workspace(settings) as ws:
         record = ws.train(actor="lead")
-        with open(record.artifact, "ab") as f:
-            f.write(b"tampered")
-        with pytest.raises(SuggestionModelUnavailable, match="changed since it was saved"):
-            ws.triage("VPN drops")
+    with open(record.artifact, "ab") as f:
+        f.write(b"tampered")
+    with Workspace(settings) as ws, pytest.raises(SuggestionModelUnavailable, match="changed since it was saved"):
+        ws.triage("VPN drops")  # a new process (the app, the CLI) reads the file and refuses it
 
 
 def test_a_model_saved_by_another_scikit_learn_is_refused(demo: Workspace) -> None:
