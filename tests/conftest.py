@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -92,3 +93,11 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         add_resolved(ws, HTML_TITLE, "Report with <i>markup</i> and [a link](http://example.com).", category="Network")
         ws.reindex()
     return settings
+
+
+@pytest.fixture
+def demo_copy(demo_settings: Settings, tmp_path: Path) -> Settings:
+    """Settings of a private copy of the demo knowledge base (with its trained model), for tests that change it."""
+    db = tmp_path / "copy.db"
+    shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
+    return Settings(database_url=str(db), model_dir=tmp_path / "models")

@@ -109,11 +109,8 @@ def test_settings_lists_every_setting_with_its_variable(tmp_path: Path) -> None:
     assert f"database_url = {tmp_path / 'x.db'}" in output
 
 
-def test_train_suggest_and_reactivate_from_the_command_line(demo_settings: Settings, tmp_path: Path) -> None:
-    import shutil
-
-    db = tmp_path / "kb.db"
-    shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
+def test_train_suggest_and_reactivate_from_the_command_line(demo_copy: Settings) -> None:
+    db = Path(demo_copy.database_url)
     code, output = run("train", "--actor", "lead", db=db)
     assert code == 0, output
     assert "Model version 2 trained on" in output and "category" in output and "held-out accuracy" in output

@@ -126,12 +126,8 @@ def test_where_it_is_not_sure_it_says_so_with_candidates(demo: Workspace) -> Non
         assert len(s.candidates) >= 2 and s.reason.startswith("not sure")
 
 
-def test_versions_round_trip_and_an_older_one_can_be_reactivated(demo_settings: Settings, tmp_path) -> None:
-    import shutil
-
-    db = tmp_path / "copy.db"
-    shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
-    settings = Settings(database_url=str(db), model_dir=tmp_path / "models")
+def test_versions_round_trip_and_an_older_one_can_be_reactivated(demo_copy: Settings) -> None:
+    settings = demo_copy
     with Workspace(settings) as ws:
         first = ws.train(actor="lead")
         report = "Printer on the 3rd floor jams on every page"
@@ -156,12 +152,8 @@ def test_a_model_for_another_embedding_is_refused(demo: Workspace) -> None:
         load_version(record, "minilm@0.1.0")
 
 
-def test_a_changed_model_file_is_refused(demo_settings: Settings, tmp_path) -> None:
-    import shutil
-
-    db = tmp_path / "copy.db"
-    shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
-    settings = Settings(database_url=str(db), model_dir=tmp_path / "models")
+def test_a_changed_model_file_is_refused(demo_copy: Settings) -> None:
+    settings = demo_copy
     with Workspace(settings) as ws:
         record = ws.train(actor="lead")
     with open(record.artifact, "ab") as f:
