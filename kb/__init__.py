@@ -11,11 +11,12 @@ from kb.errors import (
     ModelVersionNotFound,
     RequesterNotFound,
 )
-from kb.records import EventRecord, IncidentRecord, KBStats, ModelVersionRecord, RequesterRecord
+from kb.records import CaseFilter, EventRecord, IncidentRecord, KBStats, ModelVersionRecord, RequesterRecord
 from kb.store import KnowledgeBase
 from kb.writer import Writer
 
 __all__ = [
+    "CaseFilter",
     "EventRecord",
     "IncidentNotFound",
     "IncidentRecord",

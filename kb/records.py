@@ -91,3 +91,18 @@ class ModelVersionRecord:
     @classmethod
     def from_row(cls, row: models.ModelVersion) -> ModelVersionRecord:
         return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which incidents a search may return; an empty field does not filter."""
+
+    categories: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    since: dt.date | None = None  # created on or after
+    until: dt.date | None = None  # created on or before
+    requester_id: int | None = None
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, f.name) not in ((), None) for f in fields(self))

@@ -6,6 +6,7 @@ one transaction whose changes the event log records (see ``kb.audit``).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from kb import audit, schema
 from kb.errors import IncidentNotFound, KnowledgeBaseUnavailable, ModelVersionNotFound, RequesterNotFound
 from kb.models import Event, Incident, Meta, ModelVersion, Requester, RequesterEmail
-from kb.records import EventRecord, IncidentRecord, KBStats, ModelVersionRecord, RequesterRecord
+from kb.records import CaseFilter, EventRecord, IncidentRecord, KBStats, ModelVersionRecord, RequesterRecord
 from kb.vocab import RESOLVED_STATUSES
 from kb.writer import Writer
 
@@ -121,14 +122,17 @@ class KnowledgeBase:
         with self._read() as s:
             return s.scalar(select(func.count()).where(Incident.status.in_(RESOLVED_STATUSES)))
 
-    def _resolved_pages(self, columns: Sequence, convert: Callable[[Any], Any], batch_size: int) -> Iterator[list]:
-        """Resolved incidents page by page, ordered by id (keyset paging: each page starts after the last id)."""
+    def _pages(
+        self, columns: Sequence, convert: Callable[[Any], Any], batch_size: int, *, resolved: bool = True
+    ) -> Iterator[list]:
+        """Resolved (or open) incidents page by page, ordered by id (keyset paging: a page starts after the last id)."""
         last_id = 0
+        status = Incident.status.in_(RESOLVED_STATUSES) if resolved else Incident.status.not_in(RESOLVED_STATUSES)
         while True:
             with self._read() as s:
                 rows = s.execute(
                     select(Incident.id.label("page_key"), *columns)
-                    .where(Incident.status.in_(RESOLVED_STATUSES), Incident.id > last_id)
+                    .where(status, Incident.id > last_id)
                     .order_by(Incident.id)
                     .limit(batch_size)
                 ).all()
@@ -144,13 +148,56 @@ class KnowledgeBase:
         def record(row: Any) -> IncidentRecord:
             return IncidentRecord.from_row(row.Incident, with_requester=False)
 
-        return self._resolved_pages([Incident], record, batch_size)
+        return self._pages([Incident], record, batch_size)
 
     def resolved_texts(self, batch_size: int = 2000) -> Iterator[list[tuple[int, str, str]]]:
         """(id, title, body) of every resolved incident, in batches, ordered by id."""
-        return self._resolved_pages(
+        return self._pages(
             [Incident.id, Incident.title, Incident.body], lambda row: (row.id, row.title, row.body), batch_size
         )
+
+    def open_texts(self) -> list[tuple[int, str, str, dt.datetime]]:
+        """(id, title, body, updated_at) of every incident not yet resolved, ordered by id."""
+        columns = [Incident.id, Incident.title, Incident.body, Incident.updated_at]
+        pages = self._pages(columns, lambda row: (row.id, row.title, row.body, row.updated_at), 5000, resolved=False)
+        return [row for page in pages for row in page]
+
+    def incident_ids(self, where: CaseFilter) -> list[int]:
+        """The ids of the incidents that pass a filter, in id order."""
+        query = select(Incident.id).order_by(Incident.id)
+        if where.categories:
+            query = query.where(Incident.category.in_(where.categories))
+        if where.statuses:
+            query = query.where(Incident.status.in_(where.statuses))
+        if where.priorities:
+            query = query.where(Incident.priority.in_(where.priorities))
+        if where.since is not None:
+            query = query.where(Incident.created_at >= dt.datetime.combine(where.since, dt.time.min))
+        if where.until is not None:
+            query = query.where(
+                Incident.created_at < dt.datetime.combine(where.until + dt.timedelta(days=1), dt.time.min)
+            )
+        if where.requester_id is not None:
+            query = query.where(Incident.requester_id == where.requester_id)
+        with self._read() as s:
+            return list(s.scalars(query))
+
+    def requester_names(self) -> list[tuple[int, str]]:
+        """(id, name) of every requester, by name."""
+        with self._read() as s:
+            return [tuple(row) for row in s.execute(select(Requester.id, Requester.name).order_by(Requester.name))]
+
+    def categories(self) -> list[str]:
+        """The categories in use, alphabetically."""
+        with self._read() as s:
+            return list(
+                s.scalars(
+                    select(Incident.category)
+                    .where(Incident.category.is_not(None))
+                    .distinct()
+                    .order_by(Incident.category)
+                )
+            )
 
     def corpus_version(self) -> str:
         """Changes whenever the set of resolved incidents or their text changes, and differs between databases."""

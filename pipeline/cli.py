@@ -144,7 +144,7 @@ def import_(
     click.echo(report.summary())
     if kind == "incidents" and report.added and not no_index:
         index = ws.reindex(progress_bar)
-        click.echo(f"Index: {len(index)} resolved incidents ({ws.embedder.name}).")
+        click.echo(f"Index: {len(index)} resolved incidents ({', '.join(index.models.values())}).")
 
 
 @cli.command()
@@ -153,9 +153,8 @@ def reindex(ctx: click.Context) -> None:
     """Rebuild the similar-case index from the database (embeddings come from the cache where possible)."""
     ws = _workspace(ctx)
     index = ws.reindex(progress_bar)
-    click.echo(
-        f"Indexed {len(index)} resolved incidents with {ws.embedder.name} into {ws.settings.resolved_index_path}."
-    )
+    models = ", ".join(index.models.values())
+    click.echo(f"Indexed {len(index)} resolved incidents with {models} into {ws.settings.resolved_index_path}.")
 
 
 @cli.command()
@@ -393,7 +392,7 @@ def evaluate_retrieval_command(ctx: click.Context, path: Path, as_json: bool) ->
         name: ws.embedder if name == s.embedding_model else load_embedder(name, threads=s.threads, cache=cache)
         for name in OFFLINE_MODELS
     }
-    figures = evaluate_retrieval(pairs, ws.embedder, others, batch_size=s.embed_batch_size, progress=progress_bar)
+    figures = evaluate_retrieval(pairs, ws.encoders, s.search_weights, others, progress=progress_bar)
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False))
         return
@@ -401,7 +400,8 @@ def evaluate_retrieval_command(ctx: click.Context, path: Path, as_json: bool) ->
         click.echo(f"note: {note}", err=True)
     click.echo(f"{figures['n_queries']} queries over {figures['n_docs']} texts")
     click.echo(f"{'':<24}{'MRR':>8}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'queries/s':>11}")
-    rows = {f"search ({figures['configuration']})": figures, **figures["baselines"]}
+    click.echo(f"search: {figures['configuration']}")
+    rows = {"search": figures, **figures["baselines"]}
     for name, f in rows.items():
         click.echo(
             f"{name[:23]:<24}{f['mrr']:>8.4f}{f['recall_at_1']:>8.4f}{f['recall_at_5']:>8.4f}"

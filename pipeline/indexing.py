@@ -1,58 +1,109 @@
-"""Keeping the similar-case index in step with the knowledge base: build, load-or-rebuild, incremental add."""
+"""Keeping the similar-case index in step with the knowledge base: encode, build, load-or-rebuild, add."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from kb import IndexCorrupt, IndexMismatch, KnowledgeBase
-from kb.index import VectorIndex
+from kb.retrieval import ENGLISH, MEANING, Query, SearchIndex
 from pipeline.embed import Embedder
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.text import incident_text
+from pipeline.text import detect_language, incident_text, passages
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Encoders:
+    """The embedding models behind search: the multilingual one, and the English one when configured."""
+
+    meaning: Embedder
+    english: Embedder | None = None
+    batch_size: int = 64
+
+    @property
+    def models(self) -> dict[str, str]:
+        models = {MEANING: self.meaning.name}
+        if self.english is not None:
+            models[ENGLISH] = self.english.name
+        return models
+
+    def query(self, text: str) -> Query:
+        """A report as the index searches it (the English model only reads English reports)."""
+        language = detect_language(text)
+        english = self.english.encode(text) if self.english is not None and language == "en" else None
+        return Query(text, language, self.meaning.encode(text), english)
+
+    def documents(
+        self, texts: Sequence[str], *, progress: ProgressFactory = no_progress
+    ) -> tuple[list[str], np.ndarray, list[np.ndarray | None]]:
+        """Each text's language, multilingual vector, and English passage vectors (None if not English)."""
+        languages = [detect_language(t) for t in texts]
+        with progress(f"Embedding ({self.meaning.name})", len(texts)) as step:
+            meaning = self.meaning.encode(texts, batch_size=self.batch_size, progress=step)
+        found: list[np.ndarray | None] = [None] * len(texts)
+        english = [i for i, language in enumerate(languages) if language == "en"]
+        if self.english is not None and english:
+            pieces = [passages(texts[i]) for i in english]
+            flat = [p for parts in pieces for p in parts]
+            with progress(f"Embedding English passages ({self.english.name})", len(flat)) as step:
+                vectors = self.english.encode(flat, batch_size=self.batch_size, progress=step)
+            bounds = np.cumsum([0] + [len(parts) for parts in pieces])
+            for n, i in enumerate(english):
+                found[i] = vectors[bounds[n] : bounds[n + 1]]
+        return languages, meaning, found
+
+    def index(
+        self,
+        ids: Sequence[int],
+        texts: Sequence[str],
+        *,
+        corpus_version: str = "",
+        progress: ProgressFactory = no_progress,
+    ) -> SearchIndex:
+        """A new search index of these texts."""
+        languages, meaning, found = self.documents(texts, progress=progress)
+        if not len(texts):
+            meaning = np.zeros((0, self.meaning.dim), dtype=np.float32)
+        return SearchIndex.build(
+            ids, texts, languages, meaning, found, models=self.models, corpus_version=corpus_version
+        )
+
+
 def build_index(
-    kb: KnowledgeBase,
-    embedder: Embedder,
-    *,
-    max_chars: int,
-    batch_size: int = 64,
-    progress: ProgressFactory = no_progress,
-) -> VectorIndex:
+    kb: KnowledgeBase, encoders: Encoders, *, max_chars: int, progress: ProgressFactory = no_progress
+) -> SearchIndex:
     """A new index of every resolved incident, embedded (or taken from the cache) from the database."""
     # Read the version first: a write during the build then leaves the index marked stale, never wrongly fresh.
-    index = VectorIndex(embedder.dim, model=embedder.name, corpus_version=kb.corpus_version())
-    with progress(f"Embedding and indexing ({embedder.name})", kb.count_resolved()) as update:
-        for batch in kb.resolved_texts():
-            texts = [incident_text(title, body, max_chars) for _, title, body in batch]
-            vectors = embedder.encode(texts, batch_size=batch_size, progress=update)
-            index.add([incident_id for incident_id, _, _ in batch], vectors)
-    return index
+    version = kb.corpus_version()
+    rows = [row for batch in kb.resolved_texts() for row in batch]
+    texts = [incident_text(title, body, max_chars) for _, title, body in rows]
+    return encoders.index([i for i, _, _ in rows], texts, corpus_version=version, progress=progress)
 
 
 def open_index(
     kb: KnowledgeBase,
-    embedder: Embedder,
+    encoders: Encoders,
     path: Path,
     *,
     max_chars: int,
-    batch_size: int = 64,
     progress: ProgressFactory = no_progress,
-) -> tuple[VectorIndex, str | None]:
-    """The saved index if it fits the model and the database; otherwise a rebuilt one and a message saying why."""
+) -> tuple[SearchIndex, str | None]:
+    """The saved index if it fits the models and the database; otherwise a rebuilt one and a message saying why."""
     try:
-        index = VectorIndex.load(path)
-        index.check(model=embedder.name, dim=embedder.dim, corpus_version=kb.corpus_version())
+        index = SearchIndex.load(path)
+        index.check(models=encoders.models, corpus_version=kb.corpus_version())
         return index, None
     except FileNotFoundError:
         reason = f"there was no index at {path} yet"
     except (IndexCorrupt, IndexMismatch) as exc:
         reason = str(exc)
-    index = build_index(kb, embedder, max_chars=max_chars, batch_size=batch_size, progress=progress)
+    index = build_index(kb, encoders, max_chars=max_chars, progress=progress)
     index.save(path)
     message = f"Rebuilt the similar-case index ({len(index)} resolved incidents) because {reason}."
     logger.warning(message)
@@ -60,10 +111,10 @@ def open_index(
 
 
 def add_to_index(
-    kb: KnowledgeBase, index: VectorIndex, embedder: Embedder, incident_ids: Sequence[int], *, max_chars: int
+    kb: KnowledgeBase, index: SearchIndex, encoders: Encoders, incident_ids: Sequence[int], *, max_chars: int
 ) -> None:
     """Add (or refresh) these incidents in the index and mark it as reflecting the database as it is now."""
     records = kb.incidents(incident_ids)
     texts = [incident_text(r.title, r.body, max_chars) for r in records]
-    index.add([r.id for r in records], embedder.encode(texts))
+    index.add([r.id for r in records], texts, *encoders.documents(texts))
     index.corpus_version = kb.corpus_version()

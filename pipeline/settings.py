@@ -10,6 +10,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -20,6 +21,7 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from kb.retrieval import Weights
 from kb.vocab import IMPACTS, URGENCIES, EscalationLevel, Priority
 
 logger = logging.getLogger(__name__)
@@ -61,6 +63,30 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(64, gt=0, description="Texts per embedding batch.")
     threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1, gt=0, description="CPU threads for the embedding models."
+    )
+    english_model: str = Field(
+        "minilm",
+        description=(
+            "Second embedding model for English text (passages of long texts weighed apart); "
+            "'' leaves search to the multilingual model and lexical matching."
+        ),
+    )
+    search_weights_english: dict[Literal["meaning", "english", "lexical"], float] = Field(
+        {"meaning": 0.0, "english": 0.85, "lexical": 0.15},
+        description=(
+            "Similar-case search between two English texts: the weight of the multilingual model, "
+            "the English model and character n-grams (chosen by measurement; see the README)."
+        ),
+    )
+    search_weights_other: dict[Literal["meaning", "lexical"], float] = Field(
+        {"meaning": 1.0, "lexical": 0.0},
+        description="Similar-case search between two texts in the same other language (Japanese): the weights.",
+    )
+    duplicate_similarity: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="An open case at least this similar to a report is flagged as its possible duplicate.",
     )
     search_top_k: int = Field(10, gt=0, le=100, description="Similar cases shown per report.")
     max_report_chars: int = Field(
@@ -208,6 +234,10 @@ class Settings(BaseSettings):
     def resolved_model_dir(self) -> Path:
         """Where model artifacts go: the configured folder, or ``models`` beside the index file."""
         return self.model_dir if self.model_dir is not None else self.resolved_index_path.parent / "models"
+
+    @property
+    def search_weights(self) -> Weights:
+        return Weights(english=self.search_weights_english, other=self.search_weights_other)
 
     @property
     def embedding_cache_path(self) -> Path:

@@ -55,6 +55,19 @@ def incident_text(title: str, body: str, max_chars: int) -> str:
     return text[:max_chars]
 
 
+def passages(text: str, words: int = 40) -> list[str]:
+    """Overlapping windows of ``words`` words (half a window apart), so a long text keeps its point everywhere.
+
+    >>> passages("a b c d e", words=2)
+    ['a b', 'b c', 'c d', 'd e']
+    """
+    tokens = text.split()
+    if len(tokens) <= words:
+        return [text]
+    step = words // 2
+    return [" ".join(tokens[start : start + words]) for start in range(0, len(tokens) - step, step)]
+
+
 class _TextOnly(HTMLParser):
     """Collects the text of an HTML fragment, leaving out tags, scripts and styles; entities are decoded."""
 

@@ -1,8 +1,10 @@
 """``Workspace``: the knowledge base, the embedding model and the index, opened from settings and kept in step.
 
-The CLI opens one per command and the app one per server process. The index follows the database: before each
-search it is checked against the database's corpus version (one small query) and rebuilt if another process
-changed the knowledge meanwhile; a resolution made through the workspace is added to it at once.
+The CLI opens one per command and the app one per server process. The index of resolved cases follows the
+database: before each search it is checked against the database's corpus version (one small query) and rebuilt if
+another process changed the knowledge meanwhile; a resolution made through the workspace is added to it at once.
+Open cases, searched for possible duplicates, are few: their index lives in memory and is rebuilt (from cached
+embeddings) whenever the set of open cases or their text changes.
 """
 
 from __future__ import annotations
@@ -12,19 +14,18 @@ import threading
 from collections.abc import Collection
 from typing import Any
 
-import numpy as np
-
-from kb import IncidentRecord, KnowledgeBase, ModelVersionRecord
-from kb.index import VectorIndex
+from kb import CaseFilter, IncidentRecord, KnowledgeBase, ModelVersionRecord
+from kb.retrieval import Query, SearchIndex
+from kb.vocab import RESOLVED_STATUSES
 from pipeline.cases import CaseFile, case_file
 from pipeline.embed import Embedder, load_embedder
 from pipeline.embed_cache import EmbeddingCache
-from pipeline.indexing import add_to_index, build_index, open_index
+from pipeline.indexing import Encoders, add_to_index, build_index, open_index
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.search import SimilarCase, similar_cases
+from pipeline.search import SearchResult, SimilarCase, similar_cases
 from pipeline.settings import Settings
 from pipeline.suggest import Triage, triage
-from pipeline.text import clean_report
+from pipeline.text import clean_report, incident_text
 from pipeline.training import SuggestionModels, load_active, load_version, save_version, train_models
 
 logger = logging.getLogger(__name__)
@@ -36,8 +37,9 @@ class Workspace:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.kb = KnowledgeBase(self.settings.resolved_database_url)
-        self._embedder: Embedder | None = None
-        self._index: VectorIndex | None = None
+        self._embedders: dict[str, Embedder] = {}
+        self._index: SearchIndex | None = None
+        self._open: tuple[tuple, SearchIndex] | None = None
         self._models: SuggestionModels | None = None
         self._lock = threading.RLock()
         self.notices: list[str] = []
@@ -49,18 +51,29 @@ class Workspace:
         self.close()
 
     def close(self) -> None:
-        if self._embedder is not None and self._embedder.cache is not None:
-            self._embedder.cache.close()
+        for embedder in self._embedders.values():
+            if embedder.cache is not None:
+                embedder.cache.close()
         self.kb.close()
+
+    def _load(self, model: str) -> Embedder:
+        with self._lock:
+            if model not in self._embedders:
+                s = self.settings
+                cache = EmbeddingCache(s.embedding_cache_path)
+                self._embedders[model] = load_embedder(model, threads=s.threads, cache=cache)
+            return self._embedders[model]
 
     @property
     def embedder(self) -> Embedder:
-        with self._lock:
-            if self._embedder is None:
-                s = self.settings
-                cache = EmbeddingCache(s.embedding_cache_path)
-                self._embedder = load_embedder(s.embedding_model, threads=s.threads, cache=cache)
-            return self._embedder
+        """The multilingual model: search across languages, and the suggestion models' features."""
+        return self._load(self.settings.embedding_model)
+
+    @property
+    def encoders(self) -> Encoders:
+        s = self.settings
+        english = self._load(s.english_model) if s.english_model else None
+        return Encoders(self.embedder, english, s.embed_batch_size)
 
     def _notice(self, message: str | None) -> None:
         if message:
@@ -70,18 +83,13 @@ class Workspace:
         """Whether the index is loaded and reflects the database as it is now (so ``index()`` is instant)."""
         return self._index is not None and self._index.corpus_version == self.kb.corpus_version()
 
-    def index(self, progress: ProgressFactory = no_progress) -> VectorIndex:
+    def index(self, progress: ProgressFactory = no_progress) -> SearchIndex:
         """The index, loaded once, and rebuilt (with a notice) whenever it does not match the database."""
         s = self.settings
         with self._lock:
             if self._index is None:
                 self._index, message = open_index(
-                    self.kb,
-                    self.embedder,
-                    s.resolved_index_path,
-                    max_chars=s.max_report_chars,
-                    batch_size=s.embed_batch_size,
-                    progress=progress,
+                    self.kb, self.encoders, s.resolved_index_path, max_chars=s.max_report_chars, progress=progress
                 )
                 self._notice(message)
             elif not self.index_is_current():
@@ -89,29 +97,65 @@ class Workspace:
                 self._index = self.reindex(progress)
             return self._index
 
-    def reindex(self, progress: ProgressFactory = no_progress) -> VectorIndex:
+    def reindex(self, progress: ProgressFactory = no_progress) -> SearchIndex:
         """Rebuild the index from the database and save it; embeddings come from the cache where possible."""
         s = self.settings
         with self._lock:
-            index = build_index(
-                self.kb, self.embedder, max_chars=s.max_report_chars, batch_size=s.embed_batch_size, progress=progress
-            )
+            index = build_index(self.kb, self.encoders, max_chars=s.max_report_chars, progress=progress)
             index.save(s.resolved_index_path)
             self._index = index
             return index
 
-    def _query(self, report: str) -> tuple[str, np.ndarray]:
-        """The report as searched (cleaned, cut to ``max_report_chars``) and its embedding; ReportError if empty."""
-        text = clean_report(report)[: self.settings.max_report_chars]
-        return text, self.embedder.encode(text)
+    def open_index(self) -> SearchIndex:
+        """An in-memory index of the open cases, rebuilt when they change."""
+        rows = self.kb.open_texts()
+        key = tuple((i, updated) for i, _, _, updated in rows)
+        with self._lock:
+            if self._open is None or self._open[0] != key:
+                limit = self.settings.max_report_chars
+                texts = [incident_text(title, body, limit) for _, title, body, _ in rows]
+                self._open = key, self.encoders.index([i for i, *_ in rows], texts)
+            return self._open[1]
 
-    def _similar(self, vector: np.ndarray, k: int | None) -> list[SimilarCase]:
+    def _query(self, report: str) -> Query:
+        """The report as searched (cleaned, cut to ``max_report_chars``) and embedded; ReportError if empty."""
+        return self.encoders.query(clean_report(report)[: self.settings.max_report_chars])
+
+    def _similar(self, query: Query, k: int | None, where: CaseFilter | None = None) -> list[SimilarCase]:
         with self._lock:  # faiss does not promise that a search may run while a resolution adds to the index
-            return similar_cases(self.kb, self.index(), vector, k=k or self.settings.search_top_k)
+            index = self.index()
+            weights = self.settings.search_weights
+            return similar_cases(self.kb, index, query, weights, k=k or self.settings.search_top_k, where=where)
 
     def similar_cases(self, report: str, *, k: int | None = None) -> list[SimilarCase]:
         """The resolved incidents most like ``report``; raises ReportError for an empty report."""
-        return self._similar(self._query(report)[1], k)
+        return self._similar(self._query(report), k)
+
+    def search(self, report: str, *, k: int | None = None, where: CaseFilter | None = None) -> SearchResult:
+        """Resolved and open cases like ``report`` that pass ``where``; open ones this close are flagged.
+
+        A status filter picks which of the two lists are searched. Raises ReportError for an empty report.
+        """
+        query, where = self._query(report), where or CaseFilter()
+        wanted = set(where.statuses)
+        resolved: list[SimilarCase] = []
+        open_cases: list[SimilarCase] = []
+        if not wanted or wanted & set(RESOLVED_STATUSES):
+            resolved = self._similar(query, k, where or None)
+        if not wanted or wanted - set(RESOLVED_STATUSES):
+            s = self.settings
+            with self._lock:
+                index = self.open_index()
+                open_cases = similar_cases(
+                    self.kb,
+                    index,
+                    query,
+                    s.search_weights,
+                    k=k or s.search_top_k,
+                    where=where or None,
+                    duplicate_similarity=s.duplicate_similarity,
+                )
+        return SearchResult(resolved, open_cases)
 
     def suggestion_models(self) -> SuggestionModels:
         """The active trained version, loaded once; loaded again only when another version becomes active."""
@@ -126,9 +170,9 @@ class Workspace:
 
         Raises ReportError when the report is empty, SuggestionModelUnavailable when no model fits.
         """
-        text, vector = self._query(report)
+        query = self._query(report)
         models = self.suggestion_models()
-        return triage(models, text, vector, self._similar(vector, k), self.settings, ticked=ticked)
+        return triage(models, query.text, query.meaning, self._similar(query, k), self.settings, ticked=ticked)
 
     def train(self, *, actor: str, progress: ProgressFactory = no_progress) -> ModelVersionRecord:
         """Train every target on the knowledge base as it is now, save the version and make it active."""
@@ -158,6 +202,6 @@ class Workspace:
             index = self.index()
             with self.kb.write(actor) as w:
                 record = w.resolve_incident(incident_id, resolution=resolution, root_cause=root_cause, **final_labels)
-            add_to_index(self.kb, index, self.embedder, [incident_id], max_chars=self.settings.max_report_chars)
+            add_to_index(self.kb, index, self.encoders, [incident_id], max_chars=self.settings.max_report_chars)
             index.save(self.settings.resolved_index_path)
             return record

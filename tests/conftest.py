@@ -13,6 +13,7 @@ from kb import KnowledgeBase
 from pipeline.demo import build_demo
 from pipeline.embed import Embedder, load_embedder
 from pipeline.embed_cache import EmbeddingCache
+from pipeline.indexing import Encoders
 from pipeline.progress import no_progress
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
@@ -61,6 +62,13 @@ def kb(make_kb: Callable[..., KnowledgeBase]) -> KnowledgeBase:
 def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
     """The real multilingual model (numpy only, loads in about a second), with its own cache."""
     return load_embedder("use-ml", cache=EmbeddingCache(tmp_path_factory.mktemp("use-cache") / "c.sqlite"))
+
+
+@pytest.fixture(scope="session")
+def encoders(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Encoders:
+    """The real search models: the multilingual one and the English one (MiniLM, about 5 s to load)."""
+    english = load_embedder("minilm", cache=EmbeddingCache(tmp_path_factory.mktemp("minilm-cache") / "c.sqlite"))
+    return Encoders(embedder, english)
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ import pytest
 
 from kb import IndexCorrupt, IndexMismatch, KnowledgeBase
 from kb.index import VectorIndex
-from pipeline.embed import Embedder
-from pipeline.indexing import build_index, open_index
+from kb.retrieval import SearchIndex
+from pipeline.indexing import Encoders, build_index, open_index
+from pipeline.settings import Settings
 from pipeline.workspace import Workspace
 from tests.conftest import add_resolved
 
@@ -40,23 +41,30 @@ def test_search_returns_the_nearest_ids_best_first() -> None:
     assert VectorIndex(8, model="toy").search(vectors[0], k=5) == []
 
 
-def test_save_and_load_keep_vectors_model_and_version(tmp_path: Path) -> None:
-    index = VectorIndex(8, model="toy@1", corpus_version="abc:3")
-    index.add([5, 6, 7], unit(3))
+def toy_index(n: int = 3, *, version: str = "abc:3", dim: int = 8) -> SearchIndex:
+    """A search index of n short texts with random vectors, half of them English."""
+    languages = ["en" if i % 2 else "ja" for i in range(n)]
+    passages = [unit(1, dim, seed=i) if language == "en" else None for i, language in enumerate(languages)]
+    texts = [f"case {i} error 0x{i:04x}" for i in range(n)]
+    models = {"meaning": "toy@1", "english": "toy-en@1"}
+    return SearchIndex.build(
+        range(5, 5 + n), texts, languages, unit(n, dim), passages, models=models, corpus_version=version
+    )
+
+
+def test_save_and_load_keep_views_models_and_version(tmp_path: Path) -> None:
+    index = toy_index()
     index.save(tmp_path / "kb.index")
-    loaded = VectorIndex.load(tmp_path / "kb.index")
-    assert (loaded.model, loaded.dim, loaded.corpus_version, len(loaded)) == ("toy@1", 8, "abc:3", 3)
-    assert sorted(loaded.ids()) == [5, 6, 7]
+    loaded = SearchIndex.load(tmp_path / "kb.index")
+    assert (loaded.models, loaded.corpus_version, loaded.ids()) == (index.models, "abc:3", [5, 6, 7])
+    assert loaded.calibration_ == index.calibration_ and loaded.languages == index.languages
     assert [p.name for p in tmp_path.iterdir()] == ["kb.index"]
 
 
 def test_a_failed_save_leaves_the_old_index_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "kb.index"
-    old = VectorIndex(8, model="toy", corpus_version="v1")
-    old.add([1], unit(1))
-    old.save(path)
-    new = VectorIndex(8, model="toy", corpus_version="v2")
-    new.add([1, 2], unit(2))
+    toy_index(version="v1").save(path)
+    new = toy_index(4, version="v2")
 
     def crash(*args):
         raise OSError("disk unplugged")
@@ -65,7 +73,7 @@ def test_a_failed_save_leaves_the_old_index_whole(tmp_path: Path, monkeypatch: p
     with pytest.raises(OSError, match="disk unplugged"):
         new.save(path)
     monkeypatch.undo()
-    assert VectorIndex.load(path).corpus_version == "v1"
+    assert SearchIndex.load(path).corpus_version == "v1"
     assert [p.name for p in tmp_path.iterdir()] == ["kb.index"]  # no temporary file left behind
 
 
@@ -73,14 +81,12 @@ def test_a_process_killed_mid_save_never_leaves_a_torn_index(tmp_path: Path) -> 
     path = tmp_path / "kb.index"
     script = textwrap.dedent(
         f"""
-        import numpy as np
-        from kb.index import VectorIndex
-        vectors = np.random.default_rng(0).normal(size=(60_000, 64)).astype(np.float32)
+        from tests.test_index import toy_index
+        index = toy_index(30_000, dim=64)
         generation = 0
         while True:
             generation += 1
-            index = VectorIndex(64, model="toy", corpus_version=str(generation))
-            index.add(range(len(vectors)), vectors)
+            index.corpus_version = str(generation)
             index.save({str(path)!r})
             print(generation, flush=True)
         """
@@ -92,27 +98,37 @@ def test_a_process_killed_mid_save_never_leaves_a_torn_index(tmp_path: Path) -> 
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-    index = VectorIndex.load(path)
-    assert len(index) == 60_000 and int(index.corpus_version) >= 1
+    index = SearchIndex.load(path)
+    assert len(index) == 30_000 and int(index.corpus_version) >= 1
 
 
 def test_an_unreadable_index_file_is_reported_by_name(tmp_path: Path) -> None:
     path = tmp_path / "kb.index"
     path.write_bytes(b"PK\x03\x04 this is not an index")
     with pytest.raises(IndexCorrupt, match=f"index file {path} cannot be read"):
-        VectorIndex.load(path)
+        SearchIndex.load(path)
     path.write_text("garbage")
     with pytest.raises(IndexCorrupt, match=r"cannot be read \(it is not an incident-kb index file\)"):
-        VectorIndex.load(path)
+        SearchIndex.load(path)
 
 
 def test_check_names_what_does_not_match() -> None:
-    index = VectorIndex(8, model="toy@1", corpus_version="db:1")
-    index.check(model="toy@1", dim=8, corpus_version="db:1")
-    with pytest.raises(IndexMismatch, match=r"built with embedding model toy@1 .* configured model is other@2"):
-        index.check(model="other@2", dim=8, corpus_version="db:1")
+    index = toy_index(version="db:1")
+    index.check(models=index.models, corpus_version="db:1")
+    with pytest.raises(IndexMismatch, match=r"built with embedding models toy@1 \(meaning\), toy-en@1 .* other@2"):
+        index.check(models={"meaning": "other@2"}, corpus_version="db:1")
     with pytest.raises(IndexMismatch, match="reflects database state db:1, but the database is now at db:2"):
-        index.check(model="toy@1", dim=8, corpus_version="db:2")
+        index.check(models=index.models, corpus_version="db:2")
+
+
+def test_large_indexes_use_inverted_lists_and_still_find_the_nearest() -> None:
+    vectors = unit(25_000, 32)
+    index = VectorIndex.build(range(25_000), vectors, model="toy")
+    assert "IVF" in type(index._faiss).__name__
+    assert [i for i, _ in index.search(vectors[123], k=1)] == [123]
+    assert [i for i, _ in index.search(vectors[123], k=3, allowed=np.array([7, 9]))] in ([7, 9], [9, 7])
+    index.remove([123])
+    assert 123 not in [i for i, _ in index.search(vectors[123], k=5)]
 
 
 @pytest.fixture
@@ -125,33 +141,31 @@ def indexed_kb(kb: KnowledgeBase) -> KnowledgeBase:
 
 
 def test_open_index_rebuilds_when_missing_corrupt_stale_or_foreign(
-    indexed_kb: KnowledgeBase, embedder: Embedder, tmp_path: Path
+    indexed_kb: KnowledgeBase, encoders: Encoders, tmp_path: Path
 ) -> None:
     path = tmp_path / "kb.index"
-    index, message = open_index(indexed_kb, embedder, path, max_chars=1000)
+    index, message = open_index(indexed_kb, encoders, path, max_chars=1000)
     assert len(index) == 3 and "no index at" in message
-    assert open_index(indexed_kb, embedder, path, max_chars=1000)[1] is None  # fits: loaded as is
+    assert open_index(indexed_kb, encoders, path, max_chars=1000)[1] is None  # fits: loaded as is
 
     path.write_bytes(b"garbage")
-    index, message = open_index(indexed_kb, embedder, path, max_chars=1000)
+    index, message = open_index(indexed_kb, encoders, path, max_chars=1000)
     assert len(index) == 3 and "cannot be read" in message
 
     with indexed_kb.write("test") as w:
         w.resolve_incident(4, resolution="done")
-    index, message = open_index(indexed_kb, embedder, path, max_chars=1000)
+    index, message = open_index(indexed_kb, encoders, path, max_chars=1000)
     assert len(index) == 4 and "database is now at" in message
 
-    foreign = VectorIndex(embedder.dim, model="minilm@0.1.0", corpus_version=indexed_kb.corpus_version())
-    foreign.save(path)
-    index, message = open_index(indexed_kb, embedder, path, max_chars=1000)
-    assert index.model == embedder.name and "built with embedding model minilm@0.1.0" in message
+    meaning_only = Encoders(encoders.meaning)
+    index, message = open_index(indexed_kb, meaning_only, path, max_chars=1000)
+    assert index.models == meaning_only.models and "built with embedding models" in message
 
 
-def test_the_index_is_rebuilt_from_the_database_alone(indexed_kb: KnowledgeBase, embedder: Embedder) -> None:
-    index = build_index(indexed_kb, embedder, max_chars=1000)
-    assert sorted(index.ids()) == [1, 2, 3]
-    best_id, _ = index.search(embedder.encode("VPN keeps disconnecting"), k=1)[0]
-    assert best_id == 1
+def test_the_index_is_rebuilt_from_the_database_alone(indexed_kb: KnowledgeBase, encoders: Encoders) -> None:
+    index = build_index(indexed_kb, encoders, max_chars=1000)
+    assert index.ids() == [1, 2, 3]
+    assert index.search(encoders.query("VPN keeps disconnecting"), 1, Settings().search_weights)[0].id == 1
 
 
 def test_resolving_adds_the_incident_to_the_index_at_once(workspace: Workspace) -> None:
@@ -162,7 +176,7 @@ def test_resolving_adds_the_incident_to_the_index_at_once(workspace: Workspace) 
     workspace.resolve(new_id, actor="agent", resolution="Selected the headset as audio device")
     assert workspace.index_is_current()  # no rebuild needed
     assert workspace.similar_cases("No sound in Teams calls", k=1)[0].incident.id == new_id
-    on_disk = VectorIndex.load(workspace.settings.resolved_index_path)
+    on_disk = SearchIndex.load(workspace.settings.resolved_index_path)
     assert new_id in on_disk.ids() and on_disk.corpus_version == workspace.kb.corpus_version()
 
 
