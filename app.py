@@ -10,6 +10,7 @@ st.set_page_config(page_title="incident-kb", page_icon=":material/support_agent:
 page = st.navigation(
     [
         st.Page("app_pages/triage.py", title="Triage", icon=":material/assignment_turned_in:", default=True),
+        st.Page("app_pages/search.py", title="Search", icon=":material/search:"),
         st.Page("app_pages/case.py", title="Case", icon=":material/description:"),
     ]
 )

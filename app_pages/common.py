@@ -9,8 +9,10 @@ from contextlib import contextmanager
 import streamlit as st
 
 from kb import KnowledgeBaseUnavailable
+from kb.vocab import ESCALATION_LABELS
 from pipeline import ModelUnavailable, Settings, Workspace
 from pipeline.progress import Progress
+from pipeline.search import SimilarCase
 
 # Every ASCII punctuation mark may be backslash-escaped in CommonMark; this also defuses Streamlit's own
 # :color[...] / :material/...: directives and $...$ math in text that comes from reports.
@@ -75,3 +77,47 @@ def sidebar() -> None:
         st.caption(f"Model: {md(ws.settings.embedding_model)}")
         for notice in ws.notices[-3:]:
             st.info(notice, icon=":material/build:")
+
+
+def case_card(case: SimilarCase) -> None:
+    """One found case: title, similarity, labels, language, resolution, and a link to the full case."""
+    incident = case.incident
+    with st.container(border=True, key=f"similar_case_{incident.id}"):
+        head, score = st.columns([5, 1])
+        head.markdown(f"**#{incident.id}** · {md(incident.title)}")
+        score.progress(max(case.similarity, 0.0), text=f"similarity {case.similarity:.2f}")
+        if case.possible_duplicate:
+            st.caption(":material/content_copy: possible duplicate of this report (still open)")
+        level = ESCALATION_LABELS.get(incident.escalation_level or "", incident.escalation_level or "—")
+        st.caption(
+            " · ".join(
+                md(part)
+                for part in (
+                    incident.category or "no category",
+                    incident.priority or "no priority",
+                    f"escalation: {level}",
+                    "日本語" if incident.language == "ja" else "English",
+                    f"resolved {incident.resolved_at:%Y-%m-%d}" if incident.resolved_at else incident.status,
+                )
+            )
+        )
+        if incident.resolution:
+            st.markdown("**Resolution**")
+            st.text(incident.resolution)
+        elif incident.resolved_at:
+            st.text("(no resolution recorded)")
+        if incident.root_cause:
+            st.markdown("**Root cause**")
+            st.text(incident.root_cause)
+        with st.expander("Original report"):
+            st.text(incident.body or incident.title)
+        st.page_link("app_pages/case.py", label=f"Open case #{incident.id}", query_params={"id": incident.id})
+
+
+def duplicate_banners(cases: list[SimilarCase]) -> None:
+    """Open cases that look like the report, flagged above everything else."""
+    for case in cases:
+        incident = case.incident
+        text = f"Possible duplicate of #{incident.id}, still open: {md(incident.title)}"
+        st.warning(text, icon=":material/content_copy:")
+        st.page_link("app_pages/case.py", label=f"Open case #{incident.id}", query_params={"id": incident.id})

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import md, progress_bar, ready_workspace
-from kb.vocab import ESCALATION_LABELS
+from app_pages.common import case_card, duplicate_banners, md, progress_bar, ready_workspace
+from kb import CaseFilter
+from kb.vocab import ESCALATION_LABELS, OPEN_STATUSES
 from pipeline import ReportError, Suggestion, SuggestionModelUnavailable, Triage
 from pipeline.settings import CRITERIA
 from pipeline.suggest import with_ticks
@@ -136,33 +137,10 @@ for note in result.notes:
 if result.model_version is not None:
     st.caption(f"Suggestion model version {result.model_version}")
 
+duplicate_banners(ws.search(text, k=5, where=CaseFilter(statuses=OPEN_STATUSES)).duplicates)
+
 st.subheader("Similar resolved cases")
 if not result.similar:
     st.info("No resolved incident is similar enough to show.")
 for case in result.similar:
-    incident = case.incident
-    with st.container(border=True, key=f"similar_case_{incident.id}"):
-        head, score = st.columns([5, 1])
-        head.markdown(f"**#{incident.id}** · {md(incident.title)}")
-        score.progress(max(case.similarity, 0.0), text=f"similarity {case.similarity:.2f}")
-        level = ESCALATION_LABELS.get(incident.escalation_level or "", incident.escalation_level or "—")
-        st.caption(
-            " · ".join(
-                md(part)
-                for part in (
-                    incident.category or "no category",
-                    incident.priority or "no priority",
-                    f"escalation: {level}",
-                    "日本語" if incident.language == "ja" else "English",
-                    f"resolved {incident.resolved_at:%Y-%m-%d}" if incident.resolved_at else incident.status,
-                )
-            )
-        )
-        st.markdown("**Resolution**")
-        st.text(incident.resolution or "(no resolution recorded)")
-        if incident.root_cause:
-            st.markdown("**Root cause**")
-            st.text(incident.root_cause)
-        with st.expander("Original report"):
-            st.text(incident.body or incident.title)
-        st.page_link("app_pages/case.py", label=f"Open case #{incident.id}", query_params={"id": incident.id})
+    case_card(case)

@@ -102,15 +102,13 @@ class SearchIndex:
         passages: Sequence[np.ndarray | None],
         *,
         models: Mapping[str, str],
+        dims: Mapping[str, int],
         corpus_version: str = "",
     ) -> SearchIndex:
         """An index of these incidents; ``passages`` holds the English model's passage vectors (or None)."""
-        dims = {MEANING: meaning.shape[1]}
-        if ENGLISH in models:
-            dims[ENGLISH] = next((p.shape[1] for p in passages if p is not None), 1)
         index = cls(models=models, dims=dims, corpus_version=corpus_version)
         ids = np.asarray(ids, dtype=np.int64)
-        index.views[MEANING] = VectorIndex.build(ids, meaning, model=models[MEANING])
+        index.views[MEANING] = VectorIndex.build(ids, meaning.reshape(-1, dims[MEANING]), model=models[MEANING])
         if index.english:
             keys, vectors = _passage_rows(ids, passages, dims[ENGLISH])
             index.views[ENGLISH] = VectorIndex.build(keys, vectors, model=models[ENGLISH])
@@ -257,16 +255,14 @@ def _passage_rows(ids: np.ndarray, passages: Sequence[np.ndarray | None], dim: i
 
 
 def _fuse(views: Mapping[str, float], weights: Mapping[str, float], stats: Mapping[str, list[float]]) -> float:
-    """Weighted mean of the views on the meaning view's scale (a view without statistics counts as is)."""
+    """Weighted mean of the views on the meaning view's scale (without statistics, a view counts as is)."""
     mean, spread = stats.get(MEANING, (0.0, 1.0))
     total = weighted = 0.0
     for view, score in views.items():
         weight = weights.get(view, 0.0)
         if weight <= 0:
             continue
-        if view != MEANING:
-            if view not in stats:
-                continue
+        if view != MEANING and view in stats:  # too few texts to calibrate on: the raw cosine it is
             view_mean, view_spread = stats[view]
             score = mean + spread * (score - view_mean) / view_spread
         total += weight

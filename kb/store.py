@@ -172,10 +172,10 @@ class KnowledgeBase:
         if where.priorities:
             query = query.where(Incident.priority.in_(where.priorities))
         if where.since is not None:
-            query = query.where(Incident.created_at >= dt.datetime.combine(where.since, dt.time.min))
+            query = query.where(Incident.created_at >= dt.datetime.combine(where.since, dt.time.min, dt.UTC))
         if where.until is not None:
             query = query.where(
-                Incident.created_at < dt.datetime.combine(where.until + dt.timedelta(days=1), dt.time.min)
+                Incident.created_at < dt.datetime.combine(where.until + dt.timedelta(days=1), dt.time.min, dt.UTC)
             )
         if where.requester_id is not None:
             query = query.where(Incident.requester_id == where.requester_id)

@@ -28,10 +28,15 @@ class Encoders:
 
     @property
     def models(self) -> dict[str, str]:
-        models = {MEANING: self.meaning.name}
-        if self.english is not None:
-            models[ENGLISH] = self.english.name
-        return models
+        return {view: e.name for view, e in self._views.items()}
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return {view: e.dim for view, e in self._views.items()}
+
+    @property
+    def _views(self) -> dict[str, Embedder]:
+        return {MEANING: self.meaning} | ({ENGLISH: self.english} if self.english is not None else {})
 
     def query(self, text: str) -> Query:
         """A report as the index searches it (the English model only reads English reports)."""
@@ -68,10 +73,8 @@ class Encoders:
     ) -> SearchIndex:
         """A new search index of these texts."""
         languages, meaning, found = self.documents(texts, progress=progress)
-        if not len(texts):
-            meaning = np.zeros((0, self.meaning.dim), dtype=np.float32)
         return SearchIndex.build(
-            ids, texts, languages, meaning, found, models=self.models, corpus_version=corpus_version
+            ids, texts, languages, meaning, found, models=self.models, dims=self.dims, corpus_version=corpus_version
         )
 
 

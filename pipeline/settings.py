@@ -83,10 +83,13 @@ class Settings(BaseSettings):
         description="Similar-case search between two texts in the same other language (Japanese): the weights.",
     )
     duplicate_similarity: float = Field(
-        0.8,
+        0.7,
         gt=0,
         le=1,
-        description="An open case at least this similar to a report is flagged as its possible duplicate.",
+        description=(
+            "An open case at least this similar to a report is flagged as its possible duplicate (on the "
+            "development pairs: 45 % of true duplicates flagged, 6 % of different problems on the same topic)."
+        ),
     )
     search_top_k: int = Field(10, gt=0, le=100, description="Similar cases shown per report.")
     max_report_chars: int = Field(

@@ -114,7 +114,11 @@ class Workspace:
             if self._open is None or self._open[0] != key:
                 limit = self.settings.max_report_chars
                 texts = [incident_text(title, body, limit) for _, title, body, _ in rows]
-                self._open = key, self.encoders.index([i for i, *_ in rows], texts)
+                index = self.encoders.index([i for i, *_ in rows], texts)
+                # Open cases are too few to measure the views' scales on: borrow the knowledge base's, so that
+                # their similarities read like those of resolved cases (and the duplicate threshold holds).
+                index.calibration_ = self.index().calibration_
+                self._open = key, index
             return self._open[1]
 
     def _query(self, report: str) -> Query:

@@ -1,8 +1,9 @@
-"""`incident-kb evaluate classify` end to end on a small sample of the real CC0 ticket data."""
+"""The public yardsticks end to end: `evaluate classify` on real CC0 tickets, `evaluate retrieval` on pairs files."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -10,9 +11,11 @@ import pytest
 
 from pipeline.embed_cache import EmbeddingCache
 from pipeline.settings import Settings
+from pipeline.text import detect_language
 from tests.test_cli import run
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "it_service_tickets_v3.csv.gz"
+DEV_PAIRS = DATA.with_name("retrieval_dev.tsv")
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +102,24 @@ def test_evaluate_retrieval_ranks_every_text_for_each_duplicate(tmp_path: Path) 
     # Only the multilingual model links the Japanese and English texts; TF-IDF cannot.
     assert figures["baselines"]["use-ml"]["recall_at_1"] > figures["baselines"]["tfidf"]["recall_at_1"]
     assert any("skipped 1 line(s)" in note for note in figures["notes"])
+
+
+@pytest.mark.slow
+def test_the_default_search_beats_every_single_model_on_the_development_set(tmp_path: Path) -> None:
+    code, output = run("evaluate", "retrieval", "--pairs", str(DEV_PAIRS), "--json", db=tmp_path / "kb.db")
+    assert code == 0, output
+    figures = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
+    assert figures["n_queries"] >= 150
+    best_single = max(f["mrr"] for f in figures["baselines"].values())
+    assert figures["mrr"] > best_single + 0.01, figures
+
+
+def test_the_development_set_holds_every_kind_of_pair_it_promises() -> None:
+    rows = [line.split("\t") for line in DEV_PAIRS.read_text(encoding="utf-8").splitlines()]
+    assert all(len(row) == 3 for row in rows)
+    kinds = Counter((row[0], detect_language(row[1]), detect_language(row[2])) for row in rows)
+    for pair in [("ja", "ja"), ("en", "en"), ("ja", "en"), ("en", "ja")]:
+        assert kinds[("duplicate", *pair)] >= 30, kinds
+    assert sum(n for (kind, *_), n in kinds.items() if kind == "non-duplicate") >= 50
+    texts = [text for row in rows for text in row[1:]]
+    assert len(set(texts)) == len(texts)  # each problem once: a query has exactly one right answer

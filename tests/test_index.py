@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb import IndexCorrupt, IndexMismatch, KnowledgeBase
+from kb import CaseFilter, IndexCorrupt, IndexMismatch, KnowledgeBase
 from kb.index import VectorIndex
 from kb.retrieval import SearchIndex
 from pipeline.indexing import Encoders, build_index, open_index
@@ -47,8 +48,10 @@ def toy_index(n: int = 3, *, version: str = "abc:3", dim: int = 8) -> SearchInde
     passages = [unit(1, dim, seed=i) if language == "en" else None for i, language in enumerate(languages)]
     texts = [f"case {i} error 0x{i:04x}" for i in range(n)]
     models = {"meaning": "toy@1", "english": "toy-en@1"}
+    dims = {"meaning": dim, "english": dim}
+    meaning = unit(n, dim)
     return SearchIndex.build(
-        range(5, 5 + n), texts, languages, unit(n, dim), passages, models=models, corpus_version=version
+        range(5, 5 + n), texts, languages, meaning, passages, models=models, dims=dims, corpus_version=version
     )
 
 
@@ -187,3 +190,33 @@ def test_a_change_by_another_process_is_noticed_before_the_next_search(workspace
         w.add_incident(title="Laptop battery swollen", language="en", status="resolved", resolution="Replaced")
     assert workspace.similar_cases("battery is bulging", k=1)[0].incident.title == "Laptop battery swollen"
     assert any("changed since the index was loaded" in n for n in workspace.notices)
+
+
+def test_filters_keep_only_the_cases_asked_for(workspace: Workspace) -> None:
+    printer = add_resolved(workspace, "Printer jams on floor 3", "paper stuck", category="Hardware", priority="P3")
+    add_resolved(workspace, "Printer prints blank pages", "toner empty?", category="Hardware", priority="P2")
+    add_resolved(workspace, "Printer driver cannot be installed", "admin rights", category="Software", priority="P3")
+    report = "the printer is jammed"
+    assert len(workspace.search(report, k=5).resolved) == 3
+    found = workspace.search(report, k=5, where=CaseFilter(categories=("Hardware",), priorities=("P3",)))
+    assert [c.incident.id for c in found.resolved] == [printer]
+    assert workspace.search(report, where=CaseFilter(since=dt.date.today() + dt.timedelta(days=1))).resolved == []
+    assert workspace.search(report, where=CaseFilter(statuses=("new",))).resolved == []  # open cases only
+
+
+def test_an_open_case_like_the_report_is_flagged_apart_from_resolved_ones(workspace: Workspace) -> None:
+    add_resolved(workspace, "VPN drops every ten minutes", "Updated the VPN client")
+    with workspace.kb.write("agent") as w:
+        twin = w.add_incident(title="Outlook stuck on sending", body="mails stay in the outbox", language="en")
+        w.add_incident(title="Badge reader broken at the entrance", language="en")
+    result = workspace.search("Emails stay in my outbox and are never sent")
+    assert [c.incident.id for c in result.duplicates] == [twin]
+    assert all(c.incident.status == "resolved" for c in result.resolved)
+    assert result.open[0].incident.id == twin and not result.open[1].possible_duplicate
+
+
+def test_a_japanese_report_finds_the_english_case(workspace: Workspace) -> None:
+    add_resolved(workspace, "Printer prints blank pages", "Replaced the toner cartridge")
+    vpn = add_resolved(workspace, "Cannot connect to the VPN from home", "Reinstalled the VPN client")
+    add_resolved(workspace, "Outlook keeps asking for the password", "Cleared stored credentials")
+    assert workspace.similar_cases("自宅からVPNに接続できません", k=1)[0].incident.id == vpn
