@@ -10,6 +10,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from pipeline.settings import Settings
+from pipeline.workspace import Workspace
+from tests.conftest import add_resolved
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -159,3 +161,29 @@ def test_a_broken_database_file_is_named_not_a_traceback(tmp_path: Path, monkeyp
     assert not at.exception
     assert "cannot open the knowledge base" in at.error[0].value and "Nothing was changed" in at.error[0].value
     assert broken.read_bytes() == b"garbage" * 1000
+
+
+def test_the_search_page_finds_the_english_case_for_a_japanese_query(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Workspace(settings) as ws:
+        add_resolved(ws, "Printer prints blank pages", "Replaced the toner cartridge", category="Hardware")
+        add_resolved(ws, "Cannot connect to the VPN from home", "Reinstalled the VPN client", category="Network")
+        add_resolved(ws, "Outlook keeps asking for the password", "Cleared stored credentials", category="Email")
+        with ws.kb.write("agent") as w:
+            open_id = w.add_incident(title="VPN does not connect since this morning", language="en", category="Network")
+    at = open_app(settings, monkeypatch)
+    at.switch_page("app_pages/search.py")
+    at.run()
+    at.text_input(key="search_query").input("自宅からVPNに接続できません")
+    at.button(key="search_submit").click()
+    at.run()
+    assert not at.exception
+    assert result_titles(at)[0] == "**#2** · Cannot connect to the VPN from home"
+    assert any(f"Possible duplicate of #{open_id}, still open" in w.value for w in at.warning)
+
+    at.multiselect(key="search_categories").set_value(["Email"])
+    at.button(key="search_submit").click()
+    at.run()
+    assert result_titles(at)[0] == "**#3** · Outlook keeps asking for the password"
+    st.cache_resource.clear()
