@@ -6,8 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.common import case_card, duplicate_banners, md, progress_bar, ready_workspace
-from kb import CaseFilter
-from kb.vocab import ESCALATION_LABELS, OPEN_STATUSES
+from kb.vocab import ESCALATION_LABELS
 from pipeline import ReportError, Suggestion, SuggestionModelUnavailable, Triage
 from pipeline.settings import CRITERIA
 from pipeline.suggest import with_ticks
@@ -137,7 +136,7 @@ for note in result.notes:
 if result.model_version is not None:
     st.caption(f"Suggestion model version {result.model_version}")
 
-duplicate_banners(ws.search(text, k=5, where=CaseFilter(statuses=OPEN_STATUSES)).duplicates)
+duplicate_banners(result.duplicates)
 
 st.subheader("Similar resolved cases")
 if not result.similar:

@@ -1,8 +1,7 @@
 """``VectorIndex``: faiss over the vectors of one embedding model, keyed by integer ids; index files.
 
-The index is derived data: it records the embedding model and the database state (corpus version) it was
-built from, so that a stale or foreign index is noticed and rebuilt from the database. It is saved as one file,
-written to a temporary name and renamed, so a crash mid-write leaves the previous file whole.
+An index file (``write_arrays`` / ``read_arrays``) is written to a temporary name and renamed, so a crash
+mid-write leaves the previous file whole.
 """
 
 from __future__ import annotations
@@ -36,8 +35,6 @@ class VectorIndex:
         Length of the vectors.
     model : str
         Name of the embedding model that made the vectors.
-    corpus_version : str
-        The database state the vectors reflect (``KnowledgeBase.corpus_version()``).
 
     Examples
     --------
@@ -47,21 +44,20 @@ class VectorIndex:
     [(7, 0.8), (9, 0.6)]
     """
 
-    def __init__(self, dim: int, *, model: str, corpus_version: str = "") -> None:
+    def __init__(self, dim: int, *, model: str) -> None:
         self.dim = dim
         self.model = model
-        self.corpus_version = corpus_version
         self._faiss = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
     @classmethod
-    def build(cls, ids: Sequence[int], vectors: np.ndarray, *, model: str, corpus_version: str = "") -> VectorIndex:
+    def build(cls, ids: Sequence[int], vectors: np.ndarray, *, model: str) -> VectorIndex:
         """An index of these vectors: exact while small, inverted lists (IVF) from ``IVF_FROM`` vectors on.
 
         A flat scan of 100,000 vectors takes about 20 ms on two cores; probing ``IVF_PROBES`` of about
         4 sqrt(n) lists takes under 1 ms and finds nearly all of the same neighbours.
         """
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        index = cls(vectors.shape[1], model=model, corpus_version=corpus_version)
+        index = cls(vectors.shape[1], model=model)
         if len(vectors) >= IVF_FROM:
             lists = int(4 * np.sqrt(len(vectors)))
             ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(index.dim), index.dim, lists, faiss.METRIC_INNER_PRODUCT)

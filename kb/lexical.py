@@ -45,13 +45,7 @@ class LexicalIndex:
 
     def fit(self, ids: Sequence[int], texts: Sequence[str]) -> LexicalIndex:
         """Learn the n-gram vocabulary and IDF weights from these texts and index them."""
-        vectorizer = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=NGRAMS,
-            sublinear_tf=True,
-            max_df=MAX_DF if len(texts) >= MAX_DF_FROM else 1.0,
-            dtype=np.float32,
-        )
+        vectorizer = _vectorizer(max_df=MAX_DF if len(texts) >= MAX_DF_FROM else 1.0)
         try:
             vectorizer.fit(texts)
         except ValueError:  # no n-gram at all (empty texts): an index that finds nothing
@@ -66,11 +60,10 @@ class LexicalIndex:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Unit-length TF-IDF rows of these texts over the learnt vocabulary."""
-        analyzer = _ANALYZER
         data, indices, indptr = [], [], [0]
         for text in texts:
             counts: dict[int, int] = {}
-            for gram in analyzer(text):
+            for gram in _ANALYZER(text):
                 col = self.vocabulary_.get(gram)
                 if col is not None:
                     counts[col] = counts.get(col, 0) + 1
@@ -146,4 +139,9 @@ class LexicalIndex:
         return index
 
 
-_ANALYZER = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS).build_analyzer()
+def _vectorizer(max_df: float = 1.0) -> TfidfVectorizer:
+    """Fits the vocabulary and IDF weights; ``transform`` applies them with the same analyzer and formula."""
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True, max_df=max_df, dtype=np.float32)
+
+
+_ANALYZER = _vectorizer().build_analyzer()

@@ -19,7 +19,7 @@ so a stale or foreign index is noticed and rebuilt from the database.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,6 @@ from kb.index import VectorIndex, read_arrays, write_arrays
 from kb.lexical import LexicalIndex
 
 MEANING, ENGLISH, LEXICAL = "meaning", "english", "lexical"
-VIEWS = (MEANING, ENGLISH, LEXICAL)
 # The English view keeps at most this many passage vectors per incident (ids are incident id * PASSAGES + n).
 PASSAGES = 8
 # Random pairs per language used to put the views on one scale.
@@ -50,7 +49,6 @@ class Query:
 class Hit:
     id: int
     similarity: float
-    views: dict[str, float] = field(default_factory=dict)  # each view's own score, for the curious
 
 
 @dataclass(frozen=True)
@@ -104,8 +102,12 @@ class SearchIndex:
         models: Mapping[str, str],
         dims: Mapping[str, int],
         corpus_version: str = "",
+        calibration: dict | None = None,
     ) -> SearchIndex:
-        """An index of these incidents; ``passages`` holds the English model's passage vectors (or None)."""
+        """An index of these incidents; ``passages`` holds the English model's passage vectors (or None).
+
+        ``calibration`` reuses another index's (``calibration_``): measured here otherwise.
+        """
         index = cls(models=models, dims=dims, corpus_version=corpus_version)
         ids = np.asarray(ids, dtype=np.int64)
         index.views[MEANING] = VectorIndex.build(ids, meaning.reshape(-1, dims[MEANING]), model=models[MEANING])
@@ -114,7 +116,7 @@ class SearchIndex:
             index.views[ENGLISH] = VectorIndex.build(keys, vectors, model=models[ENGLISH])
         index.lexical.fit(ids, texts)
         index.languages = dict(zip(ids.tolist(), languages, strict=True))
-        index.calibration_ = _calibrate(ids, languages, meaning, passages, index.lexical)
+        index.calibration_ = calibration or _calibrate(ids, languages, meaning, passages, index.lexical)
         return index
 
     def add(
@@ -176,7 +178,7 @@ class SearchIndex:
                 similarity = views[MEANING] + self.calibration_["gap"]
             else:
                 similarity = _fuse(views, same_weights, stats)
-            hits.append(Hit(incident, float(similarity), {v: round(s, 4) for v, s in views.items()}))
+            hits.append(Hit(incident, float(similarity)))
         hits.sort(key=lambda h: (-h.similarity, h.id))
         return hits[:k]
 

@@ -122,17 +122,14 @@ class KnowledgeBase:
         with self._read() as s:
             return s.scalar(select(func.count()).where(Incident.status.in_(RESOLVED_STATUSES)))
 
-    def _pages(
-        self, columns: Sequence, convert: Callable[[Any], Any], batch_size: int, *, resolved: bool = True
-    ) -> Iterator[list]:
-        """Resolved (or open) incidents page by page, ordered by id (keyset paging: a page starts after the last id)."""
+    def _resolved_pages(self, columns: Sequence, convert: Callable[[Any], Any], batch_size: int) -> Iterator[list]:
+        """Resolved incidents page by page, ordered by id (keyset paging: each page starts after the last id)."""
         last_id = 0
-        status = Incident.status.in_(RESOLVED_STATUSES) if resolved else Incident.status.not_in(RESOLVED_STATUSES)
         while True:
             with self._read() as s:
                 rows = s.execute(
                     select(Incident.id.label("page_key"), *columns)
-                    .where(status, Incident.id > last_id)
+                    .where(Incident.status.in_(RESOLVED_STATUSES), Incident.id > last_id)
                     .order_by(Incident.id)
                     .limit(batch_size)
                 ).all()
@@ -148,19 +145,19 @@ class KnowledgeBase:
         def record(row: Any) -> IncidentRecord:
             return IncidentRecord.from_row(row.Incident, with_requester=False)
 
-        return self._pages([Incident], record, batch_size)
+        return self._resolved_pages([Incident], record, batch_size)
 
     def resolved_texts(self, batch_size: int = 2000) -> Iterator[list[tuple[int, str, str]]]:
         """(id, title, body) of every resolved incident, in batches, ordered by id."""
-        return self._pages(
+        return self._resolved_pages(
             [Incident.id, Incident.title, Incident.body], lambda row: (row.id, row.title, row.body), batch_size
         )
 
-    def open_texts(self) -> list[tuple[int, str, str, dt.datetime]]:
-        """(id, title, body, updated_at) of every incident not yet resolved, ordered by id."""
-        columns = [Incident.id, Incident.title, Incident.body, Incident.updated_at]
-        pages = self._pages(columns, lambda row: (row.id, row.title, row.body, row.updated_at), 5000, resolved=False)
-        return [row for page in pages for row in page]
+    def open_versions(self) -> list[tuple[int, dt.datetime]]:
+        """(id, updated_at) of every incident not yet resolved, ordered by id: enough to see that one changed."""
+        query = select(Incident.id, Incident.updated_at).where(Incident.status.not_in(RESOLVED_STATUSES))
+        with self._read() as s:
+            return [tuple(row) for row in s.execute(query.order_by(Incident.id))]
 
     def incident_ids(self, where: CaseFilter) -> list[int]:
         """The ids of the incidents that pass a filter, in id order."""

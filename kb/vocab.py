@@ -22,7 +22,6 @@ URGENCIES: tuple[str, ...] = IMPACTS
 
 # Only these feed the similar-case index: a case is knowledge once it has a resolution.
 RESOLVED_STATUSES: tuple[str, ...] = ("resolved", "closed")
-OPEN_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s not in RESOLVED_STATUSES)
 
 ESCALATION_LABELS = {
     "none": "none (first line)",

@@ -407,6 +407,10 @@ def evaluate_retrieval_command(ctx: click.Context, path: Path, as_json: bool) ->
             f"{name[:23]:<24}{f['mrr']:>8.4f}{f['recall_at_1']:>8.4f}{f['recall_at_5']:>8.4f}"
             f"{f['recall_at_10']:>8.4f}{f['queries_per_second']:>11.0f}"
         )
+    kinds = list(figures["mrr_by_languages"])
+    click.echo(f"\nMRR by languages of query > answer\n{'':<24}" + "".join(f"{kind:>8}" for kind in kinds))
+    for name, f in rows.items():
+        click.echo(f"{name[:23]:<24}" + "".join(f"{f['mrr_by_languages'][kind]:>8.4f}" for kind in kinds))
 
 
 @cli.command()

@@ -31,7 +31,7 @@ from pipeline.importer import ImportFileError, read_rows, read_text
 from pipeline.indexing import Encoders
 from pipeline.metrics import classification_figures
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.text import clean_text, strip_html
+from pipeline.text import clean_text, detect_language, strip_html
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +230,24 @@ def evaluate_retrieval(
     *,
     progress: ProgressFactory = no_progress,
 ) -> dict:
-    """Ranking figures of the configured search, of TF-IDF and of each model alone, on one corpus."""
+    """Ranking figures of the configured search, of TF-IDF and of each model alone, on one corpus.
+
+    Each also has its MRR by the languages of query and answer (``mrr_by_languages``, e.g. ``"ja>en"``).
+    """
+    languages = [detect_language(text) for text in pairs.docs]
+    kinds: dict[str, list[int]] = {}
+    for row, (query, answer) in enumerate(pairs.queries):
+        kinds.setdefault(f"{languages[query]}>{languages[answer]}", []).append(row)
+
+    def figures(scores: np.ndarray, seconds: float) -> dict:
+        by_kind = {
+            kind: round(ranking_figures(scores[rows], [pairs.queries[r] for r in rows])["mrr"], 4)
+            for kind, rows in sorted(kinds.items())
+        }
+        return ranking_figures(scores, pairs.queries) | {
+            "queries_per_second": len(pairs.queries) / seconds,
+            "mrr_by_languages": by_kind,
+        }
 
     def by_model(embedder: Embedder) -> dict:
         with progress(f"embedding with {embedder.name}", len(pairs.docs)) as step:
@@ -240,15 +257,11 @@ def evaluate_retrieval(
         # Queries are embedded again (from the cache) and scored, as a search from a new report would be.
         query_vectors = embedder.encode(query_texts, batch_size=encoders.batch_size)
         scores = query_vectors @ vectors.T
-        seconds = time.perf_counter() - started
-        return ranking_figures(scores, pairs.queries) | {"queries_per_second": len(pairs.queries) / seconds}
+        return figures(scores, time.perf_counter() - started)
 
     started = time.perf_counter()
     tfidf = TfidfVectorizer(sublinear_tf=True).fit_transform(pairs.docs)
-    baselines = {
-        "tfidf": ranking_figures(_scores_by_vectors(tfidf, pairs.queries), pairs.queries)
-        | {"queries_per_second": len(pairs.queries) / (time.perf_counter() - started)}
-    }
+    baselines = {"tfidf": figures(_scores_by_vectors(tfidf, pairs.queries), time.perf_counter() - started)}
     for name, embedder in others.items():
         baselines[name] = by_model(embedder)
 
@@ -262,8 +275,7 @@ def evaluate_retrieval(
             scores[row, hit.id] = hit.similarity
     seconds = time.perf_counter() - started
     return {
-        **ranking_figures(scores, pairs.queries),
-        "queries_per_second": len(pairs.queries) / seconds,
+        **figures(scores, seconds),
         "configuration": " + ".join([*encoders.models.values(), "character n-grams"]),
         "baselines": baselines,
         "n_queries": len(pairs.queries),

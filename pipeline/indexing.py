@@ -69,12 +69,21 @@ class Encoders:
         texts: Sequence[str],
         *,
         corpus_version: str = "",
+        calibration: dict | None = None,
         progress: ProgressFactory = no_progress,
     ) -> SearchIndex:
-        """A new search index of these texts."""
+        """A new search index of these texts (``calibration``: see ``SearchIndex.build``)."""
         languages, meaning, found = self.documents(texts, progress=progress)
         return SearchIndex.build(
-            ids, texts, languages, meaning, found, models=self.models, dims=self.dims, corpus_version=corpus_version
+            ids,
+            texts,
+            languages,
+            meaning,
+            found,
+            models=self.models,
+            dims=self.dims,
+            corpus_version=corpus_version,
+            calibration=calibration,
         )
 
 

@@ -89,6 +89,7 @@ class Triage:
     notes: tuple[str, ...] = field(default_factory=tuple)
     # The level history alone suggests, before the checklist: ``with_ticks`` starts again from it.
     learned_escalation: Suggestion | None = None
+    duplicates: tuple[SimilarCase, ...] = ()  # open cases that look like the same problem
 
 
 def with_ticks(t: Triage, ticked: Collection[str]) -> Triage:

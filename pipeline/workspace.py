@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 
 from kb import CaseFilter, IncidentRecord, KnowledgeBase, ModelVersionRecord
@@ -107,17 +108,19 @@ class Workspace:
             return index
 
     def open_index(self) -> SearchIndex:
-        """An in-memory index of the open cases, rebuilt when they change."""
-        rows = self.kb.open_texts()
-        key = tuple((i, updated) for i, _, _, updated in rows)
+        """An in-memory index of the open cases, rebuilt when one is added, changed or resolved."""
+        key = tuple(self.kb.open_versions())
         with self._lock:
             if self._open is None or self._open[0] != key:
+                records = self.kb.incidents([i for i, _ in key])
                 limit = self.settings.max_report_chars
-                texts = [incident_text(title, body, limit) for _, title, body, _ in rows]
-                index = self.encoders.index([i for i, *_ in rows], texts)
-                # Open cases are too few to measure the views' scales on: borrow the knowledge base's, so that
-                # their similarities read like those of resolved cases (and the duplicate threshold holds).
-                index.calibration_ = self.index().calibration_
+                # Open cases are too few to measure the views' scales on: the knowledge base's scales make their
+                # similarities read like those of resolved cases (so the duplicate threshold holds).
+                index = self.encoders.index(
+                    [r.id for r in records],
+                    [incident_text(r.title, r.body, limit) for r in records],
+                    calibration=self.index().calibration_,
+                )
                 self._open = key, index
             return self._open[1]
 
@@ -125,11 +128,21 @@ class Workspace:
         """The report as searched (cleaned, cut to ``max_report_chars``) and embedded; ReportError if empty."""
         return self.encoders.query(clean_report(report)[: self.settings.max_report_chars])
 
-    def _similar(self, query: Query, k: int | None, where: CaseFilter | None = None) -> list[SimilarCase]:
+    def _similar(
+        self, query: Query, k: int | None, where: CaseFilter | None = None, *, open_cases: bool = False
+    ) -> list[SimilarCase]:
+        """Resolved cases like the query or, with ``open_cases``, open ones (those this close flagged)."""
+        s = self.settings
         with self._lock:  # faiss does not promise that a search may run while a resolution adds to the index
-            index = self.index()
-            weights = self.settings.search_weights
-            return similar_cases(self.kb, index, query, weights, k=k or self.settings.search_top_k, where=where)
+            return similar_cases(
+                self.kb,
+                self.open_index() if open_cases else self.index(),
+                query,
+                s.search_weights,
+                k=k or s.search_top_k,
+                where=where,
+                duplicate_similarity=s.duplicate_similarity if open_cases else None,
+            )
 
     def similar_cases(self, report: str, *, k: int | None = None) -> list[SimilarCase]:
         """The resolved incidents most like ``report``; raises ReportError for an empty report."""
@@ -140,25 +153,11 @@ class Workspace:
 
         A status filter picks which of the two lists are searched. Raises ReportError for an empty report.
         """
-        query, where = self._query(report), where or CaseFilter()
-        wanted = set(where.statuses)
-        resolved: list[SimilarCase] = []
-        open_cases: list[SimilarCase] = []
-        if not wanted or wanted & set(RESOLVED_STATUSES):
-            resolved = self._similar(query, k, where or None)
-        if not wanted or wanted - set(RESOLVED_STATUSES):
-            s = self.settings
-            with self._lock:
-                index = self.open_index()
-                open_cases = similar_cases(
-                    self.kb,
-                    index,
-                    query,
-                    s.search_weights,
-                    k=k or s.search_top_k,
-                    where=where or None,
-                    duplicate_similarity=s.duplicate_similarity,
-                )
+        query = self._query(report)
+        wanted = set(where.statuses) if where else set()
+        done = set(RESOLVED_STATUSES)
+        resolved = self._similar(query, k, where) if not wanted or wanted & done else []
+        open_cases = self._similar(query, k, where, open_cases=True) if not wanted or wanted - done else []
         return SearchResult(resolved, open_cases)
 
     def suggestion_models(self) -> SuggestionModels:
@@ -170,13 +169,15 @@ class Workspace:
             return self._models
 
     def triage(self, report: str, *, ticked: Collection[str] | None = None, k: int | None = None) -> Triage:
-        """Suggestions for a new report.
+        """Suggestions for a new report, with the similar resolved cases and the open cases it may duplicate.
 
         Raises ReportError when the report is empty, SuggestionModelUnavailable when no model fits.
         """
         query = self._query(report)
         models = self.suggestion_models()
-        return triage(models, query.text, query.meaning, self._similar(query, k), self.settings, ticked=ticked)
+        result = triage(models, query.text, query.meaning, self._similar(query, k), self.settings, ticked=ticked)
+        duplicates = [case for case in self._similar(query, k, open_cases=True) if case.possible_duplicate]
+        return replace(result, duplicates=tuple(duplicates))
 
     def train(self, *, actor: str, progress: ProgressFactory = no_progress) -> ModelVersionRecord:
         """Train every target on the knowledge base as it is now, save the version and make it active."""
