@@ -142,6 +142,10 @@ class SentenceTransformerEmbedder(Embedder):
         super().__init__(cache=cache)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a name otherwise hangs for minutes without network
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Torch's OpenMP threads otherwise spin for a while after each call and starve the multilingual
+        # model's BLAS threads that run next: an English search took 90 ms instead of 15 (bench/search_100k.py).
+        # Read once, when torch loads its OpenMP runtime: it must be set before the import.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
