@@ -99,7 +99,8 @@ def find_similar(page, report: str, k: int | None = None) -> None:
         for _ in range(k - 10):
             slider.press("ArrowRight")
     page.get_by_role("button", name="Suggest").click()
-    page.locator("[class*='st-key-similar_case_']").first.wait_for(timeout=60_000)
+    # Cards stream in one by one: wait for the last of them, not the first, before counting what they show.
+    page.locator("[class*='st-key-similar_case_']").nth((k or 10) - 1).wait_for(timeout=60_000)
 
 
 def case_headers(page) -> list[str]:
@@ -154,3 +155,13 @@ def test_triage_suggests_and_a_ticked_criterion_raises_the_level(page) -> None:
         timeout=30_000,
     )
     assert page.get_by_text("raised from", exact=False).count() + page.get_by_text("ticked criteria").count() >= 1
+
+
+def test_the_search_page_finds_english_cases_for_a_japanese_query(page, server: str) -> None:
+    page.goto(f"{server}/search")
+    page.get_by_label("What happened?").fill("会議室のプロジェクターに映像が出ません")
+    page.get_by_role("button", name="Search").click()
+    page.locator("[class*='st-key-similar_case_']").nth(9).wait_for(timeout=60_000)
+    headers = case_headers(page)[:5]
+    assert any("projector" in h.lower() for h in headers), headers  # an English case near the top
+    assert any("プロジェクター" in h for h in headers), headers  # and its Japanese twin
