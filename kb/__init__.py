@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kb.errors import (
+    AlreadyClaimed,
     IncidentNotFound,
     IndexCorrupt,
     IndexMismatch,
@@ -10,14 +11,30 @@ from kb.errors import (
     KnowledgeBaseUnavailable,
     ModelVersionNotFound,
     RequesterNotFound,
+    StaleEdit,
+    UserNotFound,
 )
-from kb.records import CaseFilter, EventRecord, IncidentRecord, KBStats, ModelVersionRecord, RequesterRecord
+from kb.records import (
+    CaseFilter,
+    EventRecord,
+    HandoffRecord,
+    IncidentRecord,
+    KBStats,
+    MessageRecord,
+    ModelVersionRecord,
+    RequesterRecord,
+    SuggestionRecord,
+    TemplateRecord,
+    UserRecord,
+)
 from kb.store import KnowledgeBase
 from kb.writer import Writer
 
 __all__ = [
+    "AlreadyClaimed",
     "CaseFilter",
     "EventRecord",
+    "HandoffRecord",
     "IncidentNotFound",
     "IncidentRecord",
     "IndexCorrupt",
@@ -26,9 +43,15 @@ __all__ = [
     "KBStats",
     "KnowledgeBase",
     "KnowledgeBaseUnavailable",
+    "MessageRecord",
     "ModelVersionNotFound",
     "ModelVersionRecord",
     "RequesterNotFound",
     "RequesterRecord",
+    "StaleEdit",
+    "SuggestionRecord",
+    "TemplateRecord",
+    "UserNotFound",
+    "UserRecord",
     "Writer",
 ]

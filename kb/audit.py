@@ -14,16 +14,38 @@ from typing import Any
 from sqlalchemy import Integer, Text, cast, event, insert, inspect, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from kb.models import Event, Incident, Meta, ModelVersion, Requester, RequesterEmail, utcnow
+from kb.models import (
+    Event,
+    Follower,
+    Handoff,
+    Incident,
+    Message,
+    Meta,
+    ModelVersion,
+    ReplyTemplate,
+    Requester,
+    RequesterEmail,
+    Suggestion,
+    User,
+    utcnow,
+)
 from kb.vocab import RESOLVED_STATUSES
 
 logger = logging.getLogger(__name__)
 
 # Fields whose change alters what a resolved incident contributes to the similar-case index.
 _CORPUS_FIELDS = {"title", "body"}
-_UNLOGGED_FIELDS = {"id", "updated_at"}
+_UNLOGGED_FIELDS = {"id", "updated_at", "version", "incident_id"}
 # What the event log calls each kind of audited row.
-_ENTITIES = {Incident: "incident", Requester: "requester", ModelVersion: "model_version"}
+_ENTITIES = {
+    Incident: "incident",
+    Requester: "requester",
+    ModelVersion: "model_version",
+    User: "user",
+    ReplyTemplate: "reply_template",
+}
+# Rows that belong to one case: logged in the case's history, as "add_message", "suggestion.decision", ...
+_CASE_PARTS = {Message: "message", Suggestion: "suggestion", Handoff: "handoff", Follower: "follower"}
 
 
 class ReadOnlySession(RuntimeError):
@@ -43,7 +65,7 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _snapshot(obj: Incident | Requester | ModelVersion) -> str:
+def _snapshot(obj: object) -> str:
     columns = inspect(obj).mapper.column_attrs
     values = {c.key: _text(getattr(obj, c.key)) for c in columns if c.key not in _UNLOGGED_FIELDS}
     return json.dumps({k: v for k, v in values.items() if v is not None}, ensure_ascii=False)
@@ -62,7 +84,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:
             obj.updated_at = now
 
 
-def _changes(obj: Incident | Requester) -> list[tuple[str, Any, Any]]:
+def _changes(obj: object) -> list[tuple[str, Any, Any]]:
     """(field, old value, new value) of every column this flush changes."""
     state = inspect(obj)
     changed = []
@@ -99,9 +121,16 @@ def _after_flush(session: Session, flush_context) -> None:
             corpus_changed |= isinstance(obj, Incident) and _is_resolved(obj.status)
         elif isinstance(obj, RequesterEmail):
             log("requester", obj.requester_id, "link_email", field="address", new=obj.address)
+        elif type(obj) in _CASE_PARTS:
+            log("incident", obj.incident_id, f"add_{_CASE_PARTS[type(obj)]}", new=_snapshot(obj))
 
     for obj in session.dirty:
-        if type(obj) in _ENTITIES:
+        if type(obj) in _CASE_PARTS:
+            part = _CASE_PARTS[type(obj)]
+            part = f"{part}.{obj.target}" if isinstance(obj, Suggestion) else part
+            for field, old, new in _changes(obj):
+                log("incident", obj.incident_id, "update", f"{part}.{field}", old, new)
+        elif type(obj) in _ENTITIES:
             for field, old, new in _changes(obj):
                 log(_ENTITIES[type(obj)], obj.id, "update", field, old, new)
                 if isinstance(obj, Incident):
@@ -113,6 +142,8 @@ def _after_flush(session: Session, flush_context) -> None:
     for obj in session.deleted:
         if isinstance(obj, RequesterEmail):
             log("requester", obj.requester_id, "unlink_email", field="address", old=obj.address)
+        elif type(obj) in _CASE_PARTS:
+            log("incident", obj.incident_id, f"remove_{_CASE_PARTS[type(obj)]}", old=_snapshot(obj))
         elif type(obj) in _ENTITIES:
             log(_ENTITIES[type(obj)], obj.id, "delete", old=_snapshot(obj))
             corpus_changed |= isinstance(obj, Incident) and _is_resolved(obj.status)

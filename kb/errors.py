@@ -33,3 +33,20 @@ class IndexCorrupt(RuntimeError):
 
 class ModelVersionNotFound(LookupError):
     """No trained model has the version asked for."""
+
+
+class StaleEdit(RuntimeError):
+    """A case changed after the caller read it; the edit was refused so that nothing is silently overwritten."""
+
+
+class AlreadyClaimed(RuntimeError):
+    """Someone else holds the case."""
+
+    def __init__(self, message: str, holder: str) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class UserNotFound(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "user not found"

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -82,8 +95,100 @@ class Incident(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
     root_cause: Mapped[str | None] = mapped_column(Text)
+    # Set at intake when an open case already described the same problem.
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    # Bumped by every change: an edit made on an older version is refused (optimistic locking), and two
+    # agents claiming at once cannot both succeed.
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     requester: Mapped[Requester | None] = relationship()
+
+    __mapper_args__: ClassVar[dict] = {"version_id_col": version}
+
+
+class User(Base):
+    """Someone working in the tool; the name is what the event log records."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(Base):
+    """One entry of a case's conversation: from the requester, to the requester, or an internal note."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    author: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Suggestion(Base):
+    """What the assistant suggested for one target of a case at intake, and what the agent made of it."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (UniqueConstraint("incident_id", "target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    target: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str | None] = mapped_column(String(100))  # None: the assistant was not sure
+    best: Mapped[str | None] = mapped_column(String(100))  # its most likely value, also when not sure
+    confidence: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(10))
+    final_value: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Handoff(Base):
+    """An escalation: to which level and holder, with the package the next level reads."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    level: Mapped[str] = mapped_column(String(4))
+    holder: Mapped[str] = mapped_column(String(200))
+    package: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    posted: Mapped[str | None] = mapped_column(Text)  # where and when it was posted, or why posting failed
+
+
+class Follower(Base):
+    """Someone who keeps seeing a case in their queue without holding it (the agent who escalated it)."""
+
+    __tablename__ = "followers"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    user: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class ReplyTemplate(Base):
+    """A shared reply, offered when its keywords appear in a case; ``${field}`` placeholders are filled in."""
+
+    __tablename__ = "reply_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    language: Mapped[str] = mapped_column(String(8))
+    subject_keywords: Mapped[list] = mapped_column(JSON, default=list)
+    body_keywords: Mapped[list] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
 
 
 class Event(Base):

@@ -8,6 +8,11 @@ from dataclasses import dataclass, fields
 from kb import models
 
 
+def _copy(cls, row):
+    """A record of ``cls`` holding the same-named attributes of an ORM row."""
+    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+
+
 @dataclass(frozen=True, slots=True)
 class IncidentRecord:
     id: int
@@ -27,6 +32,8 @@ class IncidentRecord:
     resolved_at: dt.datetime | None
     resolution: str | None
     root_cause: str | None
+    duplicate_of: int | None = None
+    version: int = 1
     requester_name: str | None = None
 
     @classmethod
@@ -62,7 +69,7 @@ class EventRecord:
 
     @classmethod
     def from_row(cls, row: models.Event) -> EventRecord:
-        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+        return _copy(cls, row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +97,90 @@ class ModelVersionRecord:
 
     @classmethod
     def from_row(cls, row: models.ModelVersion) -> ModelVersionRecord:
-        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+        return _copy(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    name: str
+    role: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: models.User) -> UserRecord:
+        return _copy(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One entry of a case's conversation; ``kind`` is from_requester, to_requester or note."""
+
+    id: int
+    incident_id: int
+    kind: str
+    author: str
+    subject: str
+    body: str
+    at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: models.Message) -> MessageRecord:
+        return _copy(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRecord:
+    """A stored suggestion; ``decision`` is None until an agent accepts or overrides it."""
+
+    id: int
+    incident_id: int
+    target: str
+    value: str | None
+    best: str | None
+    confidence: float
+    model_version: int | None
+    created_at: dt.datetime
+    decision: str | None
+    final_value: str | None
+    reason: str | None
+    decided_by: str | None
+    decided_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: models.Suggestion) -> SuggestionRecord:
+        return _copy(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffRecord:
+    id: int
+    incident_id: int
+    level: str
+    holder: str
+    package: str
+    created_by: str
+    created_at: dt.datetime
+    posted: str | None
+
+    @classmethod
+    def from_row(cls, row: models.Handoff) -> HandoffRecord:
+        return _copy(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRecord:
+    id: int
+    name: str
+    language: str
+    subject_keywords: list
+    body_keywords: list
+    subject: str
+    body: str
+
+    @classmethod
+    def from_row(cls, row: models.ReplyTemplate) -> TemplateRecord:
+        return _copy(cls, row)
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,44 @@ from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from kb import audit, schema
-from kb.errors import IncidentNotFound, KnowledgeBaseUnavailable, ModelVersionNotFound, RequesterNotFound
-from kb.models import Event, Incident, Meta, ModelVersion, Requester, RequesterEmail
-from kb.records import CaseFilter, EventRecord, IncidentRecord, KBStats, ModelVersionRecord, RequesterRecord
+from kb.errors import (
+    IncidentNotFound,
+    KnowledgeBaseUnavailable,
+    ModelVersionNotFound,
+    RequesterNotFound,
+    StaleEdit,
+    UserNotFound,
+)
+from kb.models import (
+    Event,
+    Follower,
+    Handoff,
+    Incident,
+    Message,
+    Meta,
+    ModelVersion,
+    ReplyTemplate,
+    Requester,
+    RequesterEmail,
+    Suggestion,
+    User,
+)
+from kb.records import (
+    CaseFilter,
+    EventRecord,
+    HandoffRecord,
+    IncidentRecord,
+    KBStats,
+    MessageRecord,
+    ModelVersionRecord,
+    RequesterRecord,
+    SuggestionRecord,
+    TemplateRecord,
+    UserRecord,
+)
 from kb.vocab import RESOLVED_STATUSES
 from kb.writer import Writer
 
@@ -95,9 +128,14 @@ class KnowledgeBase:
         """One transaction, recorded in the event log under ``actor``; rolled back whole on any error."""
         if not actor or not actor.strip():
             raise ValueError("a write needs the name of who makes it (actor)")
-        with self._sessions.begin() as session:
-            session.info["actor"] = actor.strip()
-            yield Writer(session)
+        try:
+            with self._sessions.begin() as session:
+                session.info["actor"] = actor.strip()
+                yield Writer(session)
+        except StaleDataError as exc:  # another transaction changed the row between our read and our write
+            raise StaleEdit(
+                "the case was changed by someone else at the same moment; nothing was saved. Reload and try again."
+            ) from exc
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -262,3 +300,66 @@ class KnowledgeBase:
                 chunk = keys[start : start + 500]
                 found.update(s.scalars(select(Incident.import_key).where(Incident.import_key.in_(chunk))))
         return found
+
+    def open_incidents(self) -> list[IncidentRecord]:
+        """Every incident not yet resolved, with its requester's name, oldest first: the queue."""
+        query = (
+            select(Incident)
+            .where(Incident.status.not_in(RESOLVED_STATUSES))
+            .options(joinedload(Incident.requester))
+            .order_by(Incident.created_at, Incident.id)
+        )
+        with self._read() as s:
+            return [IncidentRecord.from_row(row) for row in s.scalars(query)]
+
+    def followed_by(self, user: str) -> set[int]:
+        """The cases ``user`` follows (those they escalated)."""
+        with self._read() as s:
+            return set(s.scalars(select(Follower.incident_id).where(Follower.user == user)))
+
+    def followers(self, incident_id: int) -> list[str]:
+        with self._read() as s:
+            return list(s.scalars(select(Follower.user).where(Follower.incident_id == incident_id)))
+
+    def requester_incidents(self, requester_id: int) -> list[IncidentRecord]:
+        """Every case of one requester, oldest first."""
+        query = select(Incident).where(Incident.requester_id == requester_id).order_by(Incident.created_at)
+        with self._read() as s:
+            return [IncidentRecord.from_row(row, with_requester=False) for row in s.scalars(query)]
+
+    def messages(self, incident_ids: Sequence[int]) -> list[MessageRecord]:
+        """The conversation of these cases, in time order."""
+        query = select(Message).where(Message.incident_id.in_(list(incident_ids))).order_by(Message.at, Message.id)
+        with self._read() as s:
+            return [MessageRecord.from_row(row) for row in s.scalars(query)]
+
+    def suggestions(self, incident_id: int) -> list[SuggestionRecord]:
+        with self._read() as s:
+            rows = s.scalars(select(Suggestion).where(Suggestion.incident_id == incident_id).order_by(Suggestion.id))
+            return [SuggestionRecord.from_row(row) for row in rows]
+
+    def handoffs(self, incident_id: int) -> list[HandoffRecord]:
+        """The escalations of a case, oldest first."""
+        with self._read() as s:
+            rows = s.scalars(select(Handoff).where(Handoff.incident_id == incident_id).order_by(Handoff.id))
+            return [HandoffRecord.from_row(row) for row in rows]
+
+    def users(self, *, active_only: bool = True) -> list[UserRecord]:
+        query = select(User).order_by(User.name)
+        if active_only:
+            query = query.where(User.active)
+        with self._read() as s:
+            return [UserRecord.from_row(row) for row in s.scalars(query)]
+
+    def user(self, name: str) -> UserRecord:
+        with self._read() as s:
+            row = s.scalar(select(User).where(User.name == name))
+            if row is None:
+                raise UserNotFound(f"no user is called {name!r}")
+            return UserRecord.from_row(row)
+
+    def templates(self) -> list[TemplateRecord]:
+        with self._read() as s:
+            return [
+                TemplateRecord.from_row(row) for row in s.scalars(select(ReplyTemplate).order_by(ReplyTemplate.name))
+            ]

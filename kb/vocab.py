@@ -6,6 +6,7 @@ from typing import Literal, get_args
 
 Priority = Literal["P1", "P2", "P3", "P4"]
 EscalationLevel = Literal["none", "L1", "L2", "L3"]
+# The default workflow's statuses (the workflow in settings may add others); imports accept these.
 Status = Literal[
     "new", "triage", "in_progress", "waiting_requester", "waiting_vendor", "escalated", "resolved", "closed", "reopened"
 ]
@@ -19,6 +20,13 @@ STATUSES: tuple[str, ...] = get_args(Status)
 LANGUAGES: tuple[str, ...] = get_args(Language)
 IMPACTS: tuple[str, ...] = get_args(Level3)
 URGENCIES: tuple[str, ...] = IMPACTS
+
+Role = Literal["agent", "lead", "admin"]
+MessageKind = Literal["from_requester", "to_requester", "note"]
+Decision = Literal["accepted", "overridden"]
+ROLES: tuple[str, ...] = get_args(Role)
+MESSAGE_KINDS: tuple[str, ...] = get_args(MessageKind)
+DECISIONS: tuple[str, ...] = get_args(Decision)
 
 # Only these feed the similar-case index: a case is knowledge once it has a resolution.
 RESOLVED_STATUSES: tuple[str, ...] = ("resolved", "closed")

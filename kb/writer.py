@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from email.utils import parseaddr
 from typing import Any
@@ -10,19 +11,54 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.errors import IncidentNotFound, InvalidValue, ModelVersionNotFound, RequesterNotFound
-from kb.models import Incident, ModelVersion, Requester, RequesterEmail, utcnow
-from kb.records import IncidentRecord, ModelVersionRecord
-from kb.vocab import ESCALATION_LEVELS, IMPACTS, LANGUAGES, PRIORITIES, RESOLVED_STATUSES, STATUSES, URGENCIES
+from kb.errors import (
+    AlreadyClaimed,
+    IncidentNotFound,
+    InvalidValue,
+    ModelVersionNotFound,
+    RequesterNotFound,
+    StaleEdit,
+    UserNotFound,
+)
+from kb.models import (
+    Event,
+    Follower,
+    Handoff,
+    Incident,
+    Message,
+    ModelVersion,
+    ReplyTemplate,
+    Requester,
+    RequesterEmail,
+    Suggestion,
+    User,
+    utcnow,
+)
+from kb.records import IncidentRecord, ModelVersionRecord, SuggestionRecord
+from kb.vocab import (
+    DECISIONS,
+    ESCALATION_LEVELS,
+    IMPACTS,
+    LANGUAGES,
+    MESSAGE_KINDS,
+    PRIORITIES,
+    RESOLVED_STATUSES,
+    ROLES,
+    URGENCIES,
+)
 
 _VOCABULARY = {
     "priority": PRIORITIES,
     "escalation_level": ESCALATION_LEVELS,
     "impact": IMPACTS,
     "urgency": URGENCIES,
-    "status": STATUSES,
     "language": LANGUAGES,
+    "role": ROLES,
+    "kind": MESSAGE_KINDS,
+    "decision": DECISIONS,
 }
+# Which statuses exist is the workflow's business (configurable); the knowledge base only keeps them tidy.
+_STATUS_NAME = re.compile(r"[a-z][a-z0-9_]{0,29}")
 EDITABLE_FIELDS = (
     "title",
     "body",
@@ -46,6 +82,14 @@ def _check(field: str, value: Any) -> None:
     allowed = _VOCABULARY.get(field)
     if allowed is not None and value is not None and value not in allowed:
         raise InvalidValue(f"{field} must be one of {', '.join(allowed)}; got {value!r}")
+    if field == "status" and not _STATUS_NAME.fullmatch(str(value)):
+        raise InvalidValue(f"status must be a lower-case name such as in_progress; got {value!r}")
+
+
+def _required(what: str, text: str | None) -> str:
+    if not (text or "").strip():
+        raise InvalidValue(f"{what} cannot be empty")
+    return text.strip()
 
 
 class Writer:
@@ -89,18 +133,40 @@ class Writer:
         """Store one new incident and return its id."""
         return self.add_incidents([dict(title=title, body=body, language=language, **fields)])[0]
 
-    def _incident(self, incident_id: int) -> Incident:
+    def _incident(self, incident_id: int, expected_version: int | None = None) -> Incident:
+        """The incident's row; StaleEdit if it is no longer at the version the caller saw."""
         row = self._session.get(Incident, incident_id)
         if row is None:
             raise IncidentNotFound(f"no incident has id {incident_id}")
+        if expected_version is not None and row.version != expected_version:
+            last = self._session.scalars(
+                select(Event)
+                .where(Event.entity == "incident", Event.entity_id == incident_id)
+                .order_by(Event.id.desc())
+                .limit(1)
+            ).first()
+            who = f" by {last.actor} at {last.at:%Y-%m-%d %H:%M} UTC" if last else ""
+            raise StaleEdit(
+                f"case #{incident_id} was changed{who} after you opened it; nothing was saved. "
+                "Reload the case to see the change, then try again."
+            )
         return row
 
-    def update_incident(self, incident_id: int, **changes: Any) -> IncidentRecord:
-        """Change some fields of an incident; each change is logged with its old and new value."""
+    def incident(self, incident_id: int) -> IncidentRecord:
+        """The incident as this transaction sees it."""
+        return IncidentRecord.from_row(self._incident(incident_id), with_requester=False)
+
+    def update_incident(
+        self, incident_id: int, *, expected_version: int | None = None, **changes: Any
+    ) -> IncidentRecord:
+        """Change some fields of an incident; each change is logged with its old and new value.
+
+        With ``expected_version``, refused (StaleEdit) if someone changed the incident since that version.
+        """
         unknown = set(changes) - set(EDITABLE_FIELDS)
         if unknown:
             raise TypeError(f"cannot edit {sorted(unknown)}; editable fields: {', '.join(EDITABLE_FIELDS)}")
-        row = self._incident(incident_id)
+        row = self._incident(incident_id, expected_version)
         for field, value in changes.items():
             _check(field, value)
             setattr(row, field, value)
@@ -114,15 +180,17 @@ class Writer:
         resolution: str,
         root_cause: str | None = None,
         at: dt.datetime | None = None,
+        expected_version: int | None = None,
         **final_labels: Any,
     ) -> IncidentRecord:
         """Mark an incident resolved with how it was fixed; it becomes part of the searchable knowledge."""
         if not (resolution or "").strip():
             raise InvalidValue("resolving an incident needs a resolution text")
-        row = self._incident(incident_id)
+        row = self._incident(incident_id, expected_version)
         status = "resolved" if row.status not in RESOLVED_STATUSES else row.status
         return self.update_incident(
             incident_id,
+            expected_version=expected_version,
             status=status,
             resolution=resolution.strip(),
             root_cause=root_cause,
@@ -208,3 +276,141 @@ class Writer:
         row.active = True
         self._session.flush()
         return ModelVersionRecord.from_row(row)
+
+    def claim(
+        self, incident_id: int, user: str, *, expected_version: int | None = None, **changes: Any
+    ) -> IncidentRecord:
+        """Make ``user`` the case's assignee (with ``changes``, such as a status move) unless someone else holds it.
+
+        Two claims at once cannot both win: the loser's write finds the case at a newer version (StaleEdit from
+        ``KnowledgeBase.write``), or, if it reads after the winner committed, AlreadyClaimed naming the holder.
+        """
+        row = self._incident(incident_id)
+        if row.assignee and row.assignee != user:
+            raise AlreadyClaimed(f"case #{incident_id} is already held by {row.assignee}", row.assignee)
+        return self.update_incident(incident_id, expected_version=expected_version, assignee=user, **changes)
+
+    def add_user(self, name: str, role: str = "agent") -> int:
+        _check("role", role)
+        user = User(name=_required("a user's name", name), role=role, active=True)
+        self._session.add(user)
+        self._session.flush()
+        return user.id
+
+    def update_user(self, user_id: int, **changes: Any) -> None:
+        """Change a user's ``role`` or ``active`` flag."""
+        row = self._session.get(User, user_id)
+        if row is None:
+            raise UserNotFound(f"no user has id {user_id}")
+        for field, value in changes.items():
+            if field not in ("role", "active"):
+                raise TypeError(f"cannot edit a user's {field}; editable: role, active")
+            _check(field, value)
+            setattr(row, field, value)
+        self._session.flush()
+
+    def add_message(
+        self, incident_id: int, *, kind: str, author: str, body: str, subject: str = "", at: dt.datetime | None = None
+    ) -> int:
+        """Add to a case's conversation: a message from or to the requester, or an internal note."""
+        _check("kind", kind)
+        self._incident(incident_id)
+        message = Message(
+            incident_id=incident_id,
+            kind=kind,
+            author=_required("a message's author", author),
+            subject=subject or "",
+            body=_required("a message", body),
+            at=at or utcnow(),
+        )
+        self._session.add(message)
+        self._session.flush()
+        return message.id
+
+    def add_suggestions(self, incident_id: int, suggestions: Iterable[Mapping[str, Any]]) -> None:
+        """Store what the assistant suggested at intake: target, value (None if not sure), best, confidence."""
+        self._incident(incident_id)
+        self._session.add_all(Suggestion(incident_id=incident_id, **row) for row in suggestions)
+        self._session.flush()
+
+    def decide(
+        self, incident_id: int, target: str, *, decision: str, final_value: str | None, user: str, reason: str = ""
+    ) -> SuggestionRecord:
+        """Record an agent's acceptance or override of a stored suggestion (an override needs a reason)."""
+        _check("decision", decision)
+        _check(target, final_value)
+        row = self._session.scalar(
+            select(Suggestion).where(Suggestion.incident_id == incident_id, Suggestion.target == target)
+        )
+        if row is None:
+            raise InvalidValue(f"case #{incident_id} has no stored {target} suggestion")
+        if decision == "overridden" and not (reason or "").strip():
+            raise InvalidValue(f"overriding the {target} suggestion needs a reason")
+        row.decision, row.final_value, row.reason = decision, final_value, (reason or "").strip() or None
+        row.decided_by, row.decided_at = user, utcnow()
+        self._session.flush()
+        return SuggestionRecord.from_row(row)
+
+    def add_handoff(self, incident_id: int, *, level: str, holder: str, package: str, created_by: str) -> int:
+        _check("escalation_level", level)
+        row = Handoff(
+            incident_id=incident_id,
+            level=level,
+            holder=_required("the holder of an escalation", holder),
+            package=_required("a hand-off package", package),
+            created_by=created_by,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return row.id
+
+    def mark_posted(self, handoff_id: int, outcome: str) -> None:
+        """Record where a hand-off package was posted, or why posting it failed."""
+        row = self._session.get(Handoff, handoff_id)
+        if row is None:
+            raise InvalidValue(f"no hand-off has id {handoff_id}")
+        row.posted = outcome
+        self._session.flush()
+
+    def follow(self, incident_id: int, user: str) -> None:
+        self._incident(incident_id)
+        if self._session.get(Follower, (incident_id, user)) is None:
+            self._session.add(Follower(incident_id=incident_id, user=user))
+            self._session.flush()
+
+    def save_template(
+        self,
+        *,
+        name: str,
+        language: str,
+        subject: str,
+        body: str,
+        subject_keywords: Iterable[str] = (),
+        body_keywords: Iterable[str] = (),
+        template_id: int | None = None,
+    ) -> int:
+        """Add a reply template, or replace the one with ``template_id``."""
+        _check("language", language)
+        values = dict(
+            name=_required("a template's name", name),
+            language=language,
+            subject=subject.strip(),
+            body=_required("a template's body", body),
+            subject_keywords=[k.strip() for k in subject_keywords if k.strip()],
+            body_keywords=[k.strip() for k in body_keywords if k.strip()],
+        )
+        row = ReplyTemplate() if template_id is None else self._session.get(ReplyTemplate, template_id)
+        if row is None:
+            raise InvalidValue(f"no reply template has id {template_id}")
+        for field, value in values.items():
+            setattr(row, field, value)
+        self._session.add(row)
+        self._session.flush()
+        return row.id
+
+    def delete_template(self, template_id: int) -> None:
+        row = self._session.get(ReplyTemplate, template_id)
+        if row is None:
+            raise InvalidValue(f"no reply template has id {template_id}")
+        self._session.delete(row)
+        self._session.flush()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from kb import IncidentNotFound, InvalidValue, KnowledgeBase, KnowledgeBaseUnavailable
+from kb import AlreadyClaimed, IncidentNotFound, InvalidValue, KnowledgeBase, KnowledgeBaseUnavailable, StaleEdit
 from kb.models import Base
 from kb.schema import current_revision, head_revision
 
@@ -153,3 +155,61 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path) -> No
     with pytest.raises(KnowledgeBaseUnavailable, match=f"cannot open the knowledge base sqlite:///{path}: file is not"):
         KnowledgeBase(f"sqlite:///{path}")
     assert path.read_bytes() == b"not a database at all" * 200
+
+
+def test_a_change_bumps_the_version_and_an_edit_on_an_older_one_is_refused_naming_who(kb: KnowledgeBase) -> None:
+    with kb.write("sato") as w:
+        case = w.add_incident(title="Printer jams", language="en")
+    seen = kb.incident(case).version
+    with kb.write("tanaka") as w:
+        w.update_incident(case, expected_version=seen, priority="P2")
+    assert kb.incident(case).version == seen + 1
+    with pytest.raises(StaleEdit, match="changed by tanaka"), kb.write("sato") as w:
+        w.update_incident(case, expected_version=seen, priority="P4")
+    assert kb.incident(case).priority == "P2"
+
+
+def test_two_agents_claiming_at_once_one_wins_and_the_other_learns_who(kb: KnowledgeBase) -> None:
+    with kb.write("intake") as w:
+        case = w.add_incident(title="VPN down", language="en")
+    version = kb.incident(case).version
+    errors: list[Exception] = []
+    inside = threading.Event()
+
+    def second_claim() -> None:
+        inside.wait()
+        try:
+            with kb.write("tanaka") as w:
+                w.claim(case, "tanaka", expected_version=version)
+        except (StaleEdit, AlreadyClaimed) as exc:
+            errors.append(exc)
+
+    other = threading.Thread(target=second_claim)
+    other.start()
+    with kb.write("sato") as w:
+        w.claim(case, "sato", expected_version=version, status="in_progress")
+        inside.set()  # the other claim now reads the case as unclaimed and waits for this one to commit
+        time.sleep(0.3)
+    other.join()
+    assert kb.incident(case).assignee == "sato"
+    assert len(errors) == 1
+    with pytest.raises(AlreadyClaimed, match="held by sato"), kb.write("tanaka") as w:
+        w.claim(case, "tanaka")
+
+
+def test_case_parts_are_logged_in_the_case_history(kb: KnowledgeBase) -> None:
+    with kb.write("intake") as w:
+        case = w.add_incident(title="Mail bounces", language="en")
+        w.add_suggestions(case, [dict(target="category", value="Email", best="Email", confidence=0.93)])
+        w.add_message(case, kind="from_requester", author="a@example.com", body="It bounces")
+    with kb.write("sato") as w:
+        w.decide(case, "category", decision="overridden", final_value="Network", user="sato", reason="MX record")
+        w.follow(case, "sato")
+    with pytest.raises(InvalidValue, match="needs a reason"), kb.write("sato") as w:
+        w.decide(case, "category", decision="overridden", final_value="Email", user="sato")
+    history = [(e.actor, e.action, e.field, e.new_value) for e in kb.events("incident", case)]
+    assert ("sato", "update", "suggestion.category.decision", "overridden") in history
+    assert ("sato", "update", "suggestion.category.final_value", "Network") in history
+    assert {a for _, a, _, _ in history} >= {"create", "add_suggestion", "add_message", "add_follower"}
+    assert kb.suggestions(case)[0].reason == "MX record"
+    assert kb.followed_by("sato") == {case}
