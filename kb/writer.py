@@ -75,6 +75,7 @@ EDITABLE_FIELDS = (
     "resolved_at",
     "resolution",
     "root_cause",
+    "duplicate_of",
 )
 
 
@@ -152,9 +153,9 @@ class Writer:
             )
         return row
 
-    def incident(self, incident_id: int) -> IncidentRecord:
-        """The incident as this transaction sees it."""
-        return IncidentRecord.from_row(self._incident(incident_id), with_requester=False)
+    def incident(self, incident_id: int, expected_version: int | None = None) -> IncidentRecord:
+        """The incident as this transaction sees it; StaleEdit if it is no longer at ``expected_version``."""
+        return IncidentRecord.from_row(self._incident(incident_id, expected_version), with_requester=False)
 
     def update_incident(
         self, incident_id: int, *, expected_version: int | None = None, **changes: Any

@@ -77,6 +77,7 @@ class ImportReport:
     new_requesters: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    added_ids: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [f"{self.path.name}: {self.rows} rows read, {self.added} added"]
@@ -278,12 +279,16 @@ def import_incidents(
     fmt: Format | None = None,
     encoding: str | None = None,
     default_status: str = "resolved",
+    status: str | None = None,
     date_format: str | None = None,
     timezone: str = "UTC",
     actor: str = "import",
     progress: ProgressFactory = no_progress,
 ) -> ImportReport:
-    """Add the incidents of a CSV or JSON Lines file to the knowledge base; see the module docstring."""
+    """Add the incidents of a CSV or JSON Lines file to the knowledge base; see the module docstring.
+
+    ``default_status`` fills rows without a status; ``status`` overrides every row's (intake files all as new).
+    """
     # Options are checked before any row is read: a bad one fails the import, not every row.
     try:
         default_status = parse_status(default_status) or "resolved"
@@ -295,7 +300,7 @@ def import_incidents(
         raise ImportFileError(f"unknown time zone {timezone!r}; use a name such as Asia/Tokyo or UTC") from None
     mapping = dict(mapping or {})
     rows, report = _read_source(Path(path), mapping, INCIDENT_FIELDS, ("title", "body"), fmt, encoding)
-    batch = _IncidentBatches(kb, report, mapping, actor, default_status, date_format, timezone)
+    batch = _IncidentBatches(kb, report, mapping, actor, default_status, status, date_format, timezone)
     with progress(f"Importing {report.path.name}", len(rows)) as update:
         for start in range(0, len(rows), _BATCH):
             batch.store(rows[start : start + _BATCH])
@@ -312,6 +317,7 @@ class _IncidentBatches:
     mapping: Mapping[str, str]
     actor: str
     default_status: str
+    status: str | None
     date_format: str | None
     timezone: str
     _repeats: dict[str, int] = field(default_factory=dict)
@@ -322,6 +328,8 @@ class _IncidentBatches:
         for line, row in rows:
             try:
                 values = _incident_values(row, self.mapping, self.default_status, self.date_format, self.timezone)
+                if self.status is not None:
+                    values.update(status=self.status, resolved_at=None, resolution=None, root_cause=None)
             except (ValueError, InvalidValue) as exc:
                 self.report.problems.append(RowProblem(line, str(exc)))
                 continue
@@ -345,7 +353,7 @@ class _IncidentBatches:
                 values["requester_id"] = resolve(values.pop("requester"), values.pop("requester_email"))
                 del values["external_id"]
                 records.append({**values, "import_key": key})
-            w.add_incidents(records)
+            self.report.added_ids.extend(w.add_incidents(records))
         self.report.already_present += len(parsed) - len(fresh)
         self.report.added += len(fresh)
         self.report.new_requesters += resolve.created

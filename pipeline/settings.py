@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +29,55 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The escalation guide's four criteria (技術的限界, 時間的制約, 複雑な問題, 顧客要望), in its order.
 CRITERIA = ("technical_limit", "time_constraint", "complexity", "customer_request")
+
+
+class StatusDef(BaseModel):
+    """One status of the workflow: its names in English and Japanese, and the statuses it may move to."""
+
+    en: str
+    ja: str
+    next: list[str] = []
+
+
+DEFAULT_STATUSES = {
+    "new": StatusDef(
+        en="New", ja="新規", next=["triage", "in_progress", "waiting_requester", "escalated", "resolved", "closed"]
+    ),
+    "triage": StatusDef(
+        en="Triage", ja="トリアージ中", next=["in_progress", "waiting_requester", "escalated", "resolved"]
+    ),
+    "in_progress": StatusDef(
+        en="In progress",
+        ja="対応中",
+        next=["waiting_requester", "waiting_vendor", "escalated", "resolved"],
+    ),
+    "waiting_requester": StatusDef(
+        en="Waiting for the requester", ja="依頼者の回答待ち", next=["in_progress", "resolved", "closed"]
+    ),
+    "waiting_vendor": StatusDef(
+        en="Waiting for the vendor", ja="ベンダーの回答待ち", next=["in_progress", "escalated", "resolved"]
+    ),
+    "escalated": StatusDef(
+        en="Escalated",
+        ja="エスカレーション中",
+        next=["in_progress", "waiting_requester", "waiting_vendor", "escalated", "resolved"],
+    ),
+    "resolved": StatusDef(en="Resolved", ja="解決済み", next=["closed", "reopened"]),
+    "closed": StatusDef(en="Closed", ja="クローズ", next=["reopened"]),
+    "reopened": StatusDef(
+        en="Reopened", ja="再オープン", next=["in_progress", "waiting_requester", "escalated", "resolved"]
+    ),
+}
+# What happens to a case's status on its own; "*" means from any status that may move there.
+DEFAULT_AUTOMATIC_MOVES = {
+    "claim": {"new": "in_progress", "triage": "in_progress", "reopened": "in_progress"},
+    "reply": {"*": "waiting_requester"},
+    "requester_message": {"waiting_requester": "in_progress", "resolved": "reopened", "closed": "reopened"},
+    "escalate": {"*": "escalated"},
+    "resolve": {"*": "resolved"},
+}
+# Statuses the code itself relies on: intake files cases as new; the knowledge base learns from the other two.
+REQUIRED_STATUSES = ("new", "resolved", "closed")
 
 
 def _default_cache_dir() -> Path:
@@ -170,9 +219,52 @@ class Settings(BaseSettings):
             "went to L2 or L3."
         ),
     )
+    statuses: dict[str, StatusDef] = Field(
+        DEFAULT_STATUSES,
+        description=(
+            "The workflow: each status with its English and Japanese name and the statuses it may move to "
+            "(new, resolved and closed must exist)."
+        ),
+    )
+    automatic_moves: dict[Literal["claim", "reply", "requester_message", "escalate", "resolve"], dict[str, str]] = (
+        Field(
+            DEFAULT_AUTOMATIC_MOVES,
+            description=(
+                "Status moves that happen on their own, per action: {from status: to status}; '*' means from any "
+                "status allowed to move there."
+            ),
+        )
+    )
+    escalation_holders: dict[Literal["L1", "L2", "L3"], str] = Field(
+        {"L1": "Senior helpdesk", "L2": "Specialist team", "L3": "External vendor"},
+        description="Who holds a case escalated to each level, unless the agent names someone else.",
+    )
+    chat_webhook_url: str | None = Field(
+        None,
+        description=(
+            "Slack- or Teams-style incoming webhook: escalation hand-off packages can be posted there. "
+            "None: no posting."
+        ),
+    )
+    max_upload_bytes: int = Field(
+        5_000_000, gt=0, description="Largest file accepted at intake (CSV, JSON Lines, .eml, mbox)."
+    )
     demo_dir: Path = Field(
         REPO_ROOT / "data", description="Folder holding demo_requesters.jsonl and demo_incidents.jsonl."
     )
+
+    @model_validator(mode="after")
+    def _whole_workflow(self) -> Settings:
+        names = set(self.statuses)
+        if missing := [name for name in REQUIRED_STATUSES if name not in names]:
+            raise ValueError(f"statuses must include {', '.join(missing)}")
+        for name, status in self.statuses.items():
+            if unknown := set(status.next) - names:
+                raise ValueError(f"status {name!r} moves to unknown status(es) {', '.join(sorted(unknown))}")
+        for action, moves in self.automatic_moves.items():
+            if unknown := (set(moves) - {"*"} | set(moves.values())) - names:
+                raise ValueError(f"automatic move {action!r} names unknown status(es) {', '.join(sorted(unknown))}")
+        return self
 
     @field_validator("priority_matrix")
     @classmethod

@@ -28,6 +28,7 @@ from pipeline.settings import Settings
 from pipeline.suggest import Triage, triage
 from pipeline.text import clean_report, incident_text
 from pipeline.training import SuggestionModels, load_active, load_version, save_version, train_models
+from pipeline.workflow import Workflow
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ class Workspace:
         s = self.settings
         english = self._load(s.english_model) if s.english_model else None
         return Encoders(self.embedder, english, s.embed_batch_size)
+
+    @property
+    def workflow(self) -> Workflow:
+        return Workflow.from_settings(self.settings)
 
     def _notice(self, message: str | None) -> None:
         if message:
@@ -200,13 +205,26 @@ class Workspace:
         return case_file(self.kb, incident_id)
 
     def resolve(
-        self, incident_id: int, *, actor: str, resolution: str, root_cause: str | None = None, **final_labels: Any
+        self,
+        incident_id: int,
+        *,
+        actor: str,
+        resolution: str,
+        root_cause: str | None = None,
+        expected_version: int | None = None,
+        **final_labels: Any,
     ) -> IncidentRecord:
         """Resolve an incident and add it to the index at once, so the very next search can find it."""
         with self._lock:
             index = self.index()
             with self.kb.write(actor) as w:
-                record = w.resolve_incident(incident_id, resolution=resolution, root_cause=root_cause, **final_labels)
+                record = w.resolve_incident(
+                    incident_id,
+                    resolution=resolution,
+                    root_cause=root_cause,
+                    expected_version=expected_version,
+                    **final_labels,
+                )
             add_to_index(self.kb, index, self.encoders, [incident_id], max_chars=self.settings.max_report_chars)
             index.save(self.settings.resolved_index_path)
             return record

@@ -1,0 +1,79 @@
+"""The shared queue: every open case with its status, owner, priority, category, age and duplicate flag; the
+"mine" and "unassigned" views, filters and sorting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from typing import Literal
+
+import pandas as pd
+
+from kb.models import utcnow
+from pipeline.workspace import Workspace
+
+View = Literal["all", "mine", "unassigned"]
+Sort = Literal["priority", "oldest", "newest", "updated"]
+VIEWS: tuple[View, ...] = ("all", "mine", "unassigned")
+SORTS: tuple[Sort, ...] = ("priority", "oldest", "newest", "updated")
+COLUMNS = ["id", "title", "status", "owner", "priority", "category", "requester", "age", "duplicate_of", "updated"]
+
+
+def age(since: dt.datetime, now: dt.datetime) -> str:
+    """'3 d 4 h', '5 h 10 min', '12 min': how long a case has been open, at a glance."""
+    minutes = max(int((now - since).total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def queue(
+    ws: Workspace,
+    *,
+    view: View = "all",
+    user: str | None = None,
+    statuses: Collection[str] = (),
+    priorities: Collection[str] = (),
+    categories: Collection[str] = (),
+    sort: Sort = "priority",
+    language: str = "en",
+) -> pd.DataFrame:
+    """The open cases a view shows, one row each (``COLUMNS``); "mine" includes the cases ``user`` follows."""
+    cases = ws.kb.open_incidents()
+    if view == "mine":
+        followed = ws.kb.followed_by(user) if user else set()
+        cases = [c for c in cases if user and (c.assignee == user or c.id in followed)]
+    elif view == "unassigned":
+        cases = [c for c in cases if not c.assignee]
+    cases = [
+        c
+        for c in cases
+        if (not statuses or c.status in statuses)
+        and (not priorities or c.priority in priorities)
+        and (not categories or c.category in categories)
+    ]
+    order = {
+        "priority": lambda c: (c.priority or "P9", c.created_at),
+        "oldest": lambda c: c.created_at,
+        "newest": lambda c: -c.created_at.timestamp(),
+        "updated": lambda c: -c.updated_at.timestamp(),
+    }[sort]
+    now = utcnow()
+    rows = [
+        {
+            "id": c.id,
+            "title": c.title,
+            "status": ws.workflow.label(c.status, language),
+            "owner": c.assignee or "",
+            "priority": c.priority or "",
+            "category": c.category or "",
+            "requester": c.requester_name or "",
+            "age": age(c.created_at, now),
+            "duplicate_of": f"#{c.duplicate_of}" if c.duplicate_of else "",
+            "updated": c.updated_at,
+        }
+        for c in sorted(cases, key=order)
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS)

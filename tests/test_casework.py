@@ -1,0 +1,196 @@
+"""The agent's workflow through the pipeline, on a private copy of the real demo knowledge base."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
+import pytest
+
+from kb import AlreadyClaimed, StaleEdit
+from pipeline import casework, handoff, intake, replies
+from pipeline.queue import queue
+from pipeline.settings import Settings
+from pipeline.workflow import TransitionRefused
+from pipeline.workspace import Workspace
+
+VPN_REPORT = "VPN disconnects every few minutes when working from home; GlobalProtect shows 'gateway timeout'."
+EML = (
+    b"From: Ken Ito <ken.ito@example.com>\r\n"
+    b"To: helpdesk@example.com\r\n"
+    b"Subject: =?utf-8?b?5Y2w5Yi344GM44Gn44GN44Gq44GE?=\r\n"
+    b"Date: Mon, 23 Nov 2026 09:15:00 +0900\r\n"
+    b"Message-ID: <abc123@example.com>\r\n"
+    b"Content-Type: text/plain; charset=iso-2022-jp\r\n"
+    b"\r\n"
+) + "3階の複合機から印刷できません。エラーコード E-302 が表示されます。".encode("iso-2022-jp")
+
+
+@pytest.fixture
+def ws(demo_copy: Settings) -> Iterator[Workspace]:
+    with Workspace(demo_copy) as workspace:
+        yield workspace
+
+
+def test_a_report_lands_in_the_queue_as_new_with_its_suggestions_stored(ws: Workspace) -> None:
+    case = intake.submit(ws, user="Raj Mehta", title="", body=VPN_REPORT, requester_email="kim@example.com")
+    record = ws.kb.incident(case)
+    assert record.status == "new" and record.title.startswith("VPN disconnects")
+    stored = {s.target: s for s in ws.kb.suggestions(case)}
+    assert set(stored) == {"category", "priority", "escalation_level"}
+    assert all(s.best and 0 < s.confidence <= 1 for s in stored.values())
+    assert case in queue(ws, view="unassigned")["id"].tolist()
+    again = intake.submit(ws, user="Raj Mehta", title="VPN keeps dropping", body=VPN_REPORT)
+    assert ws.kb.incident(again).duplicate_of == case
+    assert queue(ws).set_index("id").loc[again, "duplicate_of"] == f"#{case}"
+
+
+def test_an_email_is_filed_for_its_requester_and_a_reply_to_it_moves_the_case_back(ws: Workspace) -> None:
+    report = intake.upload(ws, "printer.eml", EML, user="原田 拓海")
+    (case,) = report.added
+    record = ws.kb.incident(case)
+    assert record.title == "印刷ができない" and "E-302" in record.body and record.language == "ja"
+    assert ws.kb.requester_by_email("ken.ito@example.com").id == record.requester_id
+    assert intake.upload(ws, "printer.eml", EML, user="原田 拓海").already_present == 1
+
+    record = casework.claim(ws, case, user="原田 拓海", version=record.version)
+    subject, body = f"Re: [#{case}] 印刷", "再起動をお試しください。"
+    record = casework.reply(ws, case, user="原田 拓海", subject=subject, body=body, version=record.version)
+    assert record.status == "waiting_requester"
+    answer = f"From: ken.ito@example.com\r\nSubject: Re: [#{case}] 印刷\r\n\r\nまだ印刷できません。".encode()
+    assert intake.upload(ws, "answer.eml", answer, user="原田 拓海").messages == [case]
+    assert ws.kb.incident(case).status == "in_progress"
+    assert [m.kind for m in ws.kb.messages([case])] == ["to_requester", "from_requester"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.csv", b"", "is empty"),
+        ("blank.eml", b"  \n", "is empty"),
+        ("photo.csv", bytes(range(256)) * 8, "not valid UTF-8"),
+        ("sjis.csv", "title,body\nプリンタ,印刷できない\n".encode("cp932"), "cp932"),
+        ("huge.jsonl", b'{"title": "x"}\n' + b"a" * 10_000_000, "MB"),
+        ("junk.eml", b"\x00\x01binary\xff" * 100, "no From: address"),
+        ("notes.docx", b"PK\x03\x04", "cannot tell what this file is"),
+    ],
+)
+def test_a_bad_upload_is_refused_whole_and_nothing_is_lost(ws: Workspace, name: str, data: bytes, message: str) -> None:
+    before = ws.kb.stats()
+    with pytest.raises(intake.IntakeError, match=message):
+        intake.upload(ws, name, data, user="Raj Mehta")
+    assert ws.kb.stats() == before
+
+
+def test_a_table_upload_files_good_rows_as_new_and_names_the_bad_lines(ws: Workspace) -> None:
+    data = "title,body,status\nPrinter offline,Floor 2 printer offline,closed\n,,\nMail slow,Outlook slow,new\n,x\n"
+    report = intake.upload(ws, "reports.csv", data.encode(), user="Raj Mehta")
+    assert len(report.added) == 2
+    assert {ws.kb.incident(i).status for i in report.added} == {"new"}
+    assert report.problems == ["line 5: 2 cells where the header has 3 columns"]
+
+
+def test_two_claims_one_wins_the_other_is_told_who_and_stale_edits_are_refused(ws: Workspace) -> None:
+    case = intake.submit(ws, user="Raj Mehta", title="Laptop will not boot", body="Black screen after the update.")
+    seen = ws.kb.incident(case)
+    won = casework.claim(ws, case, user="Raj Mehta", version=seen.version)
+    assert won.status == "in_progress" and won.assignee == "Raj Mehta"
+    with pytest.raises(AlreadyClaimed, match="Raj Mehta"):
+        casework.claim(ws, case, user="Tom Fischer", version=seen.version)
+    with pytest.raises(StaleEdit, match="changed by Raj Mehta"):
+        casework.move(ws, case, "waiting_vendor", user="Tom Fischer", version=seen.version)
+    with pytest.raises(TransitionRefused, match="cannot move from In progress to New"):
+        casework.move(ws, case, "new", user="Raj Mehta", version=won.version)
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        _Hook.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks/secret-token"
+    server.shutdown()
+
+
+def test_the_whole_path_from_report_to_knowledge(demo_copy: Settings, webhook: str) -> None:
+    settings = demo_copy.model_copy(update={"chat_webhook_url": webhook})
+    with Workspace(settings) as ws:
+        case = intake.submit(ws, user="Tom Fischer", title="", body=VPN_REPORT, requester_email="kim@example.com")
+        record = casework.claim(ws, case, user="Tom Fischer", version=ws.kb.incident(case).version)
+        stored = {s.target: s for s in ws.kb.suggestions(case)}
+        casework.decide(ws, case, "category", stored["category"].best, user="Tom Fischer", version=record.version)
+        record = ws.kb.incident(case)
+        casework.decide(ws, case, "priority", "P1", user="Tom Fischer", version=record.version, reason="CEO travelling")
+        casework.note(ws, case, "Reinstalled GlobalProtect; see gp-client.log", user="Tom Fischer")
+
+        similar = ws.similar_cases(VPN_REPORT, k=3)
+        package = handoff.draft(ws, case, "L2", why="gateway timeouts for one user only", similar=similar)
+        assert "## What was tried" in package and "gp-client.log" in package and "## Similar resolved cases" in package
+        record = ws.kb.incident(case)
+        sent = handoff.escalate(
+            ws, case, user="Tom Fischer", version=record.version, level="L2", package=package, post=True
+        )
+        assert sent.posted.startswith("posted to 127.0.0.1")
+        assert "secret-token" not in sent.posted
+        assert _Hook.received[0]["text"] == package
+        record = ws.kb.incident(case)
+        assert (record.status, record.escalation_level, record.assignee) == ("escalated", "L2", "Specialist team")
+        assert case in queue(ws, view="mine", user="Tom Fischer")["id"].tolist()
+
+        record = casework.resolve(
+            ws,
+            case,
+            user="Specialist team",
+            version=record.version,
+            resolution="Moved the user to the Osaka gateway; the Tokyo gateway's MTU was wrong.",
+            root_cause="Gateway MTU misconfigured",
+            category=record.category,
+            priority="P2",
+            escalation_level="L2",
+        )
+        assert record.status == "resolved"
+        found = [c.incident.id for c in ws.similar_cases("GlobalProtect gateway timeout, VPN keeps dropping", k=5)]
+        assert case in found
+
+        decisions = {s.target: (s.decision, s.reason) for s in ws.kb.suggestions(case)}
+        assert decisions["category"] == ("accepted", None)
+        assert decisions["priority"] == ("overridden", "CEO travelling")
+        history = [(e.actor, e.action, e.field) for e in ws.kb.events("incident", case)]
+        for step in [
+            ("Tom Fischer", "create", None),
+            ("Tom Fischer", "add_suggestion", None),
+            ("Tom Fischer", "update", "assignee"),
+            ("Tom Fischer", "update", "suggestion.priority.decision"),
+            ("Tom Fischer", "add_message", None),
+            ("Tom Fischer", "add_handoff", None),
+            ("Tom Fischer", "update", "handoff.posted"),
+            ("Specialist team", "update", "resolution"),
+        ]:
+            assert step in history
+
+
+def test_templates_are_suggested_by_their_conditions_then_similarity_and_filled(ws: Workspace) -> None:
+    case = intake.submit(ws, user="Raj Mehta", title="", body=VPN_REPORT, requester_email="Kim Lee <kim@example.com>")
+    record = ws.kb.incident(case)
+    matches = replies.suggest_templates(ws, record)
+    assert matches[0].template.name == "VPN first steps (EN)" and "vpn" in matches[0].matched
+    assert all("パスワード" not in m.template.name for m in matches)
+    subject, body = replies.fill(matches[0].template, record, agent="Raj Mehta")
+    assert subject.startswith(f"Re: [#{case}] VPN") and "Hello Kim Lee" in body and "Raj Mehta" in body
