@@ -5,14 +5,26 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.common import sidebar
+from app_pages.i18n import t
 
 st.set_page_config(page_title="incident-kb", page_icon=":material/support_agent:", layout="wide")
+sidebar()  # first: it sets the language the page titles below are in
 page = st.navigation(
-    [
-        st.Page("app_pages/triage.py", title="Triage", icon=":material/assignment_turned_in:", default=True),
-        st.Page("app_pages/search.py", title="Search", icon=":material/search:"),
-        st.Page("app_pages/case.py", title="Case", icon=":material/description:"),
-    ]
+    {
+        t("nav_desk"): [
+            st.Page("app_pages/queue.py", title=t("nav_queue"), icon=":material/inbox:", default=True),
+            st.Page("app_pages/intake.py", title=t("nav_intake"), icon=":material/move_to_inbox:"),
+            st.Page("app_pages/case.py", title=t("nav_case"), icon=":material/description:"),
+            st.Page("app_pages/requester.py", title=t("nav_requester"), icon=":material/person:"),
+        ],
+        t("nav_knowledge"): [
+            st.Page("app_pages/triage.py", title=t("nav_triage"), icon=":material/assignment_turned_in:"),
+            st.Page("app_pages/search.py", title=t("nav_search"), icon=":material/search:"),
+        ],
+        t("nav_setup"): [
+            st.Page("app_pages/templates.py", title=t("nav_templates"), icon=":material/quickreply:"),
+            st.Page("app_pages/team.py", title=t("nav_team"), icon=":material/group:"),
+        ],
+    }
 )
-sidebar()
 page.run()

@@ -1,81 +1,315 @@
-"""One case: the incident as reported, its labels, how it was resolved, the requester and the full history."""
+"""One case, as an agent works it: claim, status, the suggestions to accept or override, similar resolved cases
+(a resolution reused as a draft in one click), the escalation checklist, what was tried, the conversation with
+reply templates, escalation with its hand-off package, resolution into the knowledge base, and the history.
+
+Every action is made against the version of the case shown when the agent clicked: if someone changed the case
+meanwhile, the action is refused with who did it, and the page shows the case as it is now."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import md, workspace
+from app_pages.common import REFUSALS, case_card, level_label, md, ready_workspace, status_label
+from app_pages.i18n import LANGUAGES, t
 from kb import IncidentNotFound
-from kb.vocab import ESCALATION_LABELS
+from kb.vocab import ESCALATION_LEVELS, PRIORITIES
+from pipeline import ReportError, SuggestionModelUnavailable, casework, handoff, intake, replies
+from pipeline.search import SimilarCase
+from pipeline.settings import CRITERIA
 
-st.title("Case")
-ws = workspace()
+st.title(t("case_title"))
+ws = ready_workspace()
 default = st.query_params.get("id", "")
 case_id = st.number_input(
-    "Case number", min_value=1, step=1, value=int(default) if default.isdigit() else None, key="case_id"
+    t("case_number"), min_value=1, step=1, value=int(default) if default.isdigit() else None, key="case_id"
 )
 if case_id is None:
-    st.info("Enter a case number, or open a case from the similar cases.")
+    st.info(t("enter_case_number"))
     st.stop()
+case_id = int(case_id)
 st.query_params["id"] = str(case_id)
 try:
-    case = ws.case(int(case_id))
+    case = ws.case(case_id)
 except IncidentNotFound as exc:
     st.warning(str(exc))
     st.stop()
-
 incident = case.incident
+user = st.session_state.get("user")
+# The version this page showed before the click being handled now; the next click is checked against this one.
+seen_key = f"case_seen_{case_id}"
+seen = st.session_state.get(seen_key, incident.version)
+st.session_state[seen_key] = incident.version
+
+
+def act(action, *args, **kwargs) -> None:
+    """Run one action as the current user; on success show the case anew, else say why nothing changed."""
+    if not user:
+        st.error(t("pick_your_name_first"))
+        return
+    try:
+        action(*args, user=user, **kwargs)
+    except REFUSALS as exc:
+        st.error(md(exc), icon=":material/block:")
+    else:
+        st.rerun()
+
+
 st.subheader(f"#{incident.id} · {md(incident.title)}")
-columns = st.columns(5)
-for column, (label, value) in zip(
-    columns,
-    (
-        ("Status", incident.status),
-        ("Category", incident.category or "—"),
-        ("Priority", incident.priority or "—"),
-        ("Escalation", ESCALATION_LABELS.get(incident.escalation_level or "", "—")),
-        ("Assignee", incident.assignee or "unassigned"),
-    ),
-    strict=True,
-):
+labels = (
+    (t("status"), status_label(ws, incident.status)),
+    (t("category"), incident.category or "—"),
+    (t("priority"), incident.priority or "—"),
+    (t("escalation"), level_label(incident.escalation_level)),
+    (t("owner"), incident.assignee or t("unassigned")),
+)
+for column, (label, value) in zip(st.columns(len(labels)), labels, strict=True):
     column.caption(label)
     column.text(value)
+if case.handoffs:
+    last = case.handoffs[-1]
+    st.info(
+        t("held_at_level", holder=md(last.holder), level=level_label(last.level), by=md(last.created_by))
+        + (" · " + t("followed_by", names=md(", ".join(case.followers))) if case.followers else ""),
+        icon=":material/escalator_warning:",
+    )
+if incident.duplicate_of:
+    st.warning(t("flagged_duplicate", id=incident.duplicate_of), icon=":material/content_copy:")
+    st.page_link(
+        "app_pages/case.py", label=t("open_case", id=incident.duplicate_of), query_params={"id": incident.duplicate_of}
+    )
 
-report, resolution = st.columns(2)
+claim_column, status_column, move_column = st.columns([1, 2, 1], vertical_alignment="bottom")
+if incident.assignee != user and claim_column.button(t("claim"), key="case_claim", type="primary"):
+    act(casework.claim, ws, case_id, version=seen)
+moves = ws.workflow.next_statuses(incident.status)
+target = status_column.selectbox(
+    t("move_to"), moves, format_func=lambda s: status_label(ws, s), index=None, key="case_move_to"
+)
+if move_column.button(t("move"), key="case_move", disabled=target is None):
+    act(casework.move, ws, case_id, target, version=seen)
+
+report, requester_column = st.columns([3, 1])
 with report:
-    st.markdown("**Report**")
+    st.markdown(f"**{t('report')}**")
     st.text(incident.body or incident.title)
     st.caption(
-        f"Opened {incident.created_at:%Y-%m-%d %H:%M} UTC · {'日本語' if incident.language == 'ja' else 'English'}"
+        t("opened_at", at=f"{incident.created_at:%Y-%m-%d %H:%M}") + f" · {LANGUAGES.get(incident.language, '')}"
     )
-with resolution:
-    st.markdown("**Resolution**")
-    st.text(incident.resolution or "(not resolved yet)")
-    if incident.root_cause:
-        st.markdown("**Root cause**")
-        st.text(incident.root_cause)
-if case.requester:
-    st.markdown("**Requester**")
-    st.text(
-        f"{case.requester.name} ({case.requester.department or 'no department'}): {', '.join(case.requester.emails)}"
-    )
+with requester_column:
+    st.markdown(f"**{t('requester')}**")
+    if case.requester:
+        st.text(f"{case.requester.name}\n{case.requester.department or ''}\n" + "\n".join(case.requester.emails))
+        st.page_link("app_pages/requester.py", label=t("requester_history"), query_params={"id": case.requester.id})
+    else:
+        st.text(t("unknown_requester"))
 
-st.markdown("**History**")
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "when (UTC)": e.at,
-                "who": e.actor,
-                "what": e.action,
-                "field": e.field,
-                "from": e.old_value,
-                "to": e.new_value,
-            }
-            for e in case.history
-        ]
-    ),
-    hide_index=True,
-    width="stretch",
+try:
+    triaged = ws.triage(f"{incident.title}\n{incident.body}")
+except (ReportError, SuggestionModelUnavailable):
+    triaged = None
+similar = [c for c in (triaged.similar if triaged else ws.similar_cases(incident.title)) if c.incident.id != case_id]
+
+triage_tab, talk_tab, escalate_tab, resolve_tab, history_tab = st.tabs(
+    [t("tab_triage"), t("tab_conversation"), t("tab_escalate"), t("tab_resolve"), t("tab_history")]
 )
+
+with triage_tab:
+    st.markdown(f"#### {t('suggestions')}")
+    if not case.suggestions:
+        st.caption(t("no_stored_suggestions"))
+        if st.button(t("compute_suggestions"), key="case_assess"):
+            act(intake.assess, ws, [case_id])
+    options = {
+        "category": ws.kb.categories(),
+        "priority": list(PRIORITIES),
+        "escalation_level": list(ESCALATION_LEVELS),
+    }
+    for target, stored in case.suggestions.items():
+        with st.container(border=True, key=f"decide_{target}"):
+            name, verdict = st.columns([3, 2])
+            shown = stored.value if stored.value is not None else t("not_sure_best", best=stored.best)
+            if target == "escalation_level" and stored.value is not None:
+                shown = level_label(stored.value)
+            name.markdown(f"**{t(target)}**: {md(shown)} · {stored.confidence:.0%}")
+            if stored.decision:
+                verdict.caption(
+                    t(
+                        f"decision_{stored.decision}",
+                        value=md(stored.final_value),
+                        by=md(stored.decided_by),
+                        reason=md(stored.reason or ""),
+                    )
+                )
+            accept, choice, reason, override = st.columns([1, 2, 3, 1], vertical_alignment="bottom")
+            if accept.button(t("accept"), key=f"accept_{target}", disabled=stored.value is None):
+                act(casework.decide, ws, case_id, target, stored.value, version=seen)
+            chosen = choice.selectbox(
+                t("other_value"),
+                options[target],
+                index=None,
+                key=f"override_value_{target}",
+                format_func=level_label if target == "escalation_level" else str,
+            )
+            why = reason.text_input(t("reason"), key=f"override_reason_{target}")
+            if override.button(t("override"), key=f"override_{target}", disabled=chosen is None):
+                act(casework.decide, ws, case_id, target, chosen, version=seen, reason=why)
+
+    if triaged is not None:
+        st.markdown(f"#### {t('escalation_checklist')}")
+        st.caption(t("checklist_help"))
+        for criterion in triaged.criteria:
+            st.checkbox(
+                f"{t('criterion_' + criterion.key)} → {level_label(criterion.raises_to)}",
+                value=criterion.ticked,
+                key=f"case_criterion_{criterion.key}",
+                help=criterion.reason or None,
+            )
+
+    st.markdown(f"#### {t('what_was_tried')}")
+    for note in case.notes:
+        st.markdown(f"- {note.at:%Y-%m-%d %H:%M} **{md(note.author)}**: {md(note.body)}")
+    with st.form("note_form", clear_on_submit=True):
+        text = st.text_area(t("add_note"), key="note_text", height=80)
+        if st.form_submit_button(t("save_note"), key="note_submit"):
+            act(casework.note, ws, case_id, text)
+
+    st.markdown(f"#### {t('similar_resolved')}")
+
+    def reuse(similar_case: SimilarCase) -> None:
+        if similar_case.incident.resolution:
+            st.button(
+                t("reuse_resolution"),
+                key=f"reuse_{similar_case.incident.id}",
+                on_click=lambda: st.session_state.update(resolve_text=similar_case.incident.resolution),
+            )
+
+    for found in similar[:5]:
+        case_card(found, actions=reuse)
+
+with talk_tab:
+    for message in case.conversation:
+        icon = ":material/call_received:" if message.kind == "from_requester" else ":material/call_made:"
+        with st.container(border=True):
+            st.markdown(f"{icon} **{md(message.author)}** · {message.at:%Y-%m-%d %H:%M} · {md(message.subject)}")
+            st.text(message.body)
+    if not case.conversation:
+        st.caption(t("no_messages"))
+    st.markdown(f"#### {t('reply')}")
+    for match in replies.suggest_templates(ws, incident):
+        subject, body = replies.fill(match.template, incident, agent=user or "")
+        st.button(
+            t("use_template", name=md(match.template.name), words=md(", ".join(match.matched) or "—")),
+            key=f"template_{match.template.id}",
+            on_click=lambda s=subject, b=body: st.session_state.update(reply_subject=s, reply_body=b),
+        )
+    subject = st.text_input(t("subject"), key="reply_subject")
+    body = st.text_area(t("message"), key="reply_body", height=200)
+    if st.button(t("record_reply"), key="reply_send", disabled=not body.strip()):
+        act(casework.reply, ws, case_id, subject=subject, body=body, version=seen)
+
+with escalate_tab:
+    left, middle = st.columns(2)
+    level = left.selectbox(t("level"), ["L1", "L2", "L3"], format_func=level_label, index=1, key="handoff_level")
+    holder = middle.text_input(t("holder"), value=ws.settings.escalation_holders[level], key=f"handoff_holder_{level}")
+    why = st.text_input(t("why_this_level"), key="handoff_why")
+    ticked = [key for key in CRITERIA if st.session_state.get(f"case_criterion_{key}")]
+    reasons = ", ".join([t("criterion_" + key) for key in ticked] + ([why] if why else []))
+    st.button(
+        t("draft_package"),
+        key="handoff_draft",
+        on_click=lambda: st.session_state.update(
+            handoff_text=handoff.draft(ws, case_id, level, why=reasons, similar=similar)
+        ),
+    )
+    package = st.text_area(t("handoff_package"), key="handoff_text", height=360)
+    post = st.checkbox(
+        t("post_to_chat"),
+        key="handoff_post",
+        disabled=not ws.settings.chat_webhook_url,
+        help=None if ws.settings.chat_webhook_url else t("no_webhook"),
+    )
+    if st.button(t("escalate_to", level=level_label(level)), key="handoff_send", type="primary", disabled=not package):
+        act(handoff.escalate, ws, case_id, version=seen, level=level, package=package, holder=holder, post=post)
+    for sent in reversed(case.handoffs):
+        with st.expander(
+            t(
+                "handoff_sent",
+                level=level_label(sent.level),
+                by=md(sent.created_by),
+                at=f"{sent.created_at:%Y-%m-%d %H:%M}",
+            )
+        ):
+            st.markdown(sent.package)
+            if sent.posted:
+                st.caption(md(sent.posted))
+            st.download_button(
+                t("export_markdown"),
+                sent.package,
+                file_name=f"case-{case_id}-{sent.level}-{sent.id}.md",
+                mime="text/markdown",
+                key=f"handoff_export_{sent.id}",
+            )
+
+with resolve_tab:
+    if incident.resolution:
+        st.markdown(f"**{t('resolution')}**")
+        st.text(incident.resolution)
+        if incident.root_cause:
+            st.markdown(f"**{t('root_cause')}**")
+            st.text(incident.root_cause)
+    with st.form("resolve_form"):
+        resolution = st.text_area(t("resolution"), key="resolve_text", height=120)
+        root_cause = st.text_input(t("root_cause"), key="resolve_root_cause")
+        left, middle, right = st.columns(3)
+        categories = ws.kb.categories()
+        category = left.selectbox(
+            t("category"),
+            categories,
+            index=categories.index(incident.category) if incident.category in categories else None,
+            key="resolve_category",
+        )
+        priority = middle.selectbox(
+            t("priority"),
+            PRIORITIES,
+            index=PRIORITIES.index(incident.priority) if incident.priority else None,
+            key="resolve_priority",
+        )
+        final_level = right.selectbox(
+            t("escalation"),
+            ESCALATION_LEVELS,
+            format_func=level_label,
+            index=ESCALATION_LEVELS.index(incident.escalation_level) if incident.escalation_level else 0,
+            key="resolve_level",
+        )
+        if st.form_submit_button(t("resolve"), type="primary", key="resolve_submit"):
+            act(
+                casework.resolve,
+                ws,
+                case_id,
+                version=seen,
+                resolution=resolution,
+                root_cause=root_cause,
+                category=category,
+                priority=priority,
+                escalation_level=final_level,
+            )
+
+with history_tab:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    t("when_utc"): e.at,
+                    t("who"): e.actor,
+                    t("what"): e.action,
+                    t("field"): e.field,
+                    t("from"): e.old_value,
+                    t("to"): e.new_value,
+                }
+                for e in case.history
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )

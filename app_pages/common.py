@@ -1,18 +1,23 @@
-"""What every page shares: the workspace (one per server process), progress bars, the sidebar, safe text."""
+"""What every page shares: the workspace (one per server process), progress bars, the sidebar (language and
+who is working), safe text, case cards."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
 
-from kb import KnowledgeBaseUnavailable
-from kb.vocab import ESCALATION_LABELS
+from app_pages.i18n import LANGUAGES, language, t
+from kb import AlreadyClaimed, InvalidValue, KnowledgeBaseUnavailable, RequesterNotFound, StaleEdit
 from pipeline import ModelUnavailable, Settings, Workspace
 from pipeline.progress import Progress
 from pipeline.search import SimilarCase
+from pipeline.workflow import TransitionRefused
+
+# What a refused action tells the user, as it is: a stale view, a claim lost, a move the workflow forbids, a bad value.
+REFUSALS = (StaleEdit, AlreadyClaimed, TransitionRefused, InvalidValue, RequesterNotFound)
 
 # Every ASCII punctuation mark may be backslash-escaped in CommonMark; this also defuses Streamlit's own
 # :color[...] / :material/...: directives and $...$ math in text that comes from reports.
@@ -34,7 +39,7 @@ def workspace() -> Workspace:
     try:
         return _open_workspace()
     except KnowledgeBaseUnavailable as exc:  # not cached: the next run tries again, once the file is fixed
-        st.error(f"{exc}. Nothing was changed; fix or restore the file, or set INCIDENT_KB_DATABASE_URL.")
+        st.error(t("kb_unavailable", error=exc))
         st.stop()
 
 
@@ -56,7 +61,7 @@ def ready_workspace() -> Workspace:
     """The workspace with its model loaded and its index current, showing progress while it gets there."""
     ws = workspace()
     try:
-        with st.spinner("Loading the embedding model and the index…"):
+        with st.spinner(t("loading_models")):
             ws.index(progress_bar)  # instant once loaded; a bar appears only while it is rebuilt
     except ModelUnavailable as exc:
         st.error(str(exc))
@@ -65,59 +70,91 @@ def ready_workspace() -> Workspace:
 
 
 def sidebar() -> None:
+    """Language, who is working, and the knowledge base at a glance."""
     ws = workspace()
-    stats = ws.kb.stats()
+    st.session_state.setdefault("lang", ws.settings.ui_language)
     with st.sidebar:
-        st.subheader("Knowledge base")
-        st.metric("Incidents", f"{stats.incidents:,}")
+        st.radio("Language / 言語", list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
+        users = {u.name: u for u in ws.kb.users()}
+        st.selectbox(
+            t("who_are_you"),
+            list(users),
+            index=None,
+            key="user",
+            format_func=lambda name: f"{name} ({t('role_' + users[name].role)})",
+            placeholder=t("pick_your_name"),
+        )
+        stats = ws.kb.stats()
+        st.subheader(t("knowledge_base"))
+        st.metric(t("incidents"), f"{stats.incidents:,}")
         st.caption(
-            f"{stats.resolved:,} resolved (searchable) · "
+            t("resolved_searchable", n=f"{stats.resolved:,}")
+            + " · "
             + " · ".join(f"{md(lang)} {n:,}" for lang, n in sorted(stats.by_language.items()))
         )
-        st.caption(f"Model: {md(ws.settings.embedding_model)}")
+        st.caption(t("model", name=md(ws.settings.embedding_model)))
         for notice in ws.notices[-3:]:
             st.info(notice, icon=":material/build:")
 
 
-def case_card(case: SimilarCase) -> None:
+def current_user() -> str:
+    """The name picked in the sidebar; stops the page with a prompt when nobody is picked."""
+    user = st.session_state.get("user")
+    if not user:
+        st.info(t("pick_your_name_first"), icon=":material/person:")
+        st.stop()
+    return user
+
+
+def status_label(ws: Workspace, status: str) -> str:
+    return ws.workflow.label(status, language())
+
+
+def level_label(level: str | None) -> str:
+    return t(f"level_{level}") if level else "—"
+
+
+def case_card(case: SimilarCase, actions: Callable[[SimilarCase], None] | None = None) -> None:
     """One found case: title, similarity, labels, language, resolution, and a link to the full case."""
     incident = case.incident
     with st.container(border=True, key=f"similar_case_{incident.id}"):
         head, score = st.columns([5, 1])
         head.markdown(f"**#{incident.id}** · {md(incident.title)}")
-        score.progress(max(case.similarity, 0.0), text=f"similarity {case.similarity:.2f}")
+        score.progress(max(case.similarity, 0.0), text=t("similarity", value=f"{case.similarity:.2f}"))
         if case.possible_duplicate:
-            st.caption(":material/content_copy: possible duplicate of this report (still open)")
-        level = ESCALATION_LABELS.get(incident.escalation_level or "", incident.escalation_level or "—")
+            st.caption(":material/content_copy: " + t("possible_duplicate_of_report"))
         st.caption(
             " · ".join(
                 md(part)
                 for part in (
-                    incident.category or "no category",
-                    incident.priority or "no priority",
-                    f"escalation: {level}",
-                    "日本語" if incident.language == "ja" else "English",
-                    f"resolved {incident.resolved_at:%Y-%m-%d}" if incident.resolved_at else incident.status,
+                    incident.category or t("no_category"),
+                    incident.priority or t("no_priority"),
+                    t("escalation_is", level=level_label(incident.escalation_level)),
+                    LANGUAGES.get(incident.language, incident.language),
+                    t("resolved_on", day=f"{incident.resolved_at:%Y-%m-%d}")
+                    if incident.resolved_at
+                    else status_label(workspace(), incident.status),
                 )
             )
         )
         if incident.resolution:
-            st.markdown("**Resolution**")
+            st.markdown(f"**{t('resolution')}**")
             st.text(incident.resolution)
         elif incident.resolved_at:
-            st.text("(no resolution recorded)")
+            st.text(t("no_resolution_recorded"))
         if incident.root_cause:
-            st.markdown("**Root cause**")
+            st.markdown(f"**{t('root_cause')}**")
             st.text(incident.root_cause)
-        with st.expander("Original report"):
+        with st.expander(t("original_report")):
             st.text(incident.body or incident.title)
-        st.page_link("app_pages/case.py", label=f"Open case #{incident.id}", query_params={"id": incident.id})
+        if actions is not None:
+            actions(case)
+        st.page_link("app_pages/case.py", label=t("open_case", id=incident.id), query_params={"id": incident.id})
 
 
 def duplicate_banners(cases: list[SimilarCase]) -> None:
     """Open cases that look like the report, flagged above everything else."""
     for case in cases:
         incident = case.incident
-        text = f"Possible duplicate of #{incident.id}, still open: {md(incident.title)}"
-        st.warning(text, icon=":material/content_copy:")
-        st.page_link("app_pages/case.py", label=f"Open case #{incident.id}", query_params={"id": incident.id})
+        st.warning(t("possible_duplicate", id=incident.id, title=md(incident.title)), icon=":material/content_copy:")
+        st.page_link("app_pages/case.py", label=t("open_case", id=incident.id), query_params={"id": incident.id})

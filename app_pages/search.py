@@ -7,56 +7,58 @@ import datetime as dt
 
 import streamlit as st
 
-from app_pages.common import case_card, duplicate_banners, ready_workspace
+from app_pages.common import case_card, duplicate_banners, ready_workspace, status_label
+from app_pages.i18n import t
 from kb import CaseFilter
-from kb.vocab import PRIORITIES, STATUSES
+from kb.vocab import PRIORITIES
 from pipeline import ReportError
 
-st.title("Search past cases")
-st.caption(
-    "Ask in Japanese or English; a case written in the other language is found too. Nothing is filed: "
-    "use Triage for a new report."
-)
+st.title(t("search_title"))
+st.caption(t("search_help"))
 
 ws = ready_workspace()
 requesters = dict(ws.kb.requester_names())
 
 with st.form("search_form"):
-    query = st.text_input(
-        "What happened?", key="search_query", placeholder="例: VPNがつながらない / e.g. printer prints blank pages"
+    query = st.text_input(t("what_happened"), key="search_query", placeholder=t("search_placeholder"))
+    left, middle, right = st.columns(3)
+    categories = left.multiselect(t("category"), ws.kb.categories(), key="search_categories")
+    statuses = middle.multiselect(
+        t("status"),
+        list(ws.workflow.statuses),
+        format_func=lambda s: status_label(ws, s),
+        key="search_statuses",
+        help=t("status_filter_help"),
     )
+    priorities = right.multiselect(t("priority"), PRIORITIES, key="search_priorities")
     left, middle, right = st.columns(3)
-    categories = left.multiselect("Category", ws.kb.categories(), key="search_categories")
-    statuses = middle.multiselect("Status", STATUSES, key="search_statuses", help="Empty: all, resolved and open.")
-    priorities = right.multiselect("Priority", PRIORITIES, key="search_priorities")
-    left, middle, right = st.columns(3)
-    since = left.date_input("Created from", value=None, key="search_since")
-    until = middle.date_input("Created until", value=None, key="search_until", max_value=dt.date.today())
+    since = left.date_input(t("created_from"), value=None, key="search_since")
+    until = middle.date_input(t("created_until"), value=None, key="search_until", max_value=dt.date.today())
     requester = right.selectbox(
-        "Requester", list(requesters), format_func=requesters.get, index=None, key="search_requester"
+        t("requester"), list(requesters), format_func=requesters.get, index=None, key="search_requester"
     )
-    k = st.slider("Cases to show", 1, 50, ws.settings.search_top_k, key="search_k")
-    submitted = st.form_submit_button("Search", type="primary", key="search_submit")
+    k = st.slider(t("cases_to_show"), 1, 50, ws.settings.search_top_k, key="search_k")
+    submitted = st.form_submit_button(t("search"), type="primary", key="search_submit")
 
 if not query:
     st.stop()
 where = CaseFilter(tuple(categories), tuple(statuses), tuple(priorities), since, until, requester)
 try:
-    with st.spinner("Searching…"):
+    with st.spinner(t("searching")):
         result = ws.search(query, k=k, where=where)
 except ReportError as exc:
     st.warning(str(exc))
     st.stop()
 
 duplicate_banners(result.duplicates)
-resolved_tab, open_tab = st.tabs([f"Resolved cases ({len(result.resolved)})", f"Open cases ({len(result.open)})"])
+resolved_tab, open_tab = st.tabs([t("resolved_cases", n=len(result.resolved)), t("open_cases", n=len(result.open))])
 with resolved_tab:
     if not result.resolved:
-        st.info("No resolved case matches: widen the filters or rephrase.")
+        st.info(t("no_resolved_match"))
     for case in result.resolved:
         case_card(case)
 with open_tab:
     if not result.open:
-        st.info("No open case matches.")
+        st.info(t("no_open_match"))
     for case in result.open:
         case_card(case)

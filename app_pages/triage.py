@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import case_card, duplicate_banners, md, progress_bar, ready_workspace
-from kb.vocab import ESCALATION_LABELS
+from app_pages.common import case_card, current_user, duplicate_banners, level_label, md, progress_bar, ready_workspace
+from app_pages.i18n import t
 from pipeline import ReportError, Suggestion, SuggestionModelUnavailable, Triage
 from pipeline.settings import CRITERIA
 from pipeline.suggest import with_ticks
@@ -16,27 +16,24 @@ CRITERION_KEY = "criterion_{}"
 st.session_state.setdefault("triage_text", None)
 st.session_state.setdefault("triage_result", None)
 
-st.title("Triage")
-st.caption(
-    "Paste what the requester wrote, in Japanese or English: the assistant suggests category, priority and "
-    "escalation level where it is sure enough, says so where it is not, and shows the past cases behind it."
-)
+st.title(t("triage_title"))
+st.caption(t("triage_help"))
 
 ws = ready_workspace()
 if ws.kb.count_resolved() == 0:
-    st.warning("The knowledge base has no resolved incidents yet: run `incident-kb demo` or `incident-kb import FILE`.")
+    st.warning(t("no_resolved_yet"))
     st.stop()
 
 with st.form("triage_form"):
     report = st.text_area(
-        "Report",
+        t("report"),
         key="triage_report",
         height=160,
         max_chars=ws.settings.max_report_chars,
-        placeholder="例: 今朝からVPNに接続できません。エラー809が出ます。 / e.g. Outlook keeps asking for my password.",
+        placeholder=t("report_placeholder"),
     )
-    k = st.slider("Similar cases to show", 1, 30, ws.settings.search_top_k, key="triage_k")
-    submitted = st.form_submit_button("Suggest", type="primary", key="triage_submit")
+    k = st.slider(t("similar_to_show"), 1, 30, ws.settings.search_top_k, key="triage_k")
+    submitted = st.form_submit_button(t("suggest"), type="primary", key="triage_submit")
 
 if submitted:
     st.session_state["triage_text"] = report
@@ -52,16 +49,16 @@ if text is None:
 result: Triage | None = st.session_state.get("triage_result")
 if result is None:
     try:
-        with st.spinner("Thinking…"):
+        with st.spinner(t("thinking")):
             result = st.session_state["triage_result"] = ws.triage(text, k=k)
     except ReportError as exc:
         st.warning(str(exc))
         st.stop()
     except SuggestionModelUnavailable as exc:
-        st.warning(f"No suggestions: {exc}.")
-        if st.button("Train the suggestion models now", key="triage_train"):
-            record = ws.train(actor="app", progress=progress_bar)
-            st.success(f"Model version {record.id} trained on {record.n_train:,} cases and made active.")
+        st.warning(t("no_suggestions", error=md(exc)))
+        if st.button(t("train_now"), key="triage_train"):
+            record = ws.train(actor=current_user(), progress=progress_bar)
+            st.success(t("trained", version=record.id, n=f"{record.n_train:,}"))
             st.rerun()
         st.stop()
 if all(CRITERION_KEY.format(key) in st.session_state for key in CRITERIA):
@@ -69,77 +66,78 @@ if all(CRITERION_KEY.format(key) in st.session_state for key in CRITERIA):
 
 
 def label(s: Suggestion, value: str) -> str:
-    return ESCALATION_LABELS.get(value, value) if s.target == "escalation_level" else value
+    return level_label(value) if s.target == "escalation_level" else value
 
 
-def show(s: Suggestion | None, title: str) -> None:
+def show(s: Suggestion | None, target: str) -> None:
     """One suggestion as a card: the value (or 'not sure' with the candidates), how sure, and why on demand."""
-    with st.container(border=True, key=f"suggestion_{title.lower().replace(' ', '_')}"):
-        st.markdown(f"**{title}**")
+    with st.container(border=True, key=f"suggestion_{target}"):
+        st.markdown(f"**{t(target)}**")
         if s is None:
-            st.caption("No model for this yet (too few labelled cases).")
+            st.caption(t("no_model_yet"))
             return
         if s.abstained:
-            st.markdown("### Not sure")
+            st.markdown(f"### {t('not_sure')}")
             st.caption(" · ".join(f"{md(label(s, value))} {p:.0%}" for value, p in s.candidates))
         else:
             st.markdown(f"### {md(label(s, s.value))}")
             if s.source == "model":
-                st.progress(s.confidence, text=f"{s.confidence:.0%} confident")
+                st.progress(s.confidence, text=t("confident", p=f"{s.confidence:.0%}"))
             else:
-                st.caption(f"set by the {md(s.source)} rule")
+                st.caption(t("set_by_rule", rule=md(s.source)))
         st.caption(md(s.reason))
-        with st.expander("Why?"):
+        with st.expander(t("why")):
             if s.terms:
-                st.markdown("Words that weighed most: " + ", ".join(f"`{term}`" for term, _ in s.terms))
+                st.markdown(t("weighed_most") + " " + ", ".join(f"`{term}`" for term, _ in s.terms))
             if s.supporters:
-                st.markdown("Similar past cases with this label:")
+                st.markdown(t("supporters"))
                 for sup in s.supporters[:5]:
                     st.page_link(
                         "app_pages/case.py",
-                        label=f"#{sup.incident_id} · similarity {sup.similarity:.2f} · {sup.label}",
+                        label=f"#{sup.incident_id} · {t('similarity', value=f'{sup.similarity:.2f}')} · {sup.label}",
                         query_params={"id": sup.incident_id},
                     )
             st.caption(
-                "Candidates: "
+                t("candidates")
+                + " "
                 + ", ".join(f"{md(label(s, value))} {p:.0%}" for value, p in s.candidates)
-                + (f" · suggested on its own from {s.threshold:.0%}" if s.threshold < float("inf") else "")
+                + (" · " + t("suggested_from", p=f"{s.threshold:.0%}") if s.threshold < float("inf") else "")
             )
 
 
 columns = st.columns(3)
 with columns[0]:
-    show(result.category, "Category")
+    show(result.category, "category")
 with columns[1]:
-    show(result.priority, "Priority")
+    show(result.priority, "priority")
     if result.impact is not None and result.urgency is not None:
-        impact = result.impact.value or f"not sure ({result.impact.best}?)"
-        urgency = result.urgency.value or f"not sure ({result.urgency.best}?)"
-        st.caption(f"Impact {md(impact)} · urgency {md(urgency)}")
+        impact = result.impact.value or t("not_sure_best", best=result.impact.best)
+        urgency = result.urgency.value or t("not_sure_best", best=result.urgency.best)
+        st.caption(t("impact_urgency", impact=md(impact), urgency=md(urgency)))
 with columns[2]:
-    show(result.escalation, "Escalation level")
+    show(result.escalation, "escalation_level")
 
-st.subheader("Escalation checklist")
-st.caption("The four criteria of the escalation guide. The assistant ticks what it finds; tick or untick as you judge.")
+st.subheader(t("escalation_checklist"))
+st.caption(t("checklist_help"))
 for criterion in result.criteria:
     key = CRITERION_KEY.format(criterion.key)
     st.checkbox(
-        f"{criterion.label} → at least {ESCALATION_LABELS[criterion.raises_to]}",
+        t("criterion_at_least", criterion=t("criterion_" + criterion.key), level=level_label(criterion.raises_to)),
         value=criterion.ticked,
         key=key,
         help=criterion.reason or None,
     )
     if criterion.proposed:
-        st.caption(f"Proposed by the assistant: {md(criterion.reason)}")
+        st.caption(t("proposed_because", reason=md(criterion.reason)))
 for note in result.notes:
     st.caption(md(note))
 if result.model_version is not None:
-    st.caption(f"Suggestion model version {result.model_version}")
+    st.caption(t("model_version", version=result.model_version))
 
 duplicate_banners(result.duplicates)
 
-st.subheader("Similar resolved cases")
+st.subheader(t("similar_resolved"))
 if not result.similar:
-    st.info("No resolved incident is similar enough to show.")
+    st.info(t("nothing_similar"))
 for case in result.similar:
     case_card(case)

@@ -293,7 +293,10 @@ class Writer:
 
     def add_user(self, name: str, role: str = "agent") -> int:
         _check("role", role)
-        user = User(name=_required("a user's name", name), role=role, active=True)
+        name = _required("a user's name", name)
+        if self._session.scalar(select(User.id).where(User.name == name)) is not None:
+            raise InvalidValue(f"there is already a user called {name}")
+        user = User(name=name, role=role, active=True)
         self._session.add(user)
         self._session.flush()
         return user.id
@@ -400,6 +403,9 @@ class Writer:
             subject_keywords=[k.strip() for k in subject_keywords if k.strip()],
             body_keywords=[k.strip() for k in body_keywords if k.strip()],
         )
+        clash = self._session.scalar(select(ReplyTemplate.id).where(ReplyTemplate.name == values["name"]))
+        if clash is not None and clash != template_id:
+            raise InvalidValue(f"there is already a reply template called {values['name']}")
         row = ReplyTemplate() if template_id is None else self._session.get(ReplyTemplate, template_id)
         if row is None:
             raise InvalidValue(f"no reply template has id {template_id}")

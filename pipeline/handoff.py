@@ -32,10 +32,7 @@ def draft(ws: Workspace, incident_id: int, level: str, *, why: str = "", similar
     named, similar resolved cases and why this level."""
     case = ws.case(incident_id)
     incident = case.incident
-    messages = ws.kb.messages([incident_id])
-    notes = [m for m in messages if m.kind == "note"]
-    conversation = [m for m in messages if m.kind != "note"]
-    texts = [incident.title, incident.body, *(m.body for m in messages)]
+    texts = [incident.title, incident.body, *(m.body for m in case.messages)]
     files = sorted({name for text in texts for name in _FILE_NAME.findall(text)})
     requester = case.requester
     who = f"{requester.name} ({requester.department or 'no department'})" if requester else "unknown requester"
@@ -53,14 +50,14 @@ def draft(ws: Workspace, incident_id: int, level: str, *, why: str = "", similar
         "## Details",
         _quote(incident.body or incident.title),
     ]
-    for m in conversation:
+    for m in case.conversation:
         lines += [
             "",
             f"{'Requester' if m.kind == 'from_requester' else m.author}, {m.at:%Y-%m-%d %H:%M}:",
             _quote(m.body),
         ]
     lines += ["", "## What was tried"]
-    lines += [f"- {m.at:%Y-%m-%d %H:%M} {m.author}: {m.body}" for m in notes] or ["- nothing recorded yet"]
+    lines += [f"- {m.at:%Y-%m-%d %H:%M} {m.author}: {m.body}" for m in case.notes] or ["- nothing recorded yet"]
     lines += ["", "## Logs and attachments"]
     lines += [f"- {name}" for name in files] or ["- none named"]
     if similar:

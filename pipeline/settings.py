@@ -246,6 +246,9 @@ class Settings(BaseSettings):
             "None: no posting."
         ),
     )
+    ui_language: Literal["en", "ja"] = Field(
+        "en", description="The app's language until a user switches it in the sidebar: 'en' or 'ja'."
+    )
     max_upload_bytes: int = Field(
         5_000_000, gt=0, description="Largest file accepted at intake (CSV, JSON Lines, .eml, mbox)."
     )

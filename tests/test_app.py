@@ -16,18 +16,23 @@ from tests.conftest import add_resolved
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
-def open_app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+def open_app(settings: Settings, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
+    """The app on ``page`` (default: the queue), as a fresh server process would serve it."""
     monkeypatch.setenv("INCIDENT_KB_DATABASE_URL", settings.database_url)
     st.cache_resource.clear()  # one workspace per server process: a new "process" for each database
     at = AppTest.from_file(APP, default_timeout=30)
     at.run()
     assert not at.exception
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception
     return at
 
 
 @pytest.fixture
 def app(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
-    yield open_app(demo_settings, monkeypatch)
+    yield open_app(demo_settings, monkeypatch, "app_pages/triage.py")
     st.cache_resource.clear()
 
 
@@ -145,7 +150,7 @@ def test_a_case_opens_with_its_history(demo_settings: Settings, monkeypatch: pyt
 
 
 def test_an_empty_knowledge_base_says_what_to_do(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = open_app(settings, monkeypatch)
+    at = open_app(settings, monkeypatch, "app_pages/triage.py")
     assert "no resolved incidents yet" in at.warning[0].value
     assert "incident-kb demo" in at.warning[0].value
     st.cache_resource.clear()

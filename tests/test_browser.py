@@ -85,7 +85,7 @@ def browser() -> Iterator:
 @pytest.fixture
 def page(browser, server: str) -> Iterator:
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    page.goto(server)
+    page.goto(f"{server}/triage")
     page.get_by_label("Report").wait_for(timeout=60_000)
     yield page
     page.close()

@@ -1,0 +1,85 @@
+"""The queue: every open case, who has it, how urgent and how old, possible duplicates flagged; claim from here."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.common import REFUSALS, md, workspace
+from app_pages.i18n import language, t
+from kb.vocab import PRIORITIES, RESOLVED_STATUSES
+from pipeline import casework
+from pipeline.queue import SORTS, VIEWS, queue
+
+st.title(t("queue_title"))
+ws = workspace()
+user = st.session_state.get("user")
+
+view_column, sort_column = st.columns([3, 1])
+view = view_column.segmented_control(
+    t("view"), VIEWS, format_func=lambda v: t(f"view_{v}"), default="all", required=True, key="queue_view"
+)
+sort = sort_column.selectbox(t("sort_by"), SORTS, format_func=lambda s: t(f"sort_{s}"), key="queue_sort")
+left, middle, right = st.columns(3)
+open_statuses = [s for s in ws.workflow.statuses if s not in RESOLVED_STATUSES]
+statuses = left.multiselect(
+    t("status"), open_statuses, format_func=lambda s: ws.workflow.label(s, language()), key="queue_statuses"
+)
+priorities = middle.multiselect(t("priority"), PRIORITIES, key="queue_priorities")
+categories = right.multiselect(t("category"), ws.kb.categories(), key="queue_categories")
+if view == "mine" and not user:
+    st.info(t("pick_your_name_first"), icon=":material/person:")
+    st.stop()
+
+table = queue(
+    ws,
+    view=view,
+    user=user,
+    statuses=statuses,
+    priorities=priorities,
+    categories=categories,
+    sort=sort,
+    language=language(),
+)
+st.caption(t("open_cases_shown", n=len(table)))
+if table.empty:
+    st.info(t("queue_empty"))
+    st.stop()
+
+selection = st.dataframe(
+    table.drop(columns=["updated"]),
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    key="queue_table",
+    column_config={
+        "id": st.column_config.NumberColumn("#", format="%d", width="small"),
+        "title": st.column_config.TextColumn(t("title"), width="large"),
+        "status": t("status"),
+        "owner": t("owner"),
+        "priority": t("priority"),
+        "category": t("category"),
+        "requester": t("requester"),
+        "age": t("age"),
+        "duplicate_of": st.column_config.TextColumn(t("duplicate_of"), help=t("duplicate_help")),
+    },
+)
+rows = selection.selection.rows
+if not rows:
+    st.caption(t("select_a_row"))
+    st.stop()
+
+picked = table.iloc[rows[0]]
+case_id = int(picked["id"])
+st.markdown(f"**#{case_id}** · {md(picked['title'])}")
+open_column, claim_column = st.columns([1, 1])
+open_column.page_link("app_pages/case.py", label=t("open_case", id=case_id), query_params={"id": case_id})
+if picked["owner"] and picked["owner"] != user:
+    claim_column.caption(t("held_by", holder=md(picked["owner"])))
+elif not picked["owner"] and claim_column.button(t("claim"), key="queue_claim", type="primary", disabled=not user):
+    try:  # atomic: if someone claimed it since the table was drawn, this says who
+        casework.claim(ws, case_id, user=user)
+    except REFUSALS as exc:
+        st.error(str(exc))
+    else:
+        st.switch_page("app_pages/case.py", query_params={"id": case_id})

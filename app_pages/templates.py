@@ -1,0 +1,74 @@
+"""Reply templates: shared answers, offered on a case when their keywords appear in it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.common import REFUSALS, current_user, md, workspace
+from app_pages.i18n import LANGUAGES, t
+from pipeline import people
+
+st.title(t("templates_title"))
+st.caption(t("templates_help"))
+ws = workspace()
+user = current_user()
+templates = {tpl.id: tpl for tpl in ws.kb.templates()}
+
+editing = st.selectbox(
+    t("edit_template"), list(templates), format_func=lambda i: templates[i].name, index=None, key="template_pick"
+)
+current = templates.get(editing)
+with st.form("template_form"):
+    name = st.text_input(t("name"), value=current.name if current else "", key=f"template_name_{editing}")
+    language = st.selectbox(
+        t("language"),
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        index=list(LANGUAGES).index(current.language) if current else 0,
+        key=f"template_language_{editing}",
+    )
+    subject_words = st.text_input(
+        t("subject_keywords"),
+        value=", ".join(current.subject_keywords) if current else "",
+        key=f"template_subject_words_{editing}",
+    )
+    body_words = st.text_input(
+        t("body_keywords"),
+        value=", ".join(current.body_keywords) if current else "",
+        key=f"template_body_words_{editing}",
+    )
+    subject = st.text_input(
+        t("subject"), value=current.subject if current else "Re: ${title}", key=f"template_subject_{editing}"
+    )
+    body = st.text_area(t("message"), value=current.body if current else "", height=220, key=f"template_body_{editing}")
+    if st.form_submit_button(t("save_template"), type="primary", key="template_save"):
+        try:
+            people.save_template(
+                ws,
+                user=user,
+                template_id=editing,
+                name=name,
+                language=language,
+                subject=subject,
+                body=body,
+                subject_keywords=subject_words.split(","),
+                body_keywords=body_words.split(","),
+            )
+        except REFUSALS as exc:
+            st.error(md(exc))
+        else:
+            st.success(t("template_saved", name=md(name)))
+if current is not None and st.button(t("delete_template"), key="template_delete"):
+    people.delete_template(ws, current.id, user=user)
+    st.rerun()
+
+for tpl in templates.values():
+    with st.expander(f"{tpl.name} · {LANGUAGES.get(tpl.language, tpl.language)}"):
+        st.caption(
+            t(
+                "conditions",
+                subject=md(", ".join(tpl.subject_keywords) or "—"),
+                body=md(", ".join(tpl.body_keywords) or "—"),
+            )
+        )
+        st.text(f"{tpl.subject}\n\n{tpl.body}")
