@@ -263,24 +263,25 @@ with resolve_tab:
         root_cause = st.text_input(t("root_cause"), key="resolve_root_cause")
         left, middle, right = st.columns(3)
         categories = ws.kb.categories()
+        # Keyed by the case's current value: the fields start from the labels as they are now, not as first shown.
         category = left.selectbox(
             t("category"),
             categories,
             index=categories.index(incident.category) if incident.category in categories else None,
-            key="resolve_category",
+            key=f"resolve_category_{incident.category}",
         )
         priority = middle.selectbox(
             t("priority"),
             PRIORITIES,
             index=PRIORITIES.index(incident.priority) if incident.priority else None,
-            key="resolve_priority",
+            key=f"resolve_priority_{incident.priority}",
         )
         final_level = right.selectbox(
             t("escalation"),
             ESCALATION_LEVELS,
             format_func=level_label,
             index=ESCALATION_LEVELS.index(incident.escalation_level) if incident.escalation_level else 0,
-            key="resolve_level",
+            key=f"resolve_level_{incident.escalation_level}",
         )
         if st.form_submit_button(t("resolve"), type="primary", key="resolve_submit"):
             act(

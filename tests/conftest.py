@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -109,3 +113,31 @@ def demo_copy(demo_settings: Settings, tmp_path: Path) -> Settings:
     db = tmp_path / "copy.db"
     shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
     return Settings(database_url=str(db), model_dir=tmp_path / "models")
+
+
+@dataclass
+class Webhook:
+    """A local stand-in for a chat's incoming webhook: what was posted to ``url``, in order."""
+
+    url: str = ""
+    received: list[dict] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:  # keep the test output quiet
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    hook.url = f"http://127.0.0.1:{server.server_port}/hooks/secret-token"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield hook
+    server.shutdown()

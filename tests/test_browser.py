@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,11 +40,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def serve(database_url: str, folder: Path, **env: str) -> Iterator[str]:
+    """`streamlit run app.py` on a free port over ``database_url``; yields its URL once it answers."""
     port = free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "INCIDENT_KB_DATABASE_URL": demo_settings.database_url}
+    log = folder / "server.log"
+    env = {**os.environ, "INCIDENT_KB_DATABASE_URL": database_url, **env}
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
@@ -69,6 +71,12 @@ def server(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve(demo_settings.database_url, tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

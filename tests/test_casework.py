@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
 
 import pytest
 
@@ -16,6 +12,7 @@ from pipeline.queue import queue
 from pipeline.settings import Settings
 from pipeline.workflow import TransitionRefused
 from pipeline.workspace import Workspace
+from tests.conftest import Webhook
 
 VPN_REPORT = "VPN disconnects every few minutes when working from home; GlobalProtect shows 'gateway timeout'."
 EML = (
@@ -106,31 +103,8 @@ def test_two_claims_one_wins_the_other_is_told_who_and_stale_edits_are_refused(w
         casework.move(ws, case, "new", user="Raj Mehta", version=won.version)
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        _Hook.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    _Hook.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hooks/secret-token"
-    server.shutdown()
-
-
-def test_the_whole_path_from_report_to_knowledge(demo_copy: Settings, webhook: str) -> None:
-    settings = demo_copy.model_copy(update={"chat_webhook_url": webhook})
+def test_the_whole_path_from_report_to_knowledge(demo_copy: Settings, webhook: Webhook) -> None:
+    settings = demo_copy.model_copy(update={"chat_webhook_url": webhook.url})
     with Workspace(settings) as ws:
         case = intake.submit(ws, user="Tom Fischer", title="", body=VPN_REPORT, requester_email="kim@example.com")
         record = casework.claim(ws, case, user="Tom Fischer", version=ws.kb.incident(case).version)
@@ -149,7 +123,7 @@ def test_the_whole_path_from_report_to_knowledge(demo_copy: Settings, webhook: s
         )
         assert sent.posted.startswith("posted to 127.0.0.1")
         assert "secret-token" not in sent.posted
-        assert _Hook.received[0]["text"] == package
+        assert webhook.received[0]["text"] == package
         record = ws.kb.incident(case)
         assert (record.status, record.escalation_level, record.assignee) == ("escalated", "L2", "Specialist team")
         assert case in queue(ws, view="mine", user="Tom Fischer")["id"].tolist()

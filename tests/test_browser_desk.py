@@ -1,0 +1,154 @@
+"""The agent's whole path in the real app and a real Chromium: intake of a report and of an .eml file, claim,
+accept one suggestion and override another, escalate to L2 with the hand-off package (posted to a chat webhook),
+resolve, and a new report finds the case; and two agents claiming the same case at once."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from kb import KnowledgeBase
+from pipeline.settings import Settings
+from tests.conftest import Webhook
+from tests.test_browser import browser, serve  # noqa: F401 (the browser fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPORT = "Since this morning the shared drive S: asks for my password and then says 'access denied' on Finance folders."
+EML = (
+    b"From: Mika Endo <mika.endo@example.co.jp>\r\n"
+    b"Subject: =?utf-8?b?44OX44Oq44Oz44K/44GL44KJ5Y2w5Yi344Gn44GN44Gq44GE?=\r\n"
+    b"Date: Mon, 23 Nov 2026 10:00:00 +0900\r\n"
+    b"Message-ID: <browser-test-1@example.co.jp>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+) + "2階のプリンタから印刷できません。ジョブが溜まったままです。".encode()
+
+
+@pytest.fixture(scope="module")
+def desk(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> Iterator[tuple]:
+    """The app over a private copy of the demo knowledge base, with a chat webhook to post hand-offs to."""
+    folder = tmp_path_factory.mktemp("desk")
+    source = demo_settings.resolved_database_url.removeprefix("sqlite:///")
+    shutil.copy(source, folder / "desk.db")
+    shutil.copy(demo_settings.resolved_index_path, folder / "desk.index")
+    with serve(str(folder / "desk.db"), folder, INCIDENT_KB_CHAT_WEBHOOK_URL=webhook.url) as url:
+        yield url, KnowledgeBase(f"sqlite:///{folder / 'desk.db'}"), webhook
+
+
+def open_page(browser, url: str, user: str):  # noqa: F811 (the fixture imported above)
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(url)
+    page.get_by_text("Who is working?").wait_for(timeout=60_000)
+    choose(page, "Who is working?", user)
+    return page
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the select box labelled ``label``."""
+    page.locator("[data-testid='stSelectbox']").filter(has_text=label).first.click()
+    page.get_by_role("option", name=option).first.click()
+    page.wait_for_timeout(300)
+
+
+def wait_text(page, text: str, timeout: int = 60_000) -> None:
+    page.get_by_text(text, exact=False).first.wait_for(timeout=timeout)
+
+
+def nav(page, title: str) -> None:
+    """Go to a page through the sidebar, keeping the session (and who is working)."""
+    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
+
+
+def test_the_whole_path_from_intake_to_knowledge(browser, desk) -> None:  # noqa: F811
+    url, kb, webhook = desk
+    page = open_page(browser, url, "Tom Fischer (agent)")
+    nav(page, "Intake")
+    page.get_by_label("Report", exact=True).fill(REPORT)
+    page.get_by_label("Requester's e-mail").fill("ola.berg@example.com")
+    page.get_by_role("button", name="File the report").click()
+    wait_text(page, "Filed as case #")
+    case = int(re.search(r"Filed as case #(\d+)", page.get_by_text("Filed as case #").inner_text()).group(1))
+
+    page.get_by_role("tab", name="Upload files").click()
+    page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(
+        files=[{"name": "printer.eml", "mimeType": "message/rfc822", "buffer": EML}]
+    )
+    page.get_by_role("button", name="File them").click()
+    wait_text(page, "printer.eml: 1 new cases")
+    mailed = kb.incidents([case + 1])[0]
+    assert mailed.title == "プリンタから印刷できない" and mailed.requester_name == "Mika Endo"
+
+    nav(page, "Case")
+    page.get_by_label("Case number").fill(str(case))
+    page.get_by_label("Case number").press("Enter")
+    wait_text(page, f"#{case} · ")
+    page.get_by_role("button", name="Claim").click()
+    page.locator("[class*='st-key-case_claim']").wait_for(state="detached", timeout=30_000)
+    assert kb.incident(case).assignee == "Tom Fischer"
+
+    suggested_category = kb.suggestions(case)[0]
+    page.locator("[class*='st-key-accept_category'] button").click()
+    wait_text(page, f"Accepted {suggested_category.value or ''}")
+    priority = page.locator("[class*='st-key-decide_priority']")
+    priority.locator("[data-testid='stSelectbox']").click()
+    page.get_by_role("option", name="P1").click()
+    priority.get_by_label("Reason").fill("month-end close needs Finance today")
+    priority.get_by_label("Reason").press("Enter")
+    page.locator("[class*='st-key-override_priority'] button").click()
+    wait_text(page, "Overridden with P1 by Tom Fischer")
+
+    page.get_by_role("tab", name="Escalate").click()
+    page.get_by_role("button", name="Draft the hand-off package").click()
+    package = page.get_by_label("Hand-off package (Markdown, editable)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('## What was tried'))",
+        timeout=30_000,
+    )
+    assert f"# Case #{case} escalated to L2 specialist team" in package.input_value()
+    page.get_by_text("Also post it to the team chat").click()
+    page.get_by_role("button", name="Escalate to L2 specialist team").click()
+    wait_text(page, "Held by Specialist team at L2 specialist team, escalated by Tom Fischer")
+    assert webhook.received and webhook.received[-1]["text"].startswith(f"# Case #{case} escalated to L2")
+
+    page.get_by_role("tab", name="Resolve").click()
+    page.get_by_label("Resolution").fill("Re-added the user to the FIN-RW group that a clean-up script had removed.")
+    page.get_by_label("Root cause").fill("Group clean-up script removed active members")
+    page.get_by_role("button", name="Resolve").click()
+    page.wait_for_function("() => document.body.innerText.includes('Resolved')", timeout=30_000)
+    resolved = kb.incident(case)
+    assert (resolved.status, resolved.priority, resolved.escalation_level) == ("resolved", "P1", "L2")
+
+    nav(page, "Triage")
+    page.get_by_label("Report").fill("S: drive says access denied on the Finance folder since today")
+    page.get_by_role("button", name="Suggest").click()
+    page.locator(f"[class*='st-key-similar_case_{case}']").wait_for(timeout=60_000)
+
+    history = {(e.actor, e.action, e.field) for e in kb.events("incident", case)}
+    assert {
+        ("Tom Fischer", "create", None),
+        ("Tom Fischer", "update", "assignee"),
+        ("Tom Fischer", "update", "suggestion.category.decision"),
+        ("Tom Fischer", "update", "suggestion.priority.reason"),
+        ("Tom Fischer", "add_handoff", None),
+        ("Tom Fischer", "update", "resolution"),
+    } <= history
+    page.close()
+
+
+def test_two_agents_claim_the_same_case_one_wins_the_other_is_told_who(browser, desk) -> None:  # noqa: F811
+    url, kb, _ = desk
+    with kb.write("intake") as w:
+        case = w.add_incident(title="Teams calls drop after 5 minutes", language="en")
+    pages = [open_page(browser, f"{url}/case?id={case}", name) for name in ("Raj Mehta (agent)", "Emily Carter (lead)")]
+    for page in pages:
+        wait_text(page, f"#{case} · Teams calls drop")
+    pages[0].get_by_role("button", name="Claim").click()
+    pages[0].locator("[class*='st-key-case_claim']").wait_for(state="detached", timeout=30_000)
+    pages[1].get_by_role("button", name="Claim").click()  # this page still shows the case unclaimed
+    wait_text(pages[1], f"case #{case} is already held by Raj Mehta")
+    assert kb.incident(case).assignee == "Raj Mehta"
+    for page in pages:
+        page.close()
