@@ -80,6 +80,8 @@ if incident.duplicate_of:
     )
 
 claim_column, status_column, move_column = st.columns([1, 2, 1], vertical_alignment="bottom")
+# Shown the same whoever holds the case: a click on a view older than someone else's claim must still arrive,
+# to be refused with the holder's name.
 if incident.assignee != user and claim_column.button(t("claim"), key="case_claim", type="primary"):
     act(casework.claim, ws, case_id, version=seen)
 moves = ws.workflow.next_statuses(incident.status)
@@ -240,7 +242,7 @@ with escalate_tab:
                 at=f"{sent.created_at:%Y-%m-%d %H:%M}",
             )
         ):
-            st.markdown(sent.package)
+            st.code(sent.package, language="markdown", wrap_lines=True)  # as written: report text is never markup
             if sent.posted:
                 st.caption(md(sent.posted))
             st.download_button(

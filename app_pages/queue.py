@@ -74,9 +74,10 @@ case_id = int(picked["id"])
 st.markdown(f"**#{case_id}** · {md(picked['title'])}")
 open_column, claim_column = st.columns([1, 1])
 open_column.page_link("app_pages/case.py", label=t("open_case", id=case_id), query_params={"id": case_id})
-if picked["owner"] and picked["owner"] != user:
-    claim_column.caption(t("held_by", holder=md(picked["owner"])))
-elif not picked["owner"] and claim_column.button(t("claim"), key="queue_claim", type="primary", disabled=not user):
+record = ws.kb.incident(case_id)
+if record.assignee and not casework.claimable(ws, record, user):
+    claim_column.caption(t("held_by", holder=md(record.assignee)))
+elif record.assignee != user and claim_column.button(t("claim"), key="queue_claim", type="primary", disabled=not user):
     try:  # atomic: if someone claimed it since the table was drawn, this says who
         casework.claim(ws, case_id, user=user)
     except REFUSALS as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from email.utils import parseaddr
 from typing import Any
 
@@ -279,15 +279,22 @@ class Writer:
         return ModelVersionRecord.from_row(row)
 
     def claim(
-        self, incident_id: int, user: str, *, expected_version: int | None = None, **changes: Any
+        self,
+        incident_id: int,
+        user: str,
+        *,
+        expected_version: int | None = None,
+        replaceable: Collection[str] = (),
+        **changes: Any,
     ) -> IncidentRecord:
-        """Make ``user`` the case's assignee (with ``changes``, such as a status move) unless someone else holds it.
+        """Make ``user`` the case's assignee (with ``changes``, such as a status move) unless someone else holds it;
+        a holder in ``replaceable`` (a team a case was escalated to) gives way to the one who claims it.
 
         Two claims at once cannot both win: the loser's write finds the case at a newer version (StaleEdit from
         ``KnowledgeBase.write``), or, if it reads after the winner committed, AlreadyClaimed naming the holder.
         """
         row = self._incident(incident_id)
-        if row.assignee and row.assignee != user:
+        if row.assignee and row.assignee != user and row.assignee not in replaceable:
             raise AlreadyClaimed(f"case #{incident_id} is already held by {row.assignee}", row.assignee)
         return self.update_incident(incident_id, expected_version=expected_version, assignee=user, **changes)
 

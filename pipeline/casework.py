@@ -12,16 +12,20 @@ SUGGESTED_TARGETS = ("category", "priority", "escalation_level")
 
 
 def claim(ws: Workspace, incident_id: int, *, user: str, version: int | None = None) -> IncidentRecord:
-    """Take a case (a new one moves to in progress); AlreadyClaimed names whoever was faster."""
+    """Take a case (a new one moves to in progress); AlreadyClaimed names whoever was faster.
+
+    A case escalated to a team is claimed from the team by whoever of it takes it on.
+    """
     case = ws.kb.incident(incident_id)
     moved = ws.workflow.after("claim", case.status)
     changes = {"status": moved} if moved else {}
+    teams = ws.settings.escalation_holders.values()
     try:
         with ws.kb.write(user) as w:
-            return w.claim(incident_id, user, expected_version=version, **changes)
+            return w.claim(incident_id, user, expected_version=version, replaceable=teams, **changes)
     except StaleEdit:
         holder = ws.kb.incident(incident_id).assignee
-        if holder and holder != user:
+        if holder and holder != user and holder not in teams:
             raise AlreadyClaimed(f"case #{incident_id} was just claimed by {holder}", holder) from None
         raise
 
@@ -102,4 +106,13 @@ def resolve(
         category=category,
         priority=priority,
         escalation_level=escalation_level,
+    )
+
+
+def claimable(ws: Workspace, case: IncidentRecord, user: str | None) -> bool:
+    """Whether ``user`` may claim the case as it is: nobody holds it, or only the team it was escalated to."""
+    return (
+        bool(user)
+        and case.assignee != user
+        and (not case.assignee or case.assignee in ws.settings.escalation_holders.values())
     )

@@ -127,6 +127,8 @@ def test_the_whole_path_from_report_to_knowledge(demo_copy: Settings, webhook: W
         record = ws.kb.incident(case)
         assert (record.status, record.escalation_level, record.assignee) == ("escalated", "L2", "Specialist team")
         assert case in queue(ws, view="mine", user="Tom Fischer")["id"].tolist()
+        record = casework.claim(ws, case, user="Aiko Tanaka-Reed", version=record.version)  # of the L2 team
+        assert record.assignee == "Aiko Tanaka-Reed"
 
         record = casework.resolve(
             ws,
