@@ -456,8 +456,10 @@ def _remove_sqlite(settings: Settings) -> None:
 def show_settings(ctx: click.Context) -> None:
     """Print every setting with its current value and what it does."""
     settings: Settings = ctx.obj["settings"]
+    values = settings.model_dump(mode="json")  # nested settings (the workflow) print as they are written
     for name, info in Settings.model_fields.items():
-        click.echo(f"{name} = {getattr(settings, name)!s}")
+        value = values[name]
+        click.echo(f"{name} = {json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value}")
         click.echo(f"    INCIDENT_KB_{name.upper()}: {info.description}")
 
 

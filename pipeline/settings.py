@@ -253,7 +253,7 @@ class Settings(BaseSettings):
         5_000_000, gt=0, description="Largest file accepted at intake (CSV, JSON Lines, .eml, mbox)."
     )
     demo_dir: Path = Field(
-        REPO_ROOT / "data", description="Folder holding demo_requesters.jsonl and demo_incidents.jsonl."
+        REPO_ROOT / "data", description="Folder holding demo_requesters.jsonl, demo_incidents.jsonl and demo_team.toml."
     )
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.settings import Settings
+from pipeline.workflow import TransitionRefused, Workflow
 
 
 def test_environment_beats_the_toml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,3 +34,43 @@ def test_the_index_lives_next_to_the_sqlite_file(tmp_path: Path) -> None:
     assert settings.resolved_index_path == tmp_path / "other.index"
     explicit = Settings(database_url="postgresql://kb@localhost/helpdesk", index_path=tmp_path / "pg.index")
     assert explicit.resolved_index_path == tmp_path / "pg.index"
+
+
+def test_the_workflow_is_configured_in_the_toml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "incident-kb.toml"
+    config.write_text(
+        """
+[statuses.new]
+en = "Open"
+ja = "受付"
+next = ["on_hold", "resolved"]
+[statuses.on_hold]
+en = "On hold"
+ja = "保留"
+next = ["resolved"]
+[statuses.resolved]
+en = "Done"
+ja = "完了"
+next = ["closed"]
+[statuses.closed]
+en = "Closed"
+ja = "終了"
+[automatic_moves]
+claim = { new = "on_hold" }
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("INCIDENT_KB_CONFIG", str(config))
+    workflow = Workflow.from_settings(Settings())
+    assert workflow.label("on_hold", "ja") == "保留"
+    assert workflow.after("claim", "new") == "on_hold"
+    assert workflow.after("reply", "new") is None  # not configured: replying moves nothing
+    with pytest.raises(TransitionRefused, match="cannot move from Done to On hold"):
+        workflow.check("resolved", "on_hold")
+
+
+def test_a_workflow_naming_an_unknown_status_is_refused() -> None:
+    with pytest.raises(ValidationError, match="moves to unknown status"):
+        Settings(statuses={**Settings().statuses, "new": {"en": "New", "ja": "新規", "next": ["limbo"]}})
+    with pytest.raises(ValidationError, match="must include closed"):
+        Settings(statuses={k: v for k, v in Settings().statuses.items() if k != "closed"})
