@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import REFUSALS, case_card, level_label, md, ready_workspace, status_label
+from app_pages.common import act, case_card, level_label, md, ready_workspace, status_label
 from app_pages.i18n import LANGUAGES, t
 from kb import IncidentNotFound
 from kb.vocab import ESCALATION_LEVELS, PRIORITIES
@@ -40,19 +40,6 @@ user = st.session_state.get("user")
 seen_key = f"case_seen_{case_id}"
 seen = st.session_state.get(seen_key, incident.version)
 st.session_state[seen_key] = incident.version
-
-
-def act(action, *args, **kwargs) -> None:
-    """Run one action as the current user; on success show the case anew, else say why nothing changed."""
-    if not user:
-        st.error(t("pick_your_name_first"))
-        return
-    try:
-        action(*args, user=user, **kwargs)
-    except REFUSALS as exc:
-        st.error(md(exc), icon=":material/block:")
-    else:
-        st.rerun()
 
 
 st.subheader(f"#{incident.id} · {md(incident.title)}")

@@ -106,6 +106,21 @@ def current_user() -> str:
     return user
 
 
+def act(action: Callable[..., object], *args: object, **kwargs: object) -> None:
+    """Run one change as the user picked in the sidebar; on success show the page anew, else say why nothing
+    changed (a stale view, a claim lost, a move the workflow forbids, a bad value)."""
+    user = st.session_state.get("user")
+    if not user:
+        st.error(t("pick_your_name_first"))
+        return
+    try:
+        action(*args, user=user, **kwargs)
+    except REFUSALS as exc:
+        st.error(md(exc), icon=":material/block:")
+    else:
+        st.rerun()
+
+
 def status_label(ws: Workspace, status: str) -> str:
     return ws.workflow.label(status, language())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import REFUSALS, current_user, md, status_label, workspace
+from app_pages.common import act, md, status_label, workspace
 from app_pages.i18n import t
 from kb import RequesterNotFound
 from pipeline import people
@@ -39,21 +39,11 @@ for address in requester.emails:
     left, right = st.columns([4, 1])
     left.text(address)
     if right.button(t("unlink"), key=f"unlink_{address}"):
-        try:
-            people.unlink_address(ws, address, user=current_user())
-        except REFUSALS as exc:
-            st.error(md(exc))
-        else:
-            st.rerun()
+        act(people.unlink_address, ws, address)
 with st.form("link_form", clear_on_submit=True):
     address = st.text_input(t("link_address"), key="link_address", placeholder="taro@example.jp")
     if st.form_submit_button(t("link"), key="link_submit"):
-        try:
-            people.link_address(ws, requester.id, address, user=current_user())
-        except REFUSALS as exc:
-            st.error(md(exc))
-        else:
-            st.rerun()
+        act(people.link_address, ws, requester.id, address)
 
 st.markdown(f"**{t('timeline', n=len(history.cases))}**")
 for entry in history.timeline:

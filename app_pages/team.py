@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import REFUSALS, md, workspace
+from app_pages.common import REFUSALS, act, md, workspace
 from app_pages.i18n import t
 from kb.vocab import ROLES
 from pipeline import people
@@ -33,12 +33,15 @@ with st.form("team_form", clear_on_submit=True):
     new_name = name.text_input(t("name"), key="team_name")
     new_role = role.selectbox(t("role"), ROLES, format_func=lambda r: t("role_" + r), key="team_role")
     if st.form_submit_button(t("add_user"), key="team_add"):
-        try:
-            people.add_user(ws, new_name, new_role, user=user or new_name or "admin")
-        except REFUSALS as exc:
-            st.error(md(exc))
-        else:
-            st.rerun()
+        if user:
+            act(people.add_user, ws, new_name, new_role)
+        else:  # nobody to record it under yet: the first people are added by "setup"
+            try:
+                people.add_user(ws, new_name, new_role, user="setup")
+            except REFUSALS as exc:
+                st.error(md(exc))
+            else:
+                st.rerun()
 
 by_name = {u.name: u for u in everyone}
 who = st.selectbox(t("change_user"), list(by_name), index=None, key="team_pick")
@@ -50,5 +53,4 @@ if who is not None:
     )
     active = active_column.checkbox(t("active"), value=member.active, key="team_active")
     if save_column.button(t("save"), key="team_save"):
-        people.set_user(ws, member.id, user=user, role=role, active=active)
-        st.rerun()
+        act(people.set_user, ws, member.id, role=role, active=active)

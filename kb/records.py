@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields
+from typing import Self
 
 from kb import models
 
 
-def _copy(cls, row):
-    """A record of ``cls`` holding the same-named attributes of an ORM row."""
-    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+class _Record:
+    """A record built from the same-named attributes of an ORM row."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_row(cls, row: object) -> Self:
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +62,7 @@ class RequesterRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class EventRecord:
+class EventRecord(_Record):
     id: int
     at: dt.datetime
     actor: str
@@ -66,10 +72,6 @@ class EventRecord:
     field: str | None
     old_value: str | None
     new_value: str | None
-
-    @classmethod
-    def from_row(cls, row: models.Event) -> EventRecord:
-        return _copy(cls, row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,7 @@ class KBStats:
 
 
 @dataclass(frozen=True, slots=True)
-class ModelVersionRecord:
+class ModelVersionRecord(_Record):
     """A trained suggestion model as the registry knows it; the artifact itself is a file at ``artifact``."""
 
     id: int
@@ -95,25 +97,17 @@ class ModelVersionRecord:
     metrics: dict
     active: bool
 
-    @classmethod
-    def from_row(cls, row: models.ModelVersion) -> ModelVersionRecord:
-        return _copy(cls, row)
-
 
 @dataclass(frozen=True, slots=True)
-class UserRecord:
+class UserRecord(_Record):
     id: int
     name: str
     role: str
     active: bool
 
-    @classmethod
-    def from_row(cls, row: models.User) -> UserRecord:
-        return _copy(cls, row)
-
 
 @dataclass(frozen=True, slots=True)
-class MessageRecord:
+class MessageRecord(_Record):
     """One entry of a case's conversation; ``kind`` is from_requester, to_requester or note."""
 
     id: int
@@ -124,13 +118,9 @@ class MessageRecord:
     body: str
     at: dt.datetime
 
-    @classmethod
-    def from_row(cls, row: models.Message) -> MessageRecord:
-        return _copy(cls, row)
-
 
 @dataclass(frozen=True, slots=True)
-class SuggestionRecord:
+class SuggestionRecord(_Record):
     """A stored suggestion; ``decision`` is None until an agent accepts or overrides it."""
 
     id: int
@@ -147,13 +137,9 @@ class SuggestionRecord:
     decided_by: str | None
     decided_at: dt.datetime | None
 
-    @classmethod
-    def from_row(cls, row: models.Suggestion) -> SuggestionRecord:
-        return _copy(cls, row)
-
 
 @dataclass(frozen=True, slots=True)
-class HandoffRecord:
+class HandoffRecord(_Record):
     id: int
     incident_id: int
     level: str
@@ -163,13 +149,9 @@ class HandoffRecord:
     created_at: dt.datetime
     posted: str | None
 
-    @classmethod
-    def from_row(cls, row: models.Handoff) -> HandoffRecord:
-        return _copy(cls, row)
-
 
 @dataclass(frozen=True, slots=True)
-class TemplateRecord:
+class TemplateRecord(_Record):
     id: int
     name: str
     language: str
@@ -177,10 +159,6 @@ class TemplateRecord:
     body_keywords: list
     subject: str
     body: str
-
-    @classmethod
-    def from_row(cls, row: models.ReplyTemplate) -> TemplateRecord:
-        return _copy(cls, row)
 
 
 @dataclass(frozen=True)
