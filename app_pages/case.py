@@ -73,7 +73,12 @@ if incident.assignee != user and claim_column.button(t("claim"), key="case_claim
     act(casework.claim, ws, case_id, version=seen)
 moves = ws.workflow.next_statuses(incident.status)
 target = status_column.selectbox(
-    t("move_to"), moves, format_func=lambda s: status_label(ws, s), index=None, key="case_move_to"
+    t("move_to"),
+    moves,
+    format_func=lambda s: status_label(ws, s),
+    index=None,
+    placeholder=t("choose"),
+    key="case_move_to",
 )
 if move_column.button(t("move"), key="case_move", disabled=target is None):
     act(casework.move, ws, case_id, target, version=seen)
@@ -88,7 +93,7 @@ with report:
 with requester_column:
     st.markdown(f"**{t('requester')}**")
     if case.requester:
-        st.text(f"{case.requester.name}\n{case.requester.department or ''}\n" + "\n".join(case.requester.emails))
+        st.text("\n".join(filter(None, (case.requester.name, case.requester.department, *case.requester.emails))))
         st.page_link("app_pages/requester.py", label=t("requester_history"), query_params={"id": case.requester.id})
     else:
         st.text(t("unknown_requester"))
@@ -137,6 +142,7 @@ with triage_tab:
                 t("other_value"),
                 options[target],
                 index=None,
+                placeholder=t("choose"),
                 key=f"override_value_{target}",
                 format_func=level_label if target == "escalation_level" else str,
             )
@@ -199,7 +205,9 @@ with talk_tab:
 
 with escalate_tab:
     left, middle = st.columns(2)
-    level = left.selectbox(t("level"), ["L1", "L2", "L3"], format_func=level_label, index=1, key="handoff_level")
+    level = left.selectbox(
+        t("level"), ["L1", "L2", "L3"], format_func=level_label, index=1, placeholder=t("choose"), key="handoff_level"
+    )
     holder = middle.text_input(t("holder"), value=ws.settings.escalation_holders[level], key=f"handoff_holder_{level}")
     why = st.text_input(t("why_this_level"), key="handoff_why")
     ticked = [key for key in CRITERIA if st.session_state.get(f"case_criterion_{key}")]
@@ -257,12 +265,14 @@ with resolve_tab:
             t("category"),
             categories,
             index=categories.index(incident.category) if incident.category in categories else None,
+            placeholder=t("choose"),
             key=f"resolve_category_{incident.category}",
         )
         priority = middle.selectbox(
             t("priority"),
             PRIORITIES,
             index=PRIORITIES.index(incident.priority) if incident.priority else None,
+            placeholder=t("choose"),
             key=f"resolve_priority_{incident.priority}",
         )
         final_level = right.selectbox(
@@ -270,6 +280,7 @@ with resolve_tab:
             ESCALATION_LEVELS,
             format_func=level_label,
             index=ESCALATION_LEVELS.index(incident.escalation_level) if incident.escalation_level else 0,
+            placeholder=t("choose"),
             key=f"resolve_level_{incident.escalation_level}",
         )
         if st.form_submit_button(t("resolve"), type="primary", key="resolve_submit"):

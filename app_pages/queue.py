@@ -18,14 +18,20 @@ view_column, sort_column = st.columns([3, 1])
 view = view_column.segmented_control(
     t("view"), VIEWS, format_func=lambda v: t(f"view_{v}"), default="all", required=True, key="queue_view"
 )
-sort = sort_column.selectbox(t("sort_by"), SORTS, format_func=lambda s: t(f"sort_{s}"), key="queue_sort")
+sort = sort_column.selectbox(
+    t("sort_by"), SORTS, format_func=lambda s: t(f"sort_{s}"), placeholder=t("choose"), key="queue_sort"
+)
 left, middle, right = st.columns(3)
 open_statuses = [s for s in ws.workflow.statuses if s not in RESOLVED_STATUSES]
 statuses = left.multiselect(
-    t("status"), open_statuses, format_func=lambda s: ws.workflow.label(s, language()), key="queue_statuses"
+    t("status"),
+    open_statuses,
+    format_func=lambda s: ws.workflow.label(s, language()),
+    placeholder=t("choose"),
+    key="queue_statuses",
 )
-priorities = middle.multiselect(t("priority"), PRIORITIES, key="queue_priorities")
-categories = right.multiselect(t("category"), ws.kb.categories(), key="queue_categories")
+priorities = middle.multiselect(t("priority"), PRIORITIES, placeholder=t("choose"), key="queue_priorities")
+categories = right.multiselect(t("category"), ws.kb.categories(), placeholder=t("choose"), key="queue_categories")
 if view == "mine" and not user:
     st.info(t("pick_your_name_first"), icon=":material/person:")
     st.stop()

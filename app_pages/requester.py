@@ -18,6 +18,7 @@ requester_id = st.selectbox(
     list(names),
     format_func=names.get,
     index=list(names).index(int(default)) if default.isdigit() and int(default) in names else None,
+    placeholder=t("choose"),
     key="requester_id",
 )
 if requester_id is None:

@@ -22,20 +22,26 @@ requesters = dict(ws.kb.requester_names())
 with st.form("search_form"):
     query = st.text_input(t("what_happened"), key="search_query", placeholder=t("search_placeholder"))
     left, middle, right = st.columns(3)
-    categories = left.multiselect(t("category"), ws.kb.categories(), key="search_categories")
+    categories = left.multiselect(t("category"), ws.kb.categories(), placeholder=t("choose"), key="search_categories")
     statuses = middle.multiselect(
         t("status"),
         list(ws.workflow.statuses),
         format_func=lambda s: status_label(ws, s),
+        placeholder=t("choose"),
         key="search_statuses",
         help=t("status_filter_help"),
     )
-    priorities = right.multiselect(t("priority"), PRIORITIES, key="search_priorities")
+    priorities = right.multiselect(t("priority"), PRIORITIES, placeholder=t("choose"), key="search_priorities")
     left, middle, right = st.columns(3)
     since = left.date_input(t("created_from"), value=None, key="search_since")
     until = middle.date_input(t("created_until"), value=None, key="search_until", max_value=dt.date.today())
     requester = right.selectbox(
-        t("requester"), list(requesters), format_func=requesters.get, index=None, key="search_requester"
+        t("requester"),
+        list(requesters),
+        format_func=requesters.get,
+        index=None,
+        placeholder=t("choose"),
+        key="search_requester",
     )
     k = st.slider(t("cases_to_show"), 1, 50, ws.settings.search_top_k, key="search_k")
     submitted = st.form_submit_button(t("search"), type="primary", key="search_submit")

@@ -31,7 +31,9 @@ if admins and user not in admins:
 with st.form("team_form", clear_on_submit=True):
     name, role = st.columns([3, 1])
     new_name = name.text_input(t("name"), key="team_name")
-    new_role = role.selectbox(t("role"), ROLES, format_func=lambda r: t("role_" + r), key="team_role")
+    new_role = role.selectbox(
+        t("role"), ROLES, format_func=lambda r: t("role_" + r), placeholder=t("choose"), key="team_role"
+    )
     if st.form_submit_button(t("add_user"), key="team_add"):
         if user:
             act(people.add_user, ws, new_name, new_role)
@@ -44,12 +46,17 @@ with st.form("team_form", clear_on_submit=True):
                 st.rerun()
 
 by_name = {u.name: u for u in everyone}
-who = st.selectbox(t("change_user"), list(by_name), index=None, key="team_pick")
+who = st.selectbox(t("change_user"), list(by_name), index=None, placeholder=t("choose"), key="team_pick")
 if who is not None:
     member = by_name[who]
     role_column, active_column, save_column = st.columns([2, 1, 1], vertical_alignment="bottom")
     role = role_column.selectbox(
-        t("role"), ROLES, index=ROLES.index(member.role), format_func=lambda r: t("role_" + r), key="team_new_role"
+        t("role"),
+        ROLES,
+        index=ROLES.index(member.role),
+        format_func=lambda r: t("role_" + r),
+        placeholder=t("choose"),
+        key="team_new_role",
     )
     active = active_column.checkbox(t("active"), value=member.active, key="team_active")
     if save_column.button(t("save"), key="team_save"):

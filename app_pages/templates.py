@@ -15,7 +15,12 @@ user = current_user()
 templates = {tpl.id: tpl for tpl in ws.kb.templates()}
 
 editing = st.selectbox(
-    t("edit_template"), list(templates), format_func=lambda i: templates[i].name, index=None, key="template_pick"
+    t("edit_template"),
+    list(templates),
+    format_func=lambda i: templates[i].name,
+    index=None,
+    placeholder=t("choose"),
+    key="template_pick",
 )
 current = templates.get(editing)
 with st.form("template_form"):
@@ -25,6 +30,7 @@ with st.form("template_form"):
         list(LANGUAGES),
         format_func=LANGUAGES.get,
         index=list(LANGUAGES).index(current.language) if current else 0,
+        placeholder=t("choose"),
         key=f"template_language_{editing}",
     )
     subject_words = st.text_input(
