@@ -44,8 +44,10 @@ class IntakeReport:
 
 
 def assess(ws: Workspace, incident_ids: list[int], *, user: str, progress: ProgressFactory = no_progress) -> list[str]:
-    """Compute and store the suggestions of new cases, set the sure ones, flag duplicates; returns notes."""
-    notes: list[str] = []
+    """Compute and store the suggestions of new cases, set the sure ones, flag duplicates.
+
+    Returns what the agent should know: why no suggestions were stored, if none could be.
+    """
     with progress("Suggesting category, priority and escalation", len(incident_ids)) as update:
         for case in ws.kb.incidents(incident_ids):
             try:
@@ -69,7 +71,7 @@ def assess(ws: Workspace, incident_ids: list[int], *, user: str, progress: Progr
                 w.add_suggestions(case.id, rows)
                 w.update_incident(case.id, duplicate_of=earlier[0] if earlier else None, **sure)
             update(1)
-    return notes
+    return []
 
 
 def submit(
