@@ -9,10 +9,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from app_pages.common import md
 from kb import KnowledgeBase
 from pipeline import intake
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
+from tests.conftest import HTML_TITLE
 from tests.test_app import open_app
 
 AGENT = "Raj Mehta"
@@ -188,3 +190,17 @@ def test_the_ui_speaks_japanese_when_switched(desk) -> None:
     goto(at, "app_pages/queue.py")
     assert at.title[0].value == "キュー"
     assert "新規" in set(at.dataframe[0].value["status"])
+
+
+def test_markup_in_a_case_is_shown_as_typed_on_the_case_and_requester_pages(desk) -> None:
+    at, settings = desk
+    with Workspace(settings) as ws:
+        case = intake.submit(
+            ws, user="intake", title=HTML_TITLE, body="<img src=x onerror=alert(1)>", requester_email="x@example.com"
+        )
+        requester = ws.kb.incident(case).requester_id
+    goto(at, "app_pages/case.py", id=case)
+    assert at.subheader[0].value == f"#{case} · " + md(HTML_TITLE)
+    assert "<img src=x onerror=alert(1)>" in [t.value for t in at.text]  # st.text: never parsed
+    goto(at, "app_pages/requester.py", id=requester)
+    assert any(md(HTML_TITLE) in m.value for m in at.markdown)
