@@ -98,11 +98,19 @@ with requester_column:
     else:
         st.text(t("unknown_requester"))
 
-try:
-    triaged = ws.triage(f"{incident.title}\n{incident.body}")
-except (ReportError, SuggestionModelUnavailable):
-    triaged = None
-similar = [c for c in (triaged.similar if triaged else ws.similar_cases(incident.title)) if c.incident.id != case_id]
+# The page reruns on every click and keystroke: the checklist and the similar cases are worked out once per case
+# text and state of the knowledge base, not on each rerun.
+text = f"{incident.title}\n{incident.body}"
+memo_key = (case_id, text, ws.kb.corpus_version())
+if st.session_state.get("case_triage", (None,))[0] != memo_key:
+    try:
+        triaged = ws.triage(text)
+    except (ReportError, SuggestionModelUnavailable):
+        triaged = None
+    found = triaged.similar if triaged else ws.similar_cases(incident.title)
+    st.session_state["case_triage"] = (memo_key, triaged, [c for c in found if c.incident.id != case_id])
+_, triaged, similar = st.session_state["case_triage"]
+categories = ws.kb.categories()
 
 triage_tab, talk_tab, escalate_tab, resolve_tab, history_tab = st.tabs(
     [t("tab_triage"), t("tab_conversation"), t("tab_escalate"), t("tab_resolve"), t("tab_history")]
@@ -115,7 +123,7 @@ with triage_tab:
         if st.button(t("compute_suggestions"), key="case_assess"):
             act(intake.assess, ws, [case_id])
     options = {
-        "category": ws.kb.categories(),
+        "category": categories,
         "priority": list(PRIORITIES),
         "escalation_level": list(ESCALATION_LEVELS),
     }
@@ -259,7 +267,6 @@ with resolve_tab:
         resolution = st.text_area(t("resolution"), key="resolve_text", height=120)
         root_cause = st.text_input(t("root_cause"), key="resolve_root_cause")
         left, middle, right = st.columns(3)
-        categories = ws.kb.categories()
         # Keyed by the case's current value: the fields start from the labels as they are now, not as first shown.
         category = left.selectbox(
             t("category"),

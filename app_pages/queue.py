@@ -52,7 +52,7 @@ if table.empty:
     st.stop()
 
 selection = st.dataframe(
-    table.drop(columns=["updated"]),
+    table,
     hide_index=True,
     width="stretch",
     on_select="rerun",

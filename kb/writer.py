@@ -34,7 +34,7 @@ from kb.models import (
     User,
     utcnow,
 )
-from kb.records import IncidentRecord, ModelVersionRecord, SuggestionRecord
+from kb.records import HandoffRecord, IncidentRecord, ModelVersionRecord, SuggestionRecord
 from kb.vocab import (
     DECISIONS,
     ESCALATION_LEVELS,
@@ -85,6 +85,11 @@ def _check(field: str, value: Any) -> None:
         raise InvalidValue(f"{field} must be one of {', '.join(allowed)}; got {value!r}")
     if field == "status" and not _STATUS_NAME.fullmatch(str(value)):
         raise InvalidValue(f"status must be a lower-case name such as in_progress; got {value!r}")
+
+
+def may_claim(assignee: str | None, user: str, replaceable: Collection[str] = ()) -> bool:
+    """Whether ``user`` may claim a case held by ``assignee``: nobody holds it, they do, or a replaceable holder."""
+    return not assignee or assignee == user or assignee in replaceable
 
 
 def _required(what: str, text: str | None) -> str:
@@ -294,7 +299,7 @@ class Writer:
         ``KnowledgeBase.write``), or, if it reads after the winner committed, AlreadyClaimed naming the holder.
         """
         row = self._incident(incident_id)
-        if row.assignee and row.assignee != user and row.assignee not in replaceable:
+        if not may_claim(row.assignee, user, replaceable):
             raise AlreadyClaimed(f"case #{incident_id} is already held by {row.assignee}", row.assignee)
         return self.update_incident(incident_id, expected_version=expected_version, assignee=user, **changes)
 
@@ -362,7 +367,7 @@ class Writer:
         self._session.flush()
         return SuggestionRecord.from_row(row)
 
-    def add_handoff(self, incident_id: int, *, level: str, holder: str, package: str, created_by: str) -> int:
+    def add_handoff(self, incident_id: int, *, level: str, holder: str, package: str, created_by: str) -> HandoffRecord:
         _check("escalation_level", level)
         row = Handoff(
             incident_id=incident_id,
@@ -373,15 +378,16 @@ class Writer:
         )
         self._session.add(row)
         self._session.flush()
-        return row.id
+        return HandoffRecord.from_row(row)
 
-    def mark_posted(self, handoff_id: int, outcome: str) -> None:
+    def mark_posted(self, handoff_id: int, outcome: str) -> HandoffRecord:
         """Record where a hand-off package was posted, or why posting it failed."""
         row = self._session.get(Handoff, handoff_id)
         if row is None:
             raise InvalidValue(f"no hand-off has id {handoff_id}")
         row.posted = outcome
         self._session.flush()
+        return HandoffRecord.from_row(row)
 
     def follow(self, incident_id: int, user: str) -> None:
         self._incident(incident_id)

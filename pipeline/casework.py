@@ -5,6 +5,7 @@ and against the version of the case the agent saw, so that an edit on a stale vi
 from __future__ import annotations
 
 from kb import AlreadyClaimed, IncidentRecord, StaleEdit, SuggestionRecord, Writer
+from kb.writer import may_claim
 from pipeline.workflow import Workflow
 from pipeline.workspace import Workspace
 
@@ -25,7 +26,7 @@ def claim(ws: Workspace, incident_id: int, *, user: str, version: int | None = N
             return w.claim(incident_id, user, expected_version=version, replaceable=teams, **changes)
     except StaleEdit:
         holder = ws.kb.incident(incident_id).assignee
-        if holder and holder != user and holder not in teams:
+        if not may_claim(holder, user, teams):
             raise AlreadyClaimed(f"case #{incident_id} was just claimed by {holder}", holder) from None
         raise
 
@@ -111,8 +112,5 @@ def resolve(
 
 def claimable(ws: Workspace, case: IncidentRecord, user: str | None) -> bool:
     """Whether ``user`` may claim the case as it is: nobody holds it, or only the team it was escalated to."""
-    return (
-        bool(user)
-        and case.assignee != user
-        and (not case.assignee or case.assignee in ws.settings.escalation_holders.values())
-    )
+    teams = ws.settings.escalation_holders.values()
+    return bool(user) and case.assignee != user and may_claim(case.assignee, user, teams)

@@ -89,11 +89,11 @@ def escalate(
         w.update_incident(incident_id, escalation_level=level, assignee=holder, **({"status": moved} if moved else {}))
         handoff = w.add_handoff(incident_id, level=level, holder=holder, package=package, created_by=user)
         w.follow(incident_id, user)
-    if post:
-        outcome = post_to_chat(ws.settings.chat_webhook_url, package)
-        with ws.kb.write(user) as w:
-            w.mark_posted(handoff, outcome)
-    return next(h for h in ws.kb.handoffs(incident_id) if h.id == handoff)
+    if not post:
+        return handoff
+    outcome = post_to_chat(ws.settings.chat_webhook_url, package)  # after the commit: a slow chat holds no lock
+    with ws.kb.write(user) as w:
+        return w.mark_posted(handoff.id, outcome)
 
 
 def post_to_chat(url: str | None, markdown: str) -> str:

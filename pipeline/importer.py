@@ -24,7 +24,7 @@ from kb import KnowledgeBase
 from kb.errors import InvalidValue
 from kb.writer import Writer
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.text import clean_text, detect_language
+from pipeline.text import clean_text, detect_language, title_from_body
 from pipeline.values import (
     parse_datetime,
     parse_escalation,
@@ -46,7 +46,6 @@ Kind = Literal["incidents", "requesters"]
 Format = Literal["csv", "jsonl"]
 
 MAX_FIELD_CHARS = 100_000  # a longer cell is a paste accident or a log dump, not a report
-_TITLE_FROM_BODY_CHARS = 120
 _BATCH = 500
 # The csv module refuses cells over 128 KiB outright, which would end the whole import at the first one;
 # let it read them, so that MAX_FIELD_CHARS can report the row and the import go on.
@@ -216,8 +215,7 @@ def _incident_values(
     if not title and not body:
         raise ValueError("no title and no body: nothing to record")
     if not title:
-        first_line = body.split("\n", 1)[0]
-        title = first_line[:_TITLE_FROM_BODY_CHARS].rstrip() + ("…" if len(first_line) > _TITLE_FROM_BODY_CHARS else "")
+        title = title_from_body(body)
     dates = {
         name: parse_datetime(raw[name], fmt=date_format, tz=timezone)
         for name in ("created_at", "updated_at", "resolved_at")
@@ -346,7 +344,7 @@ class _IncidentBatches:
         present = self.kb.existing_import_keys(key for key, _ in parsed)
         fresh = [(key, values) for key, values in parsed if key not in present]
         with self.kb.write(self.actor) as w:
-            resolve = _RequesterResolver(w)
+            resolve = RequesterResolver(w)
             records = []
             for key, values in fresh:
                 values = dict(values)
@@ -359,8 +357,11 @@ class _IncidentBatches:
         self.report.new_requesters += resolve.created
 
 
-class _RequesterResolver:
-    """Finds the requester of a row by e-mail address, else by a unique exact name, else creates one."""
+class RequesterResolver:
+    """Finds the requester of a report by e-mail address, else by a unique exact name, else creates one.
+
+    Call it with the name and the normalised address (either may be empty) inside a write; it counts the new ones.
+    """
 
     def __init__(self, writer: Writer) -> None:
         self._w = writer

@@ -15,16 +15,15 @@ from pathlib import Path
 
 from kb import IncidentNotFound, InvalidValue, Writer
 from pipeline import casework
-from pipeline.importer import ImportFileError, import_incidents
+from pipeline.importer import ImportFileError, RequesterResolver, import_incidents
 from pipeline.mail import Mail, MailError, read_eml, read_mbox
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.text import ReportError, clean_report, clean_text, detect_language
+from pipeline.text import ReportError, clean_report, clean_text, detect_language, title_from_body
 from pipeline.training import SuggestionModelUnavailable
 from pipeline.workspace import Workspace
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
 MAIL_SUFFIXES = (".eml", ".mbox")
-_TITLE_CHARS = 120
 
 
 class IntakeError(ValueError):
@@ -79,9 +78,9 @@ def submit(
 ) -> int:
     """File a report typed into the form; returns the new case's id."""
     body = clean_text(body or "")
-    title = clean_text(title or "") or clean_report(body).split("\n", 1)[0][:_TITLE_CHARS]
+    title = clean_text(title or "") or title_from_body(clean_report(body))
     with ws.kb.write(user) as w:
-        requester = _requester(w, requester_email, requester_name) if requester_email or requester_name else None
+        requester = _requester(w, requester_email, requester_name)
         case = w.add_incident(
             title=title,
             body=body,
@@ -93,23 +92,10 @@ def submit(
     return case
 
 
-def _requester(w: Writer, address: str, name: str) -> int:
-    """The requester with this address, else the one with this exact name, else a new one.
-
-    ``address`` may carry the name: ``Kim Lee <kim@example.com>``.
-    """
+def _requester(w: Writer, address: str, name: str = "") -> int | None:
+    """The requester of ``address`` (which may carry the name: ``Kim Lee <kim@example.com>``), as imports find one."""
     name = name.strip() or parseaddr(address)[0].strip()
-    if address.strip():
-        found = w.requester_for_email(address)
-        if found is not None:
-            return found
-    found = w.requester_by_unique_name(name) if name.strip() else None
-    if found is not None:
-        if address.strip():
-            w.link_email(found, address)
-        return found
-    fallback = Writer.normalise_email(address).split("@")[0] if address.strip() else ""
-    return w.add_requester(name.strip() or fallback, [address] if address.strip() else [])
+    return RequesterResolver(w)(name, Writer.normalise_email(address) if address.strip() else "")
 
 
 def upload(
@@ -170,10 +156,6 @@ def _file_mail(ws: Workspace, mail: Mail, user: str, report: IntakeReport) -> No
     body = mail.body + (f"\n\n[attachments: {', '.join(mail.attachments)}]" if mail.attachments else "")
     if mail.case_id is not None:
         try:
-            ws.kb.incident(mail.case_id)
-        except IncidentNotFound:
-            pass  # a tag we did not send: file it as a new case
-        else:
             casework.requester_wrote(
                 ws,
                 mail.case_id,
@@ -182,9 +164,12 @@ def _file_mail(ws: Workspace, mail: Mail, user: str, report: IntakeReport) -> No
                 body=body or mail.subject,
                 at=mail.date,
             )
+        except IncidentNotFound:
+            pass  # a tag we did not send: file it as a new case
+        else:
             report.messages.append(mail.case_id)
             return
-    title = mail.subject or clean_report(mail.body).split("\n", 1)[0][:_TITLE_CHARS]
+    title = mail.subject or title_from_body(clean_report(mail.body))
     # The same message uploaded again (or found in two mbox files) is filed once.
     key = f"mail:{mail.message_id[:90]}" if mail.message_id else None
     if key and ws.kb.existing_import_keys([key]):

@@ -16,7 +16,7 @@ View = Literal["all", "mine", "unassigned"]
 Sort = Literal["priority", "oldest", "newest", "updated"]
 VIEWS: tuple[View, ...] = ("all", "mine", "unassigned")
 SORTS: tuple[Sort, ...] = ("priority", "oldest", "newest", "updated")
-COLUMNS = ["id", "title", "status", "owner", "priority", "category", "requester", "age", "duplicate_of", "updated"]
+COLUMNS = ["id", "title", "status", "owner", "priority", "category", "requester", "age", "duplicate_of"]
 
 
 def age(since: dt.datetime, now: dt.datetime) -> str:
@@ -72,7 +72,6 @@ def queue(
             "requester": c.requester_name or "",
             "age": age(c.created_at, now),
             "duplicate_of": f"#{c.duplicate_of}" if c.duplicate_of else "",
-            "updated": c.updated_at,
         }
         for c in sorted(cases, key=order)
     ]

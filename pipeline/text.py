@@ -55,6 +55,12 @@ def incident_text(title: str, body: str, max_chars: int) -> str:
     return text[:max_chars]
 
 
+def title_from_body(body: str, chars: int = 120) -> str:
+    """A title for a report that came without one: its first line, cut at ``chars`` with an ellipsis."""
+    first_line = body.split("\n", 1)[0]
+    return first_line[:chars].rstrip() + ("…" if len(first_line) > chars else "")
+
+
 def passages(text: str, words: int = 40) -> list[str]:
     """Overlapping windows of ``words`` words (half a window apart), so a long text keeps its point everywhere.
 

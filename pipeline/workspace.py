@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Collection
 from dataclasses import replace
+from functools import cached_property
 from typing import Any
 
 from kb import CaseFilter, IncidentRecord, KnowledgeBase, ModelVersionRecord
@@ -77,8 +78,9 @@ class Workspace:
         english = self._load(s.english_model) if s.english_model else None
         return Encoders(self.embedder, english, s.embed_batch_size)
 
-    @property
+    @cached_property
     def workflow(self) -> Workflow:
+        """The statuses and their moves, from settings (which do not change while the workspace is open)."""
         return Workflow.from_settings(self.settings)
 
     def _notice(self, message: str | None) -> None:
