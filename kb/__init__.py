@@ -25,6 +25,7 @@ from kb.records import (
     RequesterRecord,
     SuggestionRecord,
     TemplateRecord,
+    ThresholdPolicyRecord,
     UserRecord,
 )
 from kb.store import KnowledgeBase
@@ -51,6 +52,7 @@ __all__ = [
     "StaleEdit",
     "SuggestionRecord",
     "TemplateRecord",
+    "ThresholdPolicyRecord",
     "UserNotFound",
     "UserRecord",
     "Writer",

@@ -26,6 +26,7 @@ from kb.models import (
     Requester,
     RequesterEmail,
     Suggestion,
+    ThresholdPolicy,
     User,
     utcnow,
 )
@@ -43,6 +44,7 @@ _ENTITIES = {
     ModelVersion: "model_version",
     User: "user",
     ReplyTemplate: "reply_template",
+    ThresholdPolicy: "threshold_policy",
 }
 # Rows that belong to one case: logged in the case's history, as "add_message", "suggestion.decision", ...
 _CASE_PARTS = {Message: "message", Suggestion: "suggestion", Handoff: "handoff", Follower: "follower"}

@@ -145,6 +145,7 @@ class Suggestion(Base):
     best: Mapped[str | None] = mapped_column(String(100))  # its most likely value, also when not sure
     confidence: Mapped[float] = mapped_column(Float)
     model_version: Mapped[int | None] = mapped_column(Integer)
+    threshold_version: Mapped[int | None] = mapped_column(Integer)  # the threshold policy it was judged by
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     decision: Mapped[str | None] = mapped_column(String(10))
     final_value: Mapped[str | None] = mapped_column(String(100))
@@ -166,6 +167,7 @@ class Handoff(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     posted: Mapped[str | None] = mapped_column(Text)  # where and when it was posted, or why posting failed
+    criteria: Mapped[list | None] = mapped_column(JSON)  # the escalation guide's criteria ticked for it
 
 
 class Follower(Base):
@@ -223,6 +225,21 @@ class ModelVersion(Base):
     settings: Mapped[dict] = mapped_column(JSON)
     metrics: Mapped[dict] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+    discarded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # a candidate a lead did not take
+
+
+class ThresholdPolicy(Base):
+    """How sure the assistant must be before it suggests: per target a precision target, per class optionally a
+    confidence threshold set by a lead. Versioned: a change adds a row, and the newest row is in force."""
+
+    __tablename__ = "threshold_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    precision: Mapped[dict] = mapped_column(JSON)  # target -> precision target
+    class_thresholds: Mapped[dict] = mapped_column(JSON)  # target -> class -> confidence
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class Meta(Base):

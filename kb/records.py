@@ -96,6 +96,7 @@ class ModelVersionRecord(_Record):
     settings: dict
     metrics: dict
     active: bool
+    discarded_at: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,7 @@ class SuggestionRecord(_Record):
     best: str | None
     confidence: float
     model_version: int | None
+    threshold_version: int | None
     created_at: dt.datetime
     decision: str | None
     final_value: str | None
@@ -148,6 +150,19 @@ class HandoffRecord(_Record):
     created_by: str
     created_at: dt.datetime
     posted: str | None
+    criteria: list | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdPolicyRecord(_Record):
+    """One version of the thresholds: per target a precision target, per target and class a set confidence."""
+
+    id: int
+    created_at: dt.datetime
+    created_by: str
+    precision: dict
+    class_thresholds: dict
+    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +186,7 @@ class CaseFilter:
     since: dt.date | None = None  # created on or after
     until: dt.date | None = None  # created on or before
     requester_id: int | None = None
+    escalation_levels: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return any(getattr(self, f.name) not in ((), None) for f in fields(self))

@@ -40,6 +40,7 @@ from kb.models import (
     Requester,
     RequesterEmail,
     Suggestion,
+    ThresholdPolicy,
     User,
 )
 from kb.records import (
@@ -53,6 +54,7 @@ from kb.records import (
     RequesterRecord,
     SuggestionRecord,
     TemplateRecord,
+    ThresholdPolicyRecord,
     UserRecord,
 )
 from kb.vocab import RESOLVED_STATUSES
@@ -214,6 +216,8 @@ class KnowledgeBase:
             )
         if where.requester_id is not None:
             query = query.where(Incident.requester_id == where.requester_id)
+        if where.escalation_levels:
+            query = query.where(Incident.escalation_level.in_(where.escalation_levels))
         with self._read() as s:
             return list(s.scalars(query))
 
@@ -333,16 +337,47 @@ class KnowledgeBase:
         with self._read() as s:
             return [MessageRecord.from_row(row) for row in s.scalars(query)]
 
-    def suggestions(self, incident_id: int) -> list[SuggestionRecord]:
+    def suggestions(self, incident_id: int | None = None) -> list[SuggestionRecord]:
+        """The stored suggestions of one case, or (without an id) of every case, oldest first."""
+        query = select(Suggestion).order_by(Suggestion.id)
+        if incident_id is not None:
+            query = query.where(Suggestion.incident_id == incident_id)
         with self._read() as s:
-            rows = s.scalars(select(Suggestion).where(Suggestion.incident_id == incident_id).order_by(Suggestion.id))
-            return [SuggestionRecord.from_row(row) for row in rows]
+            return [SuggestionRecord.from_row(row) for row in s.scalars(query)]
 
-    def handoffs(self, incident_id: int) -> list[HandoffRecord]:
-        """The escalations of a case, oldest first."""
+    def handoffs(self, incident_id: int | None = None) -> list[HandoffRecord]:
+        """The escalations of one case, or (without an id) of every case, oldest first."""
+        query = select(Handoff).order_by(Handoff.id)
+        if incident_id is not None:
+            query = query.where(Handoff.incident_id == incident_id)
         with self._read() as s:
-            rows = s.scalars(select(Handoff).where(Handoff.incident_id == incident_id).order_by(Handoff.id))
-            return [HandoffRecord.from_row(row) for row in rows]
+            return [HandoffRecord.from_row(row) for row in s.scalars(query)]
+
+    def field_changes(self, field: str, incident_ids: Sequence[int]) -> list[EventRecord]:
+        """Every logged change of one incident field for these cases (creation counts as a change), in order."""
+        ids = list(incident_ids)
+        out: list[EventRecord] = []
+        with self._read() as s:
+            for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+                query = select(Event).where(
+                    Event.entity == "incident",
+                    Event.entity_id.in_(ids[start : start + 500]),
+                    (Event.field == field) | (Event.action == "create"),
+                )
+                out += [EventRecord.from_row(row) for row in s.scalars(query)]
+        return sorted(out, key=lambda e: e.id)
+
+    def threshold_policy(self) -> ThresholdPolicyRecord | None:
+        """The thresholds in force: the newest version, or None while only the settings' default applies."""
+        with self._read() as s:
+            row = s.scalars(select(ThresholdPolicy).order_by(ThresholdPolicy.id.desc())).first()
+            return None if row is None else ThresholdPolicyRecord.from_row(row)
+
+    def threshold_policies(self) -> list[ThresholdPolicyRecord]:
+        """Every version of the thresholds, newest first."""
+        with self._read() as s:
+            rows = s.scalars(select(ThresholdPolicy).order_by(ThresholdPolicy.id.desc()))
+            return [ThresholdPolicyRecord.from_row(row) for row in rows]
 
     def users(self, *, active_only: bool = True) -> list[UserRecord]:
         query = select(User).order_by(User.name)

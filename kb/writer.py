@@ -31,10 +31,17 @@ from kb.models import (
     Requester,
     RequesterEmail,
     Suggestion,
+    ThresholdPolicy,
     User,
     utcnow,
 )
-from kb.records import HandoffRecord, IncidentRecord, ModelVersionRecord, SuggestionRecord
+from kb.records import (
+    HandoffRecord,
+    IncidentRecord,
+    ModelVersionRecord,
+    SuggestionRecord,
+    ThresholdPolicyRecord,
+)
 from kb.vocab import (
     DECISIONS,
     ESCALATION_LEVELS,
@@ -272,9 +279,9 @@ class Writer:
 
     def activate_model_version(self, version_id: int) -> ModelVersionRecord:
         """Make one trained model the one suggestions come from; the one active before steps back."""
-        row = self._session.get(ModelVersion, version_id)
-        if row is None:
-            raise ModelVersionNotFound(f"no trained model has version {version_id}")
+        row = self._model_version(version_id)
+        if row.discarded_at is not None:
+            raise InvalidValue(f"model version {version_id} was discarded on {row.discarded_at:%Y-%m-%d}")
         for other in self._session.scalars(
             select(ModelVersion).where(ModelVersion.active, ModelVersion.id != version_id)
         ):
@@ -282,6 +289,42 @@ class Writer:
         row.active = True
         self._session.flush()
         return ModelVersionRecord.from_row(row)
+
+    def _model_version(self, version_id: int) -> ModelVersion:
+        row = self._session.get(ModelVersion, version_id)
+        if row is None:
+            raise ModelVersionNotFound(f"no trained model has version {version_id}")
+        return row
+
+    def discard_model_version(self, version_id: int) -> ModelVersionRecord:
+        """Mark a version nobody should use again (its file may then be deleted); the active one cannot be."""
+        row = self._model_version(version_id)
+        if row.active:
+            raise InvalidValue(f"model version {version_id} is the active one; activate another before discarding it")
+        row.discarded_at = row.discarded_at or utcnow()
+        self._session.flush()
+        return ModelVersionRecord.from_row(row)
+
+    def add_threshold_policy(
+        self, *, precision: Mapping[str, float], class_thresholds: Mapping[str, Mapping[str, float]], note: str = ""
+    ) -> ThresholdPolicyRecord:
+        """Put a new version of the thresholds in force: precision targets in (0, 1], class thresholds in [0, 1]."""
+        for target, value in precision.items():
+            if not 0 < value <= 1:
+                raise InvalidValue(f"the precision target of {target} must be above 0 and at most 1, not {value}")
+        for target, classes in class_thresholds.items():
+            for label, value in classes.items():
+                if not 0 <= value <= 1:
+                    raise InvalidValue(f"the threshold of {target} {label!r} must be between 0 and 1, not {value}")
+        row = ThresholdPolicy(
+            created_by=self._session.info["actor"],
+            precision={k: float(v) for k, v in precision.items()},
+            class_thresholds={t: {k: float(v) for k, v in c.items()} for t, c in class_thresholds.items() if c},
+            note=(note or "").strip(),
+        )
+        self._session.add(row)
+        self._session.flush()
+        return ThresholdPolicyRecord.from_row(row)
 
     def claim(
         self,
@@ -350,7 +393,15 @@ class Writer:
         self._session.flush()
 
     def decide(
-        self, incident_id: int, target: str, *, decision: str, final_value: str | None, user: str, reason: str = ""
+        self,
+        incident_id: int,
+        target: str,
+        *,
+        decision: str,
+        final_value: str | None,
+        user: str,
+        reason: str = "",
+        at: dt.datetime | None = None,
     ) -> SuggestionRecord:
         """Record an agent's acceptance or override of a stored suggestion (an override needs a reason)."""
         _check("decision", decision)
@@ -363,11 +414,22 @@ class Writer:
         if decision == "overridden" and not (reason or "").strip():
             raise InvalidValue(f"overriding the {target} suggestion needs a reason")
         row.decision, row.final_value, row.reason = decision, final_value, (reason or "").strip() or None
-        row.decided_by, row.decided_at = user, utcnow()
+        row.decided_by, row.decided_at = user, at or utcnow()
         self._session.flush()
         return SuggestionRecord.from_row(row)
 
-    def add_handoff(self, incident_id: int, *, level: str, holder: str, package: str, created_by: str) -> HandoffRecord:
+    def add_handoff(
+        self,
+        incident_id: int,
+        *,
+        level: str,
+        holder: str,
+        package: str,
+        created_by: str,
+        criteria: Collection[str] = (),
+        at: dt.datetime | None = None,
+    ) -> HandoffRecord:
+        """Store an escalation with its package and the escalation guide's criteria ticked for it."""
         _check("escalation_level", level)
         row = Handoff(
             incident_id=incident_id,
@@ -375,6 +437,8 @@ class Writer:
             holder=_required("the holder of an escalation", holder),
             package=_required("a hand-off package", package),
             created_by=created_by,
+            criteria=sorted(criteria),
+            created_at=at or utcnow(),
         )
         self._session.add(row)
         self._session.flush()

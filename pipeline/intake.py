@@ -56,7 +56,14 @@ def assess(ws: Workspace, incident_ids: list[int], *, user: str, progress: Progr
             earlier = [d.incident.id for d in result.duplicates if d.incident.id < case.id]
             suggestions = {t: getattr(result, t.removesuffix("_level")) for t in casework.SUGGESTED_TARGETS}
             rows = [
-                dict(target=t, value=s.value, best=s.best, confidence=s.confidence, model_version=result.model_version)
+                dict(
+                    target=t,
+                    value=s.value,
+                    best=s.best,
+                    confidence=s.confidence,
+                    model_version=result.model_version,
+                    threshold_version=result.threshold_version,
+                )
                 for t, s in suggestions.items()
                 if s is not None
             ]

@@ -58,13 +58,13 @@ def classification_figures(
     """
     truth, predicted = np.asarray(truth, dtype=object), np.asarray(predicted, dtype=object)
     labels = sorted(set(truth) | set(predicted))
-    precision, recall, _, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0.0)
+    precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0.0)
     figures: dict = {
         "accuracy": float(accuracy_score(truth, predicted)),
         "macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0.0)),
         "per_class": {
-            label: {"precision": float(p), "recall": float(r), "support": int(n)}
-            for label, p, r, n in zip(labels, precision, recall, support, strict=True)
+            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+            for label, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
         },
     }
     if confidence is not None:

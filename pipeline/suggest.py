@@ -18,6 +18,7 @@ from kb.vocab import ESCALATION_LABELS, ESCALATION_LEVELS
 from pipeline.classify import Reports
 from pipeline.search import SimilarCase
 from pipeline.settings import CRITERIA, Settings
+from pipeline.thresholds import Thresholds
 from pipeline.training import SuggestionModels
 
 CRITERION_LABELS = {
@@ -86,6 +87,7 @@ class Triage:
     criteria: tuple[Criterion, ...]
     similar: tuple[SimilarCase, ...]
     model_version: int | None
+    threshold_version: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     # The level history alone suggests, before the checklist: ``with_ticks`` starts again from it.
     learned_escalation: Suggestion | None = None
@@ -111,7 +113,7 @@ def _suggest(
     target: str,
     report: Reports,
     similar: Sequence[SimilarCase],
-    settings: Settings,
+    thresholds: Thresholds,
 ) -> Suggestion | None:
     model = models.models.get(target)
     if model is None:
@@ -119,7 +121,7 @@ def _suggest(
     proba = model.predict_proba(report)[0]
     order = np.argsort(-proba)
     best, confidence = str(model.classes_[order[0]]), float(proba[order[0]])
-    threshold = model.thresholds(settings.precision_target)[best]
+    threshold = thresholds.for_model(target, model)[best]
     candidates = tuple((str(model.classes_[i]), float(proba[i])) for i in order[:CANDIDATES_SHOWN])
     sure = confidence >= threshold
     supporters = tuple(
@@ -127,17 +129,18 @@ def _suggest(
         for case in similar
         if getattr(case.incident, target) == best
     )
+    set_by_lead = " (set by a lead)" if thresholds.is_set(target, best) else ""
     if sure:
-        reason = f"{confidence:.0%} sure; this class is suggested from {threshold:.0%}"
+        reason = f"{confidence:.0%} sure; this class is suggested from {threshold:.0%}{set_by_lead}"
     elif np.isinf(threshold):
         count = int(model.class_counts_[order[0]])
         reason = f"not sure: {best} is never suggested on its own " + (
             f"(only {count} training cases; at least {model.min_class_examples} needed)"
             if count < model.min_class_examples
-            else f"(no confidence reached {settings.precision_target:.0%} precision on held-out cases)"
+            else f"(no confidence reached {thresholds.precision_for(target):.0%} precision on held-out cases)"
         )
     else:
-        reason = f"not sure: {confidence:.0%}, below the {threshold:.0%} this class needs"
+        reason = f"not sure: {confidence:.0%}, below the {threshold:.0%} this class needs{set_by_lead}"
     return Suggestion(
         target=target,
         value=best if sure else None,
@@ -252,11 +255,15 @@ def triage(
     similar: Sequence[SimilarCase],
     settings: Settings,
     *,
+    thresholds: Thresholds | None = None,
     ticked: Collection[str] | None = None,
 ) -> Triage:
-    """All suggestions for one cleaned report and its embedding, with the similar cases found for it."""
+    """All suggestions for one cleaned report and its embedding, with the similar cases found for it.
+
+    ``thresholds`` are those in force (by default the settings' precision target for every class)."""
+    thresholds = thresholds or Thresholds(settings.precision_target)
     report = Reports([text], np.asarray(vector, dtype=np.float32).reshape(1, -1))
-    s = {target: _suggest(models, target, report, similar, settings) for target in models.models}
+    s = {target: _suggest(models, target, report, similar, thresholds) for target in models.models}
     priority, impact, urgency = _priority(s.get("priority"), s.get("impact"), s.get("urgency"), text, settings)
     criteria = propose_criteria(text, similar, settings, ticked)
     notes = tuple(f"No {t.replace('_', ' ')} suggestion: {why}" for t, why in models.skipped.items())
@@ -269,6 +276,7 @@ def triage(
         criteria=criteria,
         similar=tuple(similar),
         model_version=models.version,
+        threshold_version=thresholds.version,
         notes=notes,
         learned_escalation=s.get("escalation_level"),
     )

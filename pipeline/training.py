@@ -1,8 +1,12 @@
 """Training the suggestion models from the knowledge base, and their versions: save, register, activate, load.
 
-A version is a file (the fitted models, their held-out figures) plus a row in the knowledge base's registry
+A version is a file (the fitted models, their held-out twins and figures) plus a row in the knowledge base's registry
 (``kb.models.ModelVersion``) that names the file, its SHA-256, the embedding model, the training data snapshot
 and the metrics. Only a file whose hash matches its row is ever unpickled.
+
+Which resolved incidents are held out is decided by a hash of their id, the same for every version: a version's
+held-out twin (the same recipe fitted without the held-out fifth) has never seen any held-out incident, neither
+those of its own time nor those resolved since. So any two versions can be compared on the same held-out cases.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from kb import IncidentRecord, KnowledgeBase, ModelVersionRecord
 from pipeline.classify import Reports, TicketClassifier
@@ -34,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 # What the assistant suggests; impact and urgency feed the priority matrix.
 TARGETS = ("category", "priority", "escalation_level", "impact", "urgency")
-HOLDOUT_SHARE = 0.2
+HOLDOUT_FOLDS = 5  # one incident in five is held out
 SEED = 42
 
 
@@ -50,8 +53,10 @@ class SuggestionModels:
     snapshot: str
     created_at: dt.datetime
     models: dict[str, TicketClassifier]
-    # Per target: the held-out truth, prediction and confidence behind ``metrics`` (for precision / coverage charts).
+    # Per target: the held-out incidents' ids, truth, prediction and confidence behind ``metrics`` (for the
+    # precision / coverage charts), and the twin model fitted without them (for comparing versions).
     holdout: dict[str, dict[str, list]] = field(default_factory=dict)
+    holdout_models: dict[str, TicketClassifier] = field(default_factory=dict)
     metrics: dict[str, dict] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     version: int | None = None
@@ -63,6 +68,12 @@ def _snapshot_id(kb: KnowledgeBase, incidents: list[IncidentRecord]) -> str:
     for incident in incidents:
         digest.update(repr((incident.id, *(getattr(incident, t) for t in TARGETS))).encode())
     return f"{kb.corpus_version()}:{digest.hexdigest()[:12]}"
+
+
+def is_held_out(incident_id: int) -> bool:
+    """Whether an incident belongs to the held-out fifth: fixed by its id, so the same for every version."""
+    digest = hashlib.sha256(f"incident-kb holdout {incident_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % HOLDOUT_FOLDS == 0
 
 
 def _trainable(labels: list[str | None], minimum_classes: int = 2) -> tuple[np.ndarray, str | None]:
@@ -104,37 +115,45 @@ def train_models(
             result.skipped[target] = problem
         else:
             plan[target] = (rows, np.asarray([labels[r] for r in rows], dtype=object))
+    held = np.array([is_held_out(i.id) for i in incidents])
+    ids = np.array([i.id for i in incidents])
     steps_per_fit = TicketClassifier().progress_steps
     with progress("Training", 2 * steps_per_fit * len(plan)) as step:
         for target, (rows, labels) in plan.items():
             started = time.perf_counter()
-            result.holdout[target], result.metrics[target] = _held_out(reports.take(rows), labels, settings, step)
-            model = TicketClassifier(min_class_examples=settings.min_class_examples, random_state=SEED)
-            result.models[target] = model.fit(reports.take(rows), labels, progress=step)
+            test = held[rows]
+            if len(set(labels[~test])) < 2 or not test.any():
+                step(steps_per_fit)
+                result.metrics[target] = {"held_out": "too few cases to hold any out"}
+            else:
+                twin = _fit(reports.take(rows[~test]), labels[~test], settings, step)
+                proba = twin.predict_proba(reports.take(rows[test]))
+                result.holdout[target] = {
+                    "ids": [int(v) for v in ids[rows[test]]],
+                    "truth": [str(v) for v in labels[test]],
+                    "predicted": [str(v) for v in twin.classes_[proba.argmax(axis=1)]],
+                    "confidence": [float(c) for c in proba.max(axis=1)],
+                }
+                result.holdout_models[target] = twin
+                result.metrics[target] = holdout_figures(
+                    result.holdout[target], twin.thresholds(settings.precision_target)
+                )
+            result.models[target] = _fit(reports.take(rows), labels, settings, step)
             result.metrics[target]["train_seconds"] = time.perf_counter() - started
             result.metrics[target]["n_train"] = len(rows)
     return result
 
 
-def _held_out(reports: Reports, labels: np.ndarray, settings: Settings, step) -> tuple[dict, dict]:
-    """Figures of a model fitted on four fifths and tested on the rest (stratified where the classes allow)."""
-    counts = Counter(labels)
-    stratify = labels if min(counts.values()) >= 2 and len(labels) * HOLDOUT_SHARE >= len(counts) else None
-    train, test = train_test_split(
-        np.arange(len(labels)), test_size=HOLDOUT_SHARE, random_state=SEED, stratify=stratify
-    )
+def _fit(reports: Reports, labels: np.ndarray, settings: Settings, step) -> TicketClassifier:
     model = TicketClassifier(min_class_examples=settings.min_class_examples, random_state=SEED)
-    model.fit(reports.take(train), labels[train], progress=step)
-    proba = model.predict_proba(reports.take(test))
-    predicted, confidence = model.classes_[proba.argmax(axis=1)], proba.max(axis=1)
-    thresholds = model.thresholds(settings.precision_target)
-    figures = classification_figures(labels[test], predicted, confidence, thresholds=thresholds)
-    holdout = {
-        "truth": [str(v) for v in labels[test]],
-        "predicted": [str(v) for v in predicted],
-        "confidence": [float(c) for c in confidence],
-    }
-    return holdout, figures
+    return model.fit(reports, labels, progress=step)
+
+
+def holdout_figures(holdout: dict[str, list], thresholds: dict[str, float]) -> dict:
+    """The quality figures of held-out predictions (``holdout``: truth, predicted, confidence) at ``thresholds``."""
+    return classification_figures(
+        holdout["truth"], holdout["predicted"], np.asarray(holdout["confidence"]), thresholds=thresholds
+    )
 
 
 def library_versions() -> dict[str, str]:

@@ -28,6 +28,7 @@ from pipeline.search import SearchResult, SimilarCase, similar_cases
 from pipeline.settings import Settings
 from pipeline.suggest import Triage, triage
 from pipeline.text import clean_report, incident_text
+from pipeline.thresholds import Thresholds
 from pipeline.training import SuggestionModels, load_active, load_version, save_version, train_models
 from pipeline.workflow import Workflow
 
@@ -175,6 +176,10 @@ class Workspace:
                 self._models = load_active(self.kb, self.embedder.name)
             return self._models
 
+    def thresholds(self) -> Thresholds:
+        """The thresholds in force now: read on every use, so a lead's change holds for the very next suggestion."""
+        return Thresholds.in_force(self.kb, self.settings)
+
     def triage(self, report: str, *, ticked: Collection[str] | None = None, k: int | None = None) -> Triage:
         """Suggestions for a new report, with the similar resolved cases and the open cases it may duplicate.
 
@@ -182,16 +187,23 @@ class Workspace:
         """
         query = self._query(report)
         models = self.suggestion_models()
-        result = triage(models, query.text, query.meaning, self._similar(query, k), self.settings, ticked=ticked)
+        similar = self._similar(query, k)
+        result = triage(
+            models, query.text, query.meaning, similar, self.settings, thresholds=self.thresholds(), ticked=ticked
+        )
         duplicates = [case for case in self._similar(query, k, open_cases=True) if case.possible_duplicate]
         return replace(result, duplicates=tuple(duplicates))
 
-    def train(self, *, actor: str, progress: ProgressFactory = no_progress) -> ModelVersionRecord:
-        """Train every target on the knowledge base as it is now, save the version and make it active."""
+    def train(
+        self, *, actor: str, activate: bool = True, progress: ProgressFactory = no_progress
+    ) -> ModelVersionRecord:
+        """Train every target on the knowledge base as it is now and save the version; by default make it active,
+        else keep it as a candidate to compare with the active one."""
         models = train_models(self.kb, self.embedder, self.settings, progress=progress)
-        record = save_version(self.kb, models, self.settings, actor=actor)
-        with self._lock:
-            models.version, self._models = record.id, models  # already in memory: no need to read the file back
+        record = save_version(self.kb, models, self.settings, actor=actor, activate=activate)
+        if activate:
+            with self._lock:
+                models.version, self._models = record.id, models  # already in memory: no need to read the file back
         return record
 
     def activate(self, version_id: int, *, actor: str) -> ModelVersionRecord:
