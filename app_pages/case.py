@@ -235,7 +235,17 @@ with escalate_tab:
         help=None if ws.settings.chat_webhook_url else t("no_webhook"),
     )
     if st.button(t("escalate_to", level=level_label(level)), key="handoff_send", type="primary", disabled=not package):
-        act(handoff.escalate, ws, case_id, version=seen, level=level, package=package, holder=holder, post=post)
+        act(
+            handoff.escalate,
+            ws,
+            case_id,
+            version=seen,
+            level=level,
+            package=package,
+            holder=holder,
+            criteria=ticked,
+            post=post,
+        )
     for sent in reversed(case.handoffs):
         with st.expander(
             t(

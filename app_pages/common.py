@@ -11,13 +11,14 @@ import streamlit as st
 
 from app_pages.i18n import LANGUAGES, language, t
 from kb import AlreadyClaimed, InvalidValue, KnowledgeBaseUnavailable, RequesterNotFound, StaleEdit
-from pipeline import ModelUnavailable, Settings, Workspace
+from pipeline import ModelUnavailable, Settings, SuggestionModelUnavailable, Workspace, people
 from pipeline.progress import Progress
 from pipeline.search import SimilarCase
 from pipeline.workflow import TransitionRefused
 
-# What a refused action tells the user, as it is: a stale view, a claim lost, a move the workflow forbids, a bad value.
-REFUSALS = (StaleEdit, AlreadyClaimed, TransitionRefused, InvalidValue, RequesterNotFound)
+# What a refused action tells the user, as it is: a stale view, a claim lost, a move the workflow forbids, a bad
+# value, a model version that cannot be used.
+REFUSALS = (StaleEdit, AlreadyClaimed, TransitionRefused, InvalidValue, RequesterNotFound, SuggestionModelUnavailable)
 
 # Every ASCII punctuation mark may be backslash-escaped in CommonMark; this also defuses Streamlit's own
 # :color[...] / :material/...: directives and $...$ math in text that comes from reports.
@@ -102,6 +103,15 @@ def current_user() -> str:
     user = st.session_state.get("user")
     if not user:
         st.info(t("pick_your_name_first"), icon=":material/person:")
+        st.stop()
+    return user
+
+
+def current_reviewer() -> str:
+    """The user picked in the sidebar if they are a lead or an admin; else the page stops and says who may see it."""
+    user = current_user()
+    if not people.may_review(workspace(), user):
+        st.warning(t("leads_only"), icon=":material/lock:")
         st.stop()
     return user
 

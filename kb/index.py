@@ -120,6 +120,28 @@ class VectorIndex:
         return index
 
 
+def close_pairs(
+    ids: Sequence[int], vectors: np.ndarray, threshold: float, *, batch: int = 1024, step=None
+) -> list[tuple[int, int, float]]:
+    """Every pair of rows at least ``threshold`` similar (inner product), as (id, id, similarity), each pair once.
+
+    ``step``, if given, hears of each row done (a progress callback).
+    """
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    pairs = []
+    for start in range(0, len(vectors), batch):
+        limits, scores, rows = index.range_search(vectors[start : start + batch], threshold)
+        for q in range(len(limits) - 1):
+            for j, score in zip(rows[limits[q] : limits[q + 1]], scores[limits[q] : limits[q + 1]], strict=True):
+                if j > start + q:
+                    pairs.append((int(ids[start + q]), int(ids[j]), float(score)))
+        if step is not None:
+            step(len(limits) - 1)
+    return pairs
+
+
 def write_arrays(path: str | Path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     """Write ``meta`` (JSON) and named arrays to ``path`` atomically: readers see the old file or the new one."""
     path = Path(path)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from kb import IncidentNotFound, InvalidValue, KnowledgeBaseUnavailable, ModelVersionNotFound
+from pipeline import versions
 from pipeline.demo import build_demo
 from pipeline.embed import OFFLINE_MODELS, ModelUnavailable, load_embedder
 from pipeline.embed_cache import EmbeddingCache
@@ -23,6 +24,7 @@ from pipeline.progress import Progress
 from pipeline.settings import CRITERIA, Settings
 from pipeline.suggest import Suggestion, Triage
 from pipeline.text import ReportError
+from pipeline.thresholds import set_thresholds
 from pipeline.training import SuggestionModelUnavailable
 from pipeline.workspace import Workspace
 
@@ -264,12 +266,16 @@ def suggest(ctx: click.Context, report: str, ticked: tuple[str, ...], as_json: b
 
 @cli.command()
 @click.option("--actor", default="train", show_default=True, help="Name recorded in the event log.")
+@click.option(
+    "--candidate", is_flag=True, help="Keep the active version; compare the new one with it (see `models compare`)."
+)
 @click.pass_context
-def train(ctx: click.Context, actor: str) -> None:
+def train(ctx: click.Context, actor: str, candidate: bool) -> None:
     """Train the suggestion models on every resolved incident and make the new version active."""
     ws = _workspace(ctx)
-    record = ws.train(actor=actor, progress=progress_bar)
-    click.echo(f"Model version {record.id} trained on {record.n_train} resolved incidents and made active.")
+    record = ws.train(actor=actor, activate=not candidate, progress=progress_bar)
+    state = "kept as a candidate" if candidate else "made active"
+    click.echo(f"Model version {record.id} trained on {record.n_train} resolved incidents and {state}.")
     for target, figures in record.metrics.items():
         if target == "skipped":
             for skipped, why in figures.items():
@@ -285,19 +291,19 @@ def train(ctx: click.Context, actor: str) -> None:
 
 @cli.group(cls=_Group)
 def models() -> None:
-    """List the trained suggestion model versions, or activate one."""
+    """List, compare, activate or discard the trained suggestion model versions."""
 
 
 @models.command("list")
 @click.pass_context
 def models_list(ctx: click.Context) -> None:
-    """Every trained version, newest first; * marks the active one."""
+    """Every trained version, newest first; * marks the active one, x a discarded one."""
     ws = _workspace(ctx)
     for r in ws.kb.model_versions():
         accuracy = ", ".join(
             f"{t} {m['accuracy']:.1%}" for t, m in r.metrics.items() if t != "skipped" and "accuracy" in m
         )
-        mark = "*" if r.active else " "
+        mark = "*" if r.active else "x" if r.discarded_at else " "
         click.echo(f"{mark} v{r.id}  {r.created_at:%Y-%m-%d %H:%M}  {r.n_train} cases  {r.embedding_model}  {accuracy}")
 
 
@@ -310,6 +316,82 @@ def models_activate(ctx: click.Context, version: int, actor: str) -> None:
     ws = _workspace(ctx)
     record = ws.activate(version, actor=actor)
     click.echo(f"Model version {record.id} is now active.")
+
+
+@models.command("compare")
+@click.argument("candidate", type=int)
+@click.option("--with", "baseline", type=int, help="The version to compare with (default: the active one).")
+@click.pass_context
+def models_compare(ctx: click.Context, candidate: int, baseline: int | None) -> None:
+    """Compare CANDIDATE with the active version on the same held-out cases, at the thresholds in force."""
+    ws = _workspace(ctx)
+    result = versions.compare_versions(ws, candidate, baseline, progress=progress_bar)
+    click.echo(f"v{result.baseline} (baseline) against v{result.candidate} (candidate):")
+    for target, c in result.targets.items():
+        click.echo(f"  {target} ({c.cases} held-out cases)")
+        for figure, row in c.figures.iterrows():
+            old, new = (f"{v:.1%}" if v == v and v is not None else "-" for v in row)
+            click.echo(f"    {figure:<17} {old:>7} -> {new:>7}")
+        for verdict in ("better", "worse"):
+            changed = c.classes.loc[c.classes["verdict"] == verdict, "class"].tolist()
+            if changed:
+                click.echo(f"    {verdict}: {', '.join(changed)}")
+
+
+@models.command("discard")
+@click.argument("version", type=int)
+@click.option("--actor", default="admin", show_default=True, help="Name recorded in the event log.")
+@click.pass_context
+def models_discard(ctx: click.Context, version: int, actor: str) -> None:
+    """Discard VERSION (not the active one): it is marked so and its file deleted."""
+    versions.discard_version(_workspace(ctx), version, user=actor)
+    click.echo(f"Model version {version} discarded.")
+
+
+@cli.command()
+@click.option(
+    "--precision", "precisions", multiple=True, metavar="TARGET=P", help="Set a target's precision target (repeatable)."
+)
+@click.option(
+    "--class", "classes", multiple=True, metavar="TARGET:CLASS=C",
+    help="Set one class's confidence threshold; TARGET:CLASS= clears it (repeatable).",
+)  # fmt: skip
+@click.option("--note", default="", help="Why, recorded with the new version.")
+@click.option("--actor", default="admin", show_default=True, help="Name recorded in the event log.")
+@click.pass_context
+def thresholds(
+    ctx: click.Context, precisions: tuple[str, ...], classes: tuple[str, ...], note: str, actor: str
+) -> None:
+    """Show the thresholds in force, or change them (a new version, in force for the next suggestion)."""
+    ws = _workspace(ctx)
+    policy = ws.thresholds()
+    if precisions or classes:
+        precision, set_classes = dict(policy.precision), {k: dict(v) for k, v in policy.class_thresholds.items()}
+        try:
+            for item in precisions:
+                target, value = item.split("=", 1)
+                precision[target.strip()] = float(value)
+            for item in classes:
+                key, value = item.split("=", 1)
+                target, label = key.split(":", 1)
+                chosen = set_classes.setdefault(target.strip(), {})
+                if value.strip():
+                    chosen[label.strip()] = float(value)
+                else:
+                    chosen.pop(label.strip(), None)
+        except ValueError:
+            raise click.BadParameter(
+                "write TARGET=P and TARGET:CLASS=C, e.g. category=0.95 category:Network=0.8"
+            ) from None
+        set_thresholds(ws.kb, user=actor, precision=precision, class_thresholds=set_classes, note=note)
+        policy = ws.thresholds()
+    source = f"version {policy.version}" if policy.version else "the settings' default"
+    click.echo(f"Thresholds in force: {source}; default precision target {policy.default_precision:.0%}")
+    for target, value in policy.precision.items():
+        click.echo(f"  {target}: precision target {value:.0%}")
+    for target, chosen in policy.class_thresholds.items():
+        for label, value in chosen.items():
+            click.echo(f"  {target} {label!r}: suggested from confidence {value:.2f}")
 
 
 @cli.group(cls=_Group)

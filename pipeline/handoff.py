@@ -7,13 +7,14 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from urllib.parse import urlsplit
 
-from kb import HandoffRecord
+from kb import HandoffRecord, InvalidValue
 from kb.models import utcnow
 from kb.vocab import ESCALATION_LABELS
 from pipeline.search import SimilarCase
+from pipeline.settings import CRITERIA
 from pipeline.workspace import Workspace
 
 # File names an agent or requester mentions ("see vpn.log"): the package lists them so nobody has to ask.
@@ -78,16 +79,22 @@ def escalate(
     level: str,
     package: str,
     holder: str = "",
+    criteria: Collection[str] = (),
     post: bool = False,
 ) -> HandoffRecord:
-    """Hand a case to ``level``: store the package, give the case to the level's holder, keep the escalating
-    agent as a follower; with ``post``, send the package to the chat webhook of the settings."""
+    """Hand a case to ``level``: store the package and the escalation guide's ``criteria`` ticked for it, give the
+    case to the level's holder, keep the escalating agent as a follower; with ``post``, send the package to the
+    chat webhook of the settings."""
+    if unknown := set(criteria) - set(CRITERIA):
+        raise InvalidValue(f"unknown escalation criterion {', '.join(sorted(unknown))}; known: {', '.join(CRITERIA)}")
     holder = holder.strip() or ws.settings.escalation_holders.get(level, level)
     with ws.kb.write(user) as w:
         case = w.incident(incident_id, expected_version=version)
         moved = ws.workflow.required_move("escalate", case.status)
         w.update_incident(incident_id, escalation_level=level, assignee=holder, **({"status": moved} if moved else {}))
-        handoff = w.add_handoff(incident_id, level=level, holder=holder, package=package, created_by=user)
+        handoff = w.add_handoff(
+            incident_id, level=level, holder=holder, package=package, created_by=user, criteria=criteria
+        )
         w.follow(incident_id, user)
     if not post:
         return handoff

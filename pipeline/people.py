@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from kb import IncidentRecord, MessageRecord, RequesterRecord
+from kb import IncidentRecord, MessageRecord, RequesterRecord, UserNotFound
 from pipeline.workspace import Workspace
+
+# Who may review the assistant: its quality, thresholds and versions, the escalations and the knowledge base.
+REVIEWER_ROLES = ("lead", "admin")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,15 @@ def set_user(ws: Workspace, user_id: int, *, user: str, **changes: object) -> No
     """Change a team member's role or active flag."""
     with ws.kb.write(user) as w:
         w.update_user(user_id, **changes)
+
+
+def may_review(ws: Workspace, user: str | None) -> bool:
+    """Whether ``user`` is an active lead or admin."""
+    try:
+        member = ws.kb.user(user) if user else None
+    except UserNotFound:
+        return False
+    return member is not None and member.active and member.role in REVIEWER_ROLES
 
 
 def save_template(ws: Workspace, *, user: str, template_id: int | None = None, **fields: object) -> int:

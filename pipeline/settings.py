@@ -219,6 +219,24 @@ class Settings(BaseSettings):
             "went to L2 or L3."
         ),
     )
+    avoidable_escalation_similarity: float = Field(
+        0.85,
+        gt=0,
+        le=1,
+        description=(
+            "Escalation review: an escalated case is listed as a candidate for training or a knowledge article "
+            "when a case at least this similar had been resolved without escalation before it came in."
+        ),
+    )
+    near_duplicate_similarity: float = Field(
+        0.92,
+        gt=0,
+        le=1,
+        description=(
+            "Knowledge base health: resolved cases at least this similar to each other (multilingual model) are "
+            "listed as near-duplicate knowledge entries, to merge or tell apart."
+        ),
+    )
     statuses: dict[str, StatusDef] = Field(
         DEFAULT_STATUSES,
         description=(

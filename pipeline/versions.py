@@ -1,4 +1,5 @@
-"""Two suggestion model versions side by side on the same held-out cases, and discarding a candidate.
+"""Suggestion model versions as leads manage them: two side by side on the same held-out cases, then activate
+one (or roll back to an earlier one) or discard a candidate.
 
 Each version is judged by its held-out twin (the same recipe fitted without the held-out fifth, see
 ``pipeline.training``) on the knowledge base's held-out incidents as they are labelled now: none of them was
@@ -123,6 +124,11 @@ def _class_changes(before: dict, after: dict) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["class", "support", "baseline_f1", "candidate_f1", "change", "verdict"])
+
+
+def activate_version(ws: Workspace, version: int, *, user: str) -> ModelVersionRecord:
+    """Make ``version`` the one suggestions come from (checked to load first); also how a lead rolls back."""
+    return ws.activate(version, actor=user)
 
 
 def discard_version(ws: Workspace, version: int, *, user: str) -> ModelVersionRecord:

@@ -1,0 +1,115 @@
+"""Escalation review, for leads: time from intake to escalation, the level that finally resolved each case, how
+often each criterion was ticked, escalations that came back down, and escalations a similar case resolved without
+escalation had shown to be avoidable (candidates for training or a knowledge article). Exportable as CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import streamlit as st
+
+from app_pages.common import current_reviewer, level_label, md, progress_bar, ready_workspace
+from app_pages.i18n import t
+from pipeline.escalations import escalation_review
+
+st.title(t("escalations_title"))
+current_reviewer()
+ws = ready_workspace()
+today = dt.datetime.now(dt.UTC).date()
+period = st.date_input(t("created_between"), value=(today - dt.timedelta(days=365), today), key="esc_period")
+since, until = (*period, None)[:2]  # while a range is being picked, only its start is set
+memo = (since, until, ws.kb.corpus_version(), len(ws.kb.handoffs()))
+if st.session_state.get("esc_review", (None,))[0] != memo:
+    st.session_state["esc_review"] = (memo, escalation_review(ws, since=since, until=until, progress=progress_bar))
+review = st.session_state["esc_review"][1]
+cases = review.cases
+if cases.empty:
+    st.info(t("no_escalations"))
+    st.stop()
+
+timed = cases["hours_to_escalation"].dropna()
+avoidable = cases["resolved_without_escalation"].notna()
+for column, (label, value) in zip(
+    st.columns(4),
+    (
+        (t("escalated_cases"), f"{len(cases):,}"),
+        (t("median_hours"), f"{timed.median():.1f} h" if len(timed) else "—"),
+        (t("came_back_down"), f"{int(cases['came_back_down'].sum()):,}"),
+        (t("avoidable"), f"{int(avoidable.sum()):,}"),
+    ),
+    strict=True,
+):
+    column.metric(label, value)
+st.caption(t("escalations_help", timed=len(timed)))
+
+left, right = st.columns(2)
+with left:
+    st.markdown(f"#### {t('time_to_escalation')}")
+    if len(timed):
+        st.altair_chart(
+            alt.Chart(cases.dropna(subset=["hours_to_escalation"]))
+            .mark_bar()
+            .encode(
+                x=alt.X("hours_to_escalation:Q", bin=alt.Bin(maxbins=20), title=t("hours")),
+                y=alt.Y("count():Q", title=t("cases")),
+            ),
+            width="stretch",
+        )
+    else:
+        st.caption(t("no_handoff_times"))
+with right:
+    st.markdown(f"#### {t('criteria_ticked')}")
+    criteria = review.criteria.assign(criterion=review.criteria["criterion"].map(lambda k: t("criterion_" + k)))
+    st.altair_chart(
+        alt.Chart(criteria)
+        .mark_bar()
+        .encode(x=alt.X("ticked:Q", title=t("escalations")), y=alt.Y("criterion:N", title=None, sort="-x")),
+        width="stretch",
+    )
+
+st.markdown(f"#### {t('first_and_final_level')}")
+st.caption(t("first_and_final_help"))
+st.dataframe(review.levels.rename(index=level_label, columns=level_label), width="stretch")
+
+st.markdown(f"#### {t('escalated_cases')}")
+show = st.segmented_control(
+    t("show"), ["all", "came_back_down", "avoidable"], format_func=lambda k: t("show_" + k), default="all",
+    required=True, key="esc_show",
+)  # fmt: skip
+shown = (
+    cases[cases["came_back_down"]] if show == "came_back_down" else cases[avoidable] if show == "avoidable" else cases
+)
+selection = st.dataframe(
+    shown,
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    key="esc_table",
+    column_config={
+        "incident_id": st.column_config.NumberColumn("#", format="%d"),
+        "title": st.column_config.TextColumn(t("title"), width="large"),
+        "created_at": st.column_config.DatetimeColumn(t("opened"), format="YYYY-MM-DD HH:mm"),
+        "escalated_at": st.column_config.DatetimeColumn(t("escalated_at"), format="YYYY-MM-DD HH:mm"),
+        "hours_to_escalation": st.column_config.NumberColumn(t("hours_to_escalation"), format="%.1f"),
+        "first_level": t("first_level"),
+        "peak_level": t("peak_level"),
+        "final_level": t("final_level"),
+        "came_back_down": t("came_back_down"),
+        "criteria": t("criteria"),
+        "resolved_without_escalation": st.column_config.NumberColumn(t("similar_without_escalation"), format="#%d"),
+        "similarity": st.column_config.NumberColumn(t("similarity_column"), format="%.2f"),
+    },
+)
+st.download_button(
+    t("export_csv"), review.to_csv(), file_name=f"escalations-{since}-{until}.csv", mime="text/csv", key="esc_csv"
+)
+if selection.selection.rows:
+    picked = shown.iloc[selection.selection.rows[0]]
+    st.markdown(f"**#{int(picked['incident_id'])}** · {md(picked['title'])}")
+    st.page_link("app_pages/case.py", label=t("open_case", id=int(picked["incident_id"])),
+                 query_params={"id": int(picked["incident_id"])})  # fmt: skip
+    other = picked["resolved_without_escalation"]
+    if other == other:  # not NaN: the similar case solved at first line
+        st.page_link("app_pages/case.py", label=t("open_case", id=int(other)), query_params={"id": int(other)})

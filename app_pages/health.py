@@ -1,0 +1,109 @@
+"""Knowledge base health, for leads: resolved cases without a resolution or root cause, near-duplicate entries,
+and the categories where the assistant abstains most (where knowledge is missing)."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from app_pages.common import current_reviewer, progress_bar, ready_workspace
+from app_pages.i18n import t
+from pipeline.health import health_report
+
+st.title(t("health_title"))
+current_reviewer()
+ws = ready_workspace()
+memo = (ws.kb.corpus_version(), ws.kb.active_model_version(), ws.thresholds().version, len(ws.kb.suggestions()))
+if st.session_state.get("health", (None,))[0] != memo:
+    st.session_state["health"] = (memo, health_report(ws, progress=progress_bar))
+report = st.session_state["health"][1]
+
+for column, (label, value) in zip(
+    st.columns(3),
+    (
+        (t("without_resolution"), int(report.incomplete["no_resolution"].sum())),
+        (t("without_root_cause"), int(report.incomplete["no_root_cause"].sum())),
+        (t("near_duplicate_pairs"), len(report.near_duplicates)),
+    ),
+    strict=True,
+):
+    column.metric(label, f"{value:,}")
+
+
+def case_table(frame, key: str, id_columns: tuple[str, ...], column_config: dict) -> None:
+    """A table of cases; selecting a row offers its case (and the other case of a pair) one click away."""
+    selection = st.dataframe(
+        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key=key,
+        column_config={c: st.column_config.NumberColumn("#", format="%d") for c in id_columns} | column_config,
+    )  # fmt: skip
+    for row in selection.selection.rows:
+        for column in id_columns:
+            case_id = int(frame.iloc[row][column])
+            st.page_link("app_pages/case.py", label=t("open_case", id=case_id), query_params={"id": case_id})
+
+
+st.markdown(f"#### {t('incomplete_cases')}")
+st.caption(t("incomplete_help"))
+if report.incomplete.empty:
+    st.caption(t("none_found"))
+else:
+    case_table(
+        report.incomplete,
+        "health_incomplete",
+        ("incident_id",),
+        {
+            "title": st.column_config.TextColumn(t("title"), width="large"),
+            "resolved_at": st.column_config.DatetimeColumn(t("resolved"), format="YYYY-MM-DD"),
+            "no_resolution": t("without_resolution"),
+            "no_root_cause": t("without_root_cause"),
+        },
+    )
+
+st.markdown(f"#### {t('near_duplicates')}")
+st.caption(t("near_duplicates_help", similarity=f"{ws.settings.near_duplicate_similarity:.2f}"))
+if report.near_duplicates.empty:
+    st.caption(t("none_found"))
+else:
+    case_table(
+        report.near_duplicates,
+        "health_duplicates",
+        ("incident_id", "other_id"),
+        {
+            "title": st.column_config.TextColumn(t("title"), width="medium"),
+            "other_title": st.column_config.TextColumn(t("title"), width="medium"),
+            "similarity": st.column_config.NumberColumn(t("similarity_column"), format="%.3f"),
+        },
+    )
+
+st.markdown(f"#### {t('abstention_by_category')}")
+st.caption(t("abstention_help"))
+abstention_columns = {
+    "category": t("category"),
+    "suggestions": t("suggestions_made"),
+    "abstained": t("abstained"),
+    "share": st.column_config.NumberColumn(t("abstained_share"), format="percent"),
+}
+held_out, recorded = st.columns(2)
+with held_out:
+    st.markdown(f"**{t('on_held_out_cases')}**")
+    if report.held_out_abstention.empty:
+        st.caption(t("none_found"))
+    else:
+        st.altair_chart(
+            alt.Chart(report.held_out_abstention)
+            .mark_bar()
+            .encode(
+                x=alt.X("share:Q", title=t("abstained_share"), axis=alt.Axis(format="%")),
+                y=alt.Y("category:N", title=None, sort="-x"),
+                tooltip=["category:N", "suggestions:Q", "abstained:Q", alt.Tooltip("share:Q", format=".0%")],
+            ),
+            width="stretch",
+        )
+        st.dataframe(report.held_out_abstention, hide_index=True, width="stretch", column_config=abstention_columns)
+with recorded:
+    st.markdown(f"**{t('at_intake')}**")
+    if report.abstention.empty:
+        st.caption(t("no_judged_suggestions"))
+    else:
+        st.dataframe(report.abstention, hide_index=True, width="stretch", column_config=abstention_columns)
+st.caption(t("health_settings_hint"))

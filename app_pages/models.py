@@ -1,0 +1,126 @@
+"""Model versions, for leads: retrain from the page, compare the new version with the active one on the same
+held-out cases (figures side by side, the classes that got better or worse), activate or discard it, and roll
+back to any earlier version."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.common import act, current_reviewer, md, progress_bar, ready_workspace
+from app_pages.i18n import t
+from pipeline import SuggestionModelUnavailable
+from pipeline.versions import FIGURES, activate_version, compare_versions, discard_version
+
+st.title(t("models_title"))
+user = current_reviewer()
+ws = ready_workspace()
+
+
+def label(v) -> str:
+    mark = " ★" if v.active else ""
+    return f"v{v.id}{mark} · {v.created_at:%Y-%m-%d %H:%M} · {v.n_train:,} {t('cases')}"
+
+
+versions = ws.kb.model_versions()
+usable = [v for v in versions if v.discarded_at is None]
+active = next((v for v in versions if v.active), None)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                t("version"): f"v{v.id}",
+                t("active"): v.active,
+                t("when_utc"): v.created_at,
+                t("cases"): v.n_train,
+                t("embedding_model"): v.embedding_model,
+                **{t(k): m.get("accuracy") for k, m in v.metrics.items() if k != "skipped"},
+                t("discarded"): v.discarded_at,
+            }
+            for v in versions
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+if st.button(t("train_new_version"), key="models_train", type="primary"):
+    try:
+        record = ws.train(actor=user, activate=False, progress=progress_bar)
+    except SuggestionModelUnavailable as exc:
+        st.error(md(exc))
+    else:
+        st.session_state["models_candidate"] = record.id
+        st.rerun()
+
+if active is None:
+    st.info(t("no_active_version"))
+candidates = [v.id for v in usable if not v.active]
+if active is not None and candidates:
+    st.markdown(f"#### {t('compare_versions')}")
+    wanted = st.session_state.get("models_candidate")
+    candidate = st.selectbox(
+        t("candidate"),
+        candidates,
+        index=candidates.index(wanted) if wanted in candidates else 0,
+        format_func=lambda i: label(next(v for v in versions if v.id == i)),
+        key="models_pick",
+    )
+    memo = (candidate, active.id, ws.kb.corpus_version(), ws.thresholds().version)
+    if st.session_state.get("models_comparison", (None,))[0] != memo:
+        try:
+            comparison = compare_versions(ws, candidate, active.id, progress=progress_bar)
+        except SuggestionModelUnavailable as exc:
+            st.error(md(exc))
+            st.stop()
+        st.session_state["models_comparison"] = (memo, comparison)
+    comparison = st.session_state["models_comparison"][1]
+    st.caption(t("comparison_help", baseline=active.id, candidate=candidate))
+    names = {"baseline": f"v{active.id} ({t('active')})", "candidate": f"v{candidate}"}
+    for target, result in comparison.targets.items():
+        with st.container(border=True, key=f"compare_{target}"):
+            st.markdown(f"**{t(target)}** · {t('held_out_cases', n=result.cases)}")
+            figures = result.figures.rename(columns=names, index={f: t("figure_" + f) for f in FIGURES})
+            figures[t("change")] = result.figures["candidate"] - result.figures["baseline"]
+            st.dataframe(figures.style.format("{:.1%}", na_rep="—"), width="stretch")
+            changed = result.classes[result.classes["verdict"] != "same"]
+            for verdict in ("better", "worse"):
+                names_changed = changed.loc[changed["verdict"] == verdict, "class"].tolist()
+                if names_changed:
+                    st.markdown(t("classes_" + verdict, classes=md(", ".join(names_changed))))
+            with st.expander(t("per_class")):
+                st.dataframe(
+                    result.classes.assign(verdict=result.classes["verdict"].map(lambda v: t("verdict_" + v))),
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        "class": t("class"),
+                        "support": t("support"),
+                        "baseline_f1": st.column_config.NumberColumn(names["baseline"] + " F1", format="%.3f"),
+                        "candidate_f1": st.column_config.NumberColumn(names["candidate"] + " F1", format="%.3f"),
+                        "change": st.column_config.NumberColumn(t("change"), format="%+.3f"),
+                        "verdict": t("verdict"),
+                    },
+                )
+    use, drop = st.columns(2)
+    if use.button(t("activate_version", version=candidate), key="models_activate", type="primary"):
+        act(activate_version, ws, candidate)
+    if drop.button(t("discard_version", version=candidate), key="models_discard"):
+        act(discard_version, ws, candidate)
+
+st.markdown(f"#### {t('roll_back')}")
+earlier = [v.id for v in usable if not v.active]
+if not earlier:
+    st.caption(t("no_earlier_versions"))
+    st.stop()
+pick, go = st.columns([3, 1], vertical_alignment="bottom")
+version = pick.selectbox(
+    t("version"),
+    earlier,
+    index=None,
+    placeholder=t("choose"),
+    format_func=lambda i: label(next(v for v in versions if v.id == i)),
+    key="models_rollback",
+)
+if go.button(t("activate"), key="models_rollback_go", disabled=version is None):
+    act(activate_version, ws, version)

@@ -1,0 +1,113 @@
+"""Suggestion quality, for leads: how the stored suggestions fared with the agents, per target, class and week,
+the confusion matrix, and the overrides with their reasons (newest first, each one click from its case)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app_pages.common import current_reviewer, md, workspace
+from app_pages.i18n import t
+from pipeline.casework import SUGGESTED_TARGETS
+from pipeline.quality import NOT_SURE, quality_report
+
+OVERRIDES_LISTED = 20
+
+st.title(t("quality_title"))
+current_reviewer()
+ws = workspace()
+report = quality_report(ws.kb)
+if report.suggestions.empty:
+    st.info(t("no_suggestions_yet"))
+    st.stop()
+target = st.segmented_control(
+    t("target"), SUGGESTED_TARGETS, format_func=t, default=SUGGESTED_TARGETS[0], required=True, key="quality_target"
+)
+
+
+def percent(value: object) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.0%}"
+
+
+overall = report.by_target.set_index("target").reindex(list(SUGGESTED_TARGETS)).loc[target]
+for column, (label, value, help_key) in zip(
+    st.columns(5),
+    (
+        (t("suggestions_made"), f"{overall['suggestions']:.0f}" if pd.notna(overall["suggestions"]) else "0", None),
+        (t("coverage"), percent(overall["coverage"]), "coverage_help"),
+        (t("precision"), percent(overall["precision"]), "precision_help"),
+        (t("acceptance_rate"), percent(overall["acceptance_rate"]), "acceptance_help"),
+        (t("override_rate"), percent(overall["override_rate"]), None),
+    ),
+    strict=True,
+):
+    column.metric(label, value, help=t(help_key) if help_key else None)
+st.caption(t("quality_definitions"))
+
+st.markdown(f"#### {t('by_week')}")
+weekly = report.by_week[report.by_week["target"] == target]
+figures = {"coverage": t("coverage"), "precision": t("precision"), "acceptance_rate": t("acceptance_rate")}
+long = weekly.melt(id_vars=["week"], value_vars=list(figures), var_name="figure", value_name="value").dropna()
+long["figure"] = long["figure"].map(figures)
+st.altair_chart(
+    alt.Chart(long)
+    .mark_line(point=True)
+    .encode(
+        x=alt.X("week:T", title=t("week")),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        color=alt.Color("figure:N", title=None),
+        tooltip=["week:T", "figure:N", alt.Tooltip("value:Q", format=".0%")],
+    ),
+    width="stretch",
+)
+
+st.markdown(f"#### {t('by_class')}")
+classes = report.by_class[report.by_class["target"] == target].drop(columns="target")
+st.dataframe(
+    classes,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "class": t("class"),
+        "suggestions": t("suggestions_made"),
+        "sure": t("sure"),
+        "coverage": st.column_config.NumberColumn(t("coverage"), format="percent"),
+        "accepted": t("accepted"),
+        "overridden": t("overridden"),
+        "acceptance_rate": st.column_config.NumberColumn(t("acceptance_rate"), format="percent"),
+        "override_rate": st.column_config.NumberColumn(t("override_rate"), format="percent"),
+        "judged": st.column_config.NumberColumn(t("judged"), help=t("judged_help")),
+        "precision": st.column_config.NumberColumn(t("precision"), format="percent"),
+    },
+)
+
+st.markdown(f"#### {t('confusion_matrix')}")
+st.caption(t("confusion_help", not_sure=NOT_SURE))
+st.dataframe(report.confusion(target), width="stretch")
+
+st.markdown(f"#### {t('overrides')}")
+overrides = report.overrides[report.overrides["target"] == target]
+if overrides.empty:
+    st.caption(t("no_overrides"))
+for row in overrides.head(OVERRIDES_LISTED).itertuples():
+    with st.container(border=True, key=f"override_{row.incident_id}_{row.target}"):
+        suggested = row.value if isinstance(row.value, str) else t("not_sure_best", best=row.best)
+        st.markdown(
+            t(
+                "override_line",
+                id=row.incident_id,
+                title=md(row.title),
+                suggested=md(suggested),
+                final=md(row.final_value),
+                by=md(row.decided_by),
+                at=f"{row.decided_at:%Y-%m-%d %H:%M}",
+            )
+        )
+        st.text(row.reason or "")
+        st.page_link(
+            "app_pages/case.py", label=t("open_case", id=row.incident_id), query_params={"id": row.incident_id}
+        )
+if len(overrides) > OVERRIDES_LISTED:
+    st.caption(t("more_overrides", n=len(overrides) - OVERRIDES_LISTED))
+    st.dataframe(overrides.iloc[OVERRIDES_LISTED:], hide_index=True, width="stretch")

@@ -1,0 +1,107 @@
+"""How the assistant's suggestions fared with the agents: acceptance and override rates, precision and coverage as
+they really happened, per target, per class and by week, the confusion matrix and the overrides with their reasons.
+
+Every figure comes from the stored suggestions (one per case and target, made at intake) and what became of them:
+
+- a suggestion is *sure* when it named a value; otherwise the assistant abstained and only had a best guess;
+- *accepted* / *overridden* are the agents' explicit decisions on sure suggestions (choosing a value where the
+  assistant abstained is neither);
+- the *outcome* is the case's value once resolved (what the agents finally decided), else the agent's decision on
+  the suggestion, else unknown yet; *precision* is the share of sure suggestions with a known outcome that matched
+  it, *coverage* the share of suggestions that were sure.
+
+The class of a suggestion is the assistant's best guess (its value when sure); weeks start on Monday, by the day
+the suggestion was made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from kb import KnowledgeBase
+from kb.vocab import RESOLVED_STATUSES
+
+NOT_SURE = "(not sure)"
+_COLUMNS = [
+    "incident_id", "title", "target", "value", "best", "confidence", "model_version", "threshold_version",
+    "created_at", "decision", "final_value", "reason", "decided_by", "decided_at", "outcome",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    suggestions: pd.DataFrame  # one row per stored suggestion, with its outcome (see the module's docstring)
+    by_target: pd.DataFrame
+    by_class: pd.DataFrame
+    by_week: pd.DataFrame
+    overrides: pd.DataFrame  # newest first
+
+    def confusion(self, target: str) -> pd.DataFrame:
+        """Outcomes (rows) against what was suggested (columns; NOT_SURE where the assistant abstained)."""
+        known = self.suggestions[(self.suggestions["target"] == target) & self.suggestions["outcome"].notna()]
+        return pd.crosstab(known["outcome"], known["value"].fillna(NOT_SURE)).rename_axis(
+            index="outcome", columns="suggested"
+        )
+
+
+def suggestion_outcomes(kb: KnowledgeBase) -> pd.DataFrame:
+    """Every stored suggestion with the title of its case and its outcome."""
+    stored = kb.suggestions()
+    cases = {i.id: i for i in kb.incidents(sorted({s.incident_id for s in stored}))}
+    rows = []
+    for s in stored:
+        case = cases[s.incident_id]
+        resolved = case.status in RESOLVED_STATUSES
+        decided = s.final_value if s.decision else None
+        outcome = getattr(case, s.target) if resolved else decided
+        rows.append({**{c: getattr(s, c) for c in _COLUMNS if hasattr(s, c)}, "title": case.title, "outcome": outcome})
+    frame = pd.DataFrame(rows, columns=_COLUMNS)
+    frame["sure"] = frame["value"].notna()
+    frame["correct"] = frame["sure"] & (frame["value"] == frame["outcome"])
+    frame["week"] = (
+        pd.to_datetime(frame["created_at"], utc=True).dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+    )
+    return frame
+
+
+def _rates(frame: pd.DataFrame) -> pd.Series:
+    sure = frame[frame["sure"]]
+    decided = sure["decision"].notna().sum()
+    accepted = (sure["decision"] == "accepted").sum()
+    judged = sure[sure["outcome"].notna()]
+    return pd.Series(
+        {
+            "suggestions": len(frame),
+            "sure": len(sure),
+            "coverage": len(sure) / len(frame) if len(frame) else None,
+            "accepted": int(accepted),
+            "overridden": int(decided - accepted),
+            "acceptance_rate": accepted / decided if decided else None,
+            "override_rate": (decided - accepted) / decided if decided else None,
+            "judged": len(judged),
+            "precision": judged["correct"].mean() if len(judged) else None,
+        },
+        dtype=object,
+    )
+
+
+def _grouped(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=[*keys, *_rates(frame).index])
+    return frame.groupby(keys, sort=True)[frame.columns.tolist()].apply(_rates).reset_index()
+
+
+def quality_report(kb: KnowledgeBase) -> QualityReport:
+    frame = suggestion_outcomes(kb)
+    overridden = frame[frame["decision"] == "overridden"].sort_values(["decided_at", "incident_id"], ascending=False)
+    return QualityReport(
+        suggestions=frame,
+        by_target=_grouped(frame, ["target"]),
+        by_class=_grouped(frame, ["target", "best"]).rename(columns={"best": "class"}),
+        by_week=_grouped(frame, ["target", "week"]),
+        overrides=overridden[
+            ["decided_at", "incident_id", "title", "target", "value", "best", "final_value", "reason", "decided_by"]
+        ].reset_index(drop=True),
+    )
