@@ -36,7 +36,7 @@ class QualityReport:
     by_target: pd.DataFrame
     by_class: pd.DataFrame
     by_week: pd.DataFrame
-    overrides: pd.DataFrame  # newest first
+    overrides: pd.DataFrame  # sure suggestions the agents overrode, newest first
 
     def confusion(self, target: str) -> pd.DataFrame:
         """Outcomes (rows) against what was suggested (columns; NOT_SURE where the assistant abstained)."""
@@ -95,7 +95,8 @@ def _grouped(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def quality_report(kb: KnowledgeBase) -> QualityReport:
     frame = suggestion_outcomes(kb)
-    overridden = frame[frame["decision"] == "overridden"].sort_values(["decided_at", "incident_id"], ascending=False)
+    overridden = frame[frame["sure"] & (frame["decision"] == "overridden")]
+    overridden = overridden.sort_values(["decided_at", "incident_id"], ascending=False)
     return QualityReport(
         suggestions=frame,
         by_target=_grouped(frame, ["target"]),

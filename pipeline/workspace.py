@@ -207,10 +207,11 @@ class Workspace:
         return record
 
     def activate(self, version_id: int, *, actor: str) -> ModelVersionRecord:
-        """Make an earlier (or newer) version the active one, after checking that it loads and fits."""
-        models = load_version(self.kb.model_version(version_id), self.embedder.name)
+        """Make an earlier (or newer) version the active one, if it may be (not discarded) and it loads and fits;
+        otherwise nothing changes."""
         with self.kb.write(actor) as w:
             record = w.activate_model_version(version_id)
+            models = load_version(record, self.embedder.name)  # inside: a version that fails to load is not activated
         with self._lock:
             self._models = models
         return record
