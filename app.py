@@ -35,6 +35,7 @@ page = st.navigation(
         ],
         # Only leads and admins see the review (the pages check again: a link can be shared).
         **({t("nav_review"): review} if people.may_review(workspace(), st.session_state.get("user")) else {}),
-    }
+    },
+    expanded=True,  # every page in sight: a lead should not have to find "View more"
 )
 page.run()

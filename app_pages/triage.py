@@ -45,8 +45,15 @@ text = st.session_state["triage_text"]
 if text is None:
     st.stop()
 
-# Suggestions are computed once per submitted report; ticking a criterion only recomputes the level.
+# Suggestions are computed once per submitted report, and again only when a lead changed the thresholds or the
+# active model meanwhile; ticking a criterion only recomputes the level.
 result: Triage | None = st.session_state.get("triage_result")
+active = ws.kb.active_model_version()
+if result is not None and (result.threshold_version, result.model_version) != (
+    ws.thresholds().version,
+    active.id if active else None,
+):
+    result = None
 if result is None:
     try:
         with st.spinner(t("thinking")):
