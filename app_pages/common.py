@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pandas as pd
 import streamlit as st
 
 from app_pages.i18n import LANGUAGES, language, t
@@ -183,3 +184,23 @@ def duplicate_banners(cases: list[SimilarCase]) -> None:
         incident = case.incident
         st.warning(t("possible_duplicate", id=incident.id, title=md(incident.title)), icon=":material/content_copy:")
         st.page_link("app_pages/case.py", label=t("open_case", id=incident.id), query_params={"id": incident.id})
+
+
+def case_table(frame: pd.DataFrame, key: str, id_columns: tuple[str, ...], column_config: dict) -> None:
+    """A table of cases; a selected row offers each case it names (``id_columns``) one click away."""
+    selection = st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key=key,
+        column_config={c: st.column_config.NumberColumn("#", format="%d") for c in id_columns} | column_config,
+    )
+    for row in selection.selection.rows:
+        for column in id_columns:
+            case_id = frame.iloc[row][column]
+            if pd.notna(case_id):
+                st.page_link(
+                    "app_pages/case.py", label=t("open_case", id=int(case_id)), query_params={"id": int(case_id)}
+                )

@@ -9,7 +9,7 @@ import datetime as dt
 import altair as alt
 import streamlit as st
 
-from app_pages.common import current_reviewer, level_label, md, progress_bar, ready_workspace
+from app_pages.common import case_table, current_reviewer, level_label, progress_bar, ready_workspace
 from app_pages.i18n import t
 from pipeline.escalations import escalation_review
 
@@ -80,15 +80,11 @@ show = st.segmented_control(
 shown = (
     cases[cases["came_back_down"]] if show == "came_back_down" else cases[avoidable] if show == "avoidable" else cases
 )
-selection = st.dataframe(
+case_table(
     shown,
-    hide_index=True,
-    width="stretch",
-    on_select="rerun",
-    selection_mode="single-row",
-    key="esc_table",
-    column_config={
-        "incident_id": st.column_config.NumberColumn("#", format="%d"),
+    "esc_table",
+    ("incident_id", "resolved_without_escalation"),
+    {
         "title": st.column_config.TextColumn(t("title"), width="large"),
         "created_at": st.column_config.DatetimeColumn(t("opened"), format="YYYY-MM-DD HH:mm"),
         "escalated_at": st.column_config.DatetimeColumn(t("escalated_at"), format="YYYY-MM-DD HH:mm"),
@@ -105,11 +101,3 @@ selection = st.dataframe(
 st.download_button(
     t("export_csv"), review.to_csv(), file_name=f"escalations-{since}-{until}.csv", mime="text/csv", key="esc_csv"
 )
-if selection.selection.rows:
-    picked = shown.iloc[selection.selection.rows[0]]
-    st.markdown(f"**#{int(picked['incident_id'])}** · {md(picked['title'])}")
-    st.page_link("app_pages/case.py", label=t("open_case", id=int(picked["incident_id"])),
-                 query_params={"id": int(picked["incident_id"])})  # fmt: skip
-    other = picked["resolved_without_escalation"]
-    if other == other:  # not NaN: the similar case solved at first line
-        st.page_link("app_pages/case.py", label=t("open_case", id=int(other)), query_params={"id": int(other)})

@@ -4,9 +4,10 @@ and the categories where the assistant abstains most (where knowledge is missing
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
-from app_pages.common import current_reviewer, progress_bar, ready_workspace
+from app_pages.common import case_table, current_reviewer, progress_bar, ready_workspace
 from app_pages.i18n import t
 from pipeline.health import health_report
 
@@ -30,50 +31,42 @@ for column, (label, value) in zip(
     column.metric(label, f"{value:,}")
 
 
-def case_table(frame, key: str, id_columns: tuple[str, ...], column_config: dict) -> None:
-    """A table of cases; selecting a row offers its case (and the other case of a pair) one click away."""
-    selection = st.dataframe(
-        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key=key,
-        column_config={c: st.column_config.NumberColumn("#", format="%d") for c in id_columns} | column_config,
-    )  # fmt: skip
-    for row in selection.selection.rows:
-        for column in id_columns:
-            case_id = int(frame.iloc[row][column])
-            st.page_link("app_pages/case.py", label=t("open_case", id=case_id), query_params={"id": case_id})
+def case_section(
+    title: str, help_text: str, frame: pd.DataFrame, key: str, id_columns: tuple[str, ...], columns: dict
+) -> None:
+    st.markdown(f"#### {title}")
+    st.caption(help_text)
+    if frame.empty:
+        st.caption(t("none_found"))
+    else:
+        case_table(frame, key, id_columns, columns)
 
 
-st.markdown(f"#### {t('incomplete_cases')}")
-st.caption(t("incomplete_help"))
-if report.incomplete.empty:
-    st.caption(t("none_found"))
-else:
-    case_table(
-        report.incomplete,
-        "health_incomplete",
-        ("incident_id",),
-        {
-            "title": st.column_config.TextColumn(t("title"), width="large"),
-            "resolved_at": st.column_config.DatetimeColumn(t("resolved"), format="YYYY-MM-DD"),
-            "no_resolution": t("without_resolution"),
-            "no_root_cause": t("without_root_cause"),
-        },
-    )
-
-st.markdown(f"#### {t('near_duplicates')}")
-st.caption(t("near_duplicates_help", similarity=f"{ws.settings.near_duplicate_similarity:.2f}"))
-if report.near_duplicates.empty:
-    st.caption(t("none_found"))
-else:
-    case_table(
-        report.near_duplicates,
-        "health_duplicates",
-        ("incident_id", "other_id"),
-        {
-            "title": st.column_config.TextColumn(t("title"), width="medium"),
-            "other_title": st.column_config.TextColumn(t("title"), width="medium"),
-            "similarity": st.column_config.NumberColumn(t("similarity_column"), format="%.3f"),
-        },
-    )
+case_section(
+    t("incomplete_cases"),
+    t("incomplete_help"),
+    report.incomplete,
+    "health_incomplete",
+    ("incident_id",),
+    {
+        "title": st.column_config.TextColumn(t("title"), width="large"),
+        "resolved_at": st.column_config.DatetimeColumn(t("resolved"), format="YYYY-MM-DD"),
+        "no_resolution": t("without_resolution"),
+        "no_root_cause": t("without_root_cause"),
+    },
+)
+case_section(
+    t("near_duplicates"),
+    t("near_duplicates_help", similarity=f"{ws.settings.near_duplicate_similarity:.2f}"),
+    report.near_duplicates,
+    "health_duplicates",
+    ("incident_id", "other_id"),
+    {
+        "title": st.column_config.TextColumn(t("title"), width="medium"),
+        "other_title": st.column_config.TextColumn(t("title"), width="medium"),
+        "similarity": st.column_config.NumberColumn(t("similarity_column"), format="%.3f"),
+    },
+)
 
 st.markdown(f"#### {t('abstention_by_category')}")
 st.caption(t("abstention_help"))

@@ -216,7 +216,7 @@ def test_the_escalation_review_of_a_known_history(escalations) -> None:
     assert set(escalation_review(ws, since=dt.date(2026, 11, 10)).cases["incident_id"]) == {ids["x1"], ids["x2"]}
 
 
-def test_the_escalation_review_page_and_its_csv(escalations, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_escalation_review_and_health_pages_show_the_figures(escalations, monkeypatch: pytest.MonkeyPatch) -> None:
     ws, _ = escalations
     with ws.kb.write("setup") as w:
         w.add_user(LEAD, "admin")
@@ -229,6 +229,15 @@ def test_the_escalation_review_page_and_its_csv(escalations, monkeypatch: pytest
     assert shown["Escalated cases"] == "3" and shown["Median time to escalation"] == "1.8 h"
     assert shown["Came back down"] == "1" and shown["Resolved before without escalation"] == "1"
     assert len(app.dataframe[-1].value) == 3
+    assert app.get("download_button")[0].proto.label == "Export as CSV"
+
+    goto(app, "app_pages/health.py")
+    shown = {m.label: m.value for m in app.metric}
+    assert (shown["Without a resolution"], shown["Without a root cause"], shown["Near-duplicate pairs"]) == (
+        "0",
+        "1",
+        "1",
+    )
     st.cache_resource.clear()
 
 
