@@ -1,12 +1,19 @@
-"""The demo knowledge base: the bundled requesters and incidents of ``data/``, imported and indexed."""
+"""The demo knowledge base: the bundled requesters and incidents of ``data/``, imported and indexed, with the
+last weeks of its history replayed through the desk so that the leads' review has a past to show."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tomllib
 
+import numpy as np
+
+from kb import CaseFilter, IncidentRecord
+from kb.vocab import ESCALATION_LEVELS
+from pipeline import handoff
 from pipeline.importer import ImportReport, import_incidents, import_requesters
-from pipeline.intake import assess
+from pipeline.intake import assess, suggestion_rows
 from pipeline.progress import ProgressFactory
 from pipeline.workspace import Workspace
 
@@ -15,11 +22,19 @@ logger = logging.getLogger(__name__)
 REQUESTERS_FILE = "demo_requesters.jsonl"
 INCIDENTS_FILE = "demo_incidents.jsonl"
 TEAM_FILE = "demo_team.toml"
+REPLAYED_WEEKS = 8
+# What the replay's agents say when they override a suggestion (the demo's history knows the right value, not why).
+OVERRIDE_REASONS = {
+    "category": "Checked with the requester: it belongs elsewhere",
+    "priority": "Impact and urgency confirmed with the requester",
+    "escalation_level": "Another level handles this kind of case",
+}
 
 
 def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
-    """Import the demo files into an empty knowledge base, index it, train the suggestion models, add the team
-    and its reply templates, and store suggestions for the open cases.
+    """Import the demo files into an empty knowledge base, index it, add the team and its reply templates, replay
+    the last weeks through the desk, train the suggestion models on everything, and store suggestions for the open
+    cases.
 
     Returns what each import did.
     """
@@ -33,12 +48,72 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
     for name, importer in ((REQUESTERS_FILE, import_requesters), (INCIDENTS_FILE, import_incidents)):
         reports.append(importer(ws.kb, folder / name, actor="demo", progress=progress))
     ws.reindex(progress)
-    ws.train(actor="demo", progress=progress)
     team = tomllib.loads((folder / TEAM_FILE).read_text(encoding="utf-8"))
     with ws.kb.write("demo") as w:
         for user in team["users"]:
             w.add_user(user["name"], user["role"])
         for template in team["templates"]:
             w.save_template(**template)
+    replay_desk(ws, [u["name"] for u in team["users"] if u["role"] == "agent"], progress)
+    ws.train(actor="demo", progress=progress)
     assess(ws, [case.id for case in ws.kb.open_incidents()], user="demo", progress=progress)
     return reports
+
+
+def replay_desk(ws: Workspace, agents: list[str], progress: ProgressFactory, weeks: int = REPLAYED_WEEKS) -> None:
+    """The resolved cases of the last ``weeks`` as if they had come through the desk: suggested by a model trained
+    on the cases before them (so the quality figures are honest), the suggestions accepted or overridden by the
+    value each case was resolved with, and the escalated ones handed off (first to the level the assistant
+    suggested when it was higher, then down to the level that resolved them) with the criteria it proposed.
+
+    Times are drawn (seeded) within each case's life: an escalation a few hours after intake, a decision within
+    the hour.
+    """
+    resolved = [case for batch in ws.kb.resolved_incidents() for case in batch]
+    start = max(case.created_at for case in resolved) - dt.timedelta(weeks=weeks)
+    ws.train(actor="demo", created_before=start, progress=progress)
+    rng = np.random.default_rng(0)
+    recent = sorted((case for case in resolved if case.created_at >= start), key=lambda case: case.created_at)
+    with progress("Replaying the last weeks at the desk", len(recent)) as step:
+        for case in recent:
+            _replay(ws, case, str(rng.choice(agents)), rng)
+            step(1)
+
+
+def _replay(ws: Workspace, case: IncidentRecord, agent: str, rng: np.random.Generator) -> None:
+    before = CaseFilter(until=case.created_at.date() - dt.timedelta(days=1))  # what was known when it came in
+    result = ws.triage(f"{case.title}\n{case.body}", where=before)
+    rows = [row | {"created_at": case.created_at} for row in suggestion_rows(result)]
+    life = (case.resolved_at or case.created_at + dt.timedelta(days=1)) - case.created_at
+    with ws.kb.write(agent) as w:
+        w.add_suggestions(case.id, rows)
+        for row in rows:
+            final = getattr(case, row["target"])
+            if row["value"] is None or final is None:
+                continue  # where the assistant was not sure, the agent simply chose
+            right = row["value"] == final
+            w.decide(
+                case.id,
+                row["target"],
+                decision="accepted" if right else "overridden",
+                final_value=final,
+                user=agent,
+                reason="" if right else OVERRIDE_REASONS[row["target"]],
+                at=case.created_at + min(life / 4, dt.timedelta(minutes=float(rng.uniform(5, 60)))),
+            )
+    if case.escalation_level not in ESCALATION_LEVELS[1:]:
+        return
+    suggested = result.escalation.best if result.escalation else case.escalation_level
+    levels = [case.escalation_level]
+    if ESCALATION_LEVELS.index(suggested) > ESCALATION_LEVELS.index(case.escalation_level):
+        levels.insert(0, suggested)  # escalated as suggested, then handed back down
+    criteria = [c.key for c in result.criteria if c.proposed]
+    at = case.created_at + min(life / 2, dt.timedelta(hours=float(rng.lognormal(np.log(2), 1))))
+    for level in levels:
+        package = handoff.draft(ws, case.id, level, why=", ".join(criteria), similar=result.similar)
+        with ws.kb.write(agent) as w:
+            holder = ws.settings.escalation_holders[level]
+            w.add_handoff(
+                case.id, level=level, holder=holder, package=package, created_by=agent, criteria=criteria, at=at
+            )
+        at += (case.created_at + life - at) / 2

@@ -18,6 +18,7 @@ from pipeline import casework
 from pipeline.importer import ImportFileError, RequesterResolver, import_incidents
 from pipeline.mail import Mail, MailError, read_eml, read_mbox
 from pipeline.progress import ProgressFactory, no_progress
+from pipeline.suggest import Triage
 from pipeline.text import ReportError, clean_report, clean_text, detect_language, title_from_body
 from pipeline.training import SuggestionModelUnavailable
 from pipeline.workspace import Workspace
@@ -42,6 +43,23 @@ class IntakeReport:
     notes: list[str] = field(default_factory=list)
 
 
+def suggestion_rows(result: Triage) -> list[dict]:
+    """The suggestions of a triage as the knowledge base stores them, one per suggested target."""
+    suggestions = {t: getattr(result, t.removesuffix("_level")) for t in casework.SUGGESTED_TARGETS}
+    return [
+        dict(
+            target=t,
+            value=s.value,
+            best=s.best,
+            confidence=s.confidence,
+            model_version=result.model_version,
+            threshold_version=result.threshold_version,
+        )
+        for t, s in suggestions.items()
+        if s is not None
+    ]
+
+
 def assess(ws: Workspace, incident_ids: list[int], *, user: str, progress: ProgressFactory = no_progress) -> list[str]:
     """Compute and store the suggestions of new cases, set the sure ones, flag duplicates.
 
@@ -54,24 +72,10 @@ def assess(ws: Workspace, incident_ids: list[int], *, user: str, progress: Progr
             except SuggestionModelUnavailable as exc:
                 return [f"No suggestions stored: {exc}"]
             earlier = [d.incident.id for d in result.duplicates if d.incident.id < case.id]
-            suggestions = {t: getattr(result, t.removesuffix("_level")) for t in casework.SUGGESTED_TARGETS}
-            rows = [
-                dict(
-                    target=t,
-                    value=s.value,
-                    best=s.best,
-                    confidence=s.confidence,
-                    model_version=result.model_version,
-                    threshold_version=result.threshold_version,
-                )
-                for t, s in suggestions.items()
-                if s is not None
-            ]
+            rows = suggestion_rows(result)
             # Sure suggestions fill the case's empty fields; what an agent or a source file set stays.
             sure = {
-                t: s.value
-                for t, s in suggestions.items()
-                if s is not None and s.value is not None and getattr(case, t) is None
+                r["target"]: r["value"] for r in rows if r["value"] is not None and getattr(case, r["target"]) is None
             }
             with ws.kb.write(user) as w:
                 w.add_suggestions(case.id, rows)

@@ -91,10 +91,17 @@ def train_models(
     embedder: Embedder,
     settings: Settings,
     *,
+    created_before: dt.datetime | None = None,
     progress: ProgressFactory = no_progress,
 ) -> SuggestionModels:
-    """Fit one model per target on every resolved incident, after measuring it on a held-out fifth."""
-    incidents = [incident for batch in kb.resolved_incidents() for incident in batch]
+    """Fit one model per target on every resolved incident (or those created before ``created_before``: the model
+    as it would have been then), after measuring it on a held-out fifth."""
+    incidents = [
+        incident
+        for batch in kb.resolved_incidents()
+        for incident in batch
+        if created_before is None or incident.created_at < created_before
+    ]
     if not incidents:
         raise SuggestionModelUnavailable("the knowledge base has no resolved incidents to learn from")
     texts = [incident_text(i.title, i.body, settings.max_report_chars) for i in incidents]

@@ -9,6 +9,7 @@ embeddings) whenever the set of open cases or their text changes.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Collection
@@ -180,14 +181,22 @@ class Workspace:
         """The thresholds in force now: read on every use, so a lead's change holds for the very next suggestion."""
         return Thresholds.in_force(self.kb, self.settings)
 
-    def triage(self, report: str, *, ticked: Collection[str] | None = None, k: int | None = None) -> Triage:
-        """Suggestions for a new report, with the similar resolved cases and the open cases it may duplicate.
+    def triage(
+        self,
+        report: str,
+        *,
+        ticked: Collection[str] | None = None,
+        k: int | None = None,
+        where: CaseFilter | None = None,
+    ) -> Triage:
+        """Suggestions for a new report, with the similar resolved cases (those passing ``where``) and the open
+        cases it may duplicate.
 
         Raises ReportError when the report is empty, SuggestionModelUnavailable when no model fits.
         """
         query = self._query(report)
         models = self.suggestion_models()
-        similar = self._similar(query, k)
+        similar = self._similar(query, k, where)
         result = triage(
             models, query.text, query.meaning, similar, self.settings, thresholds=self.thresholds(), ticked=ticked
         )
@@ -195,11 +204,16 @@ class Workspace:
         return replace(result, duplicates=tuple(duplicates))
 
     def train(
-        self, *, actor: str, activate: bool = True, progress: ProgressFactory = no_progress
+        self,
+        *,
+        actor: str,
+        activate: bool = True,
+        created_before: dt.datetime | None = None,
+        progress: ProgressFactory = no_progress,
     ) -> ModelVersionRecord:
-        """Train every target on the knowledge base as it is now and save the version; by default make it active,
-        else keep it as a candidate to compare with the active one."""
-        models = train_models(self.kb, self.embedder, self.settings, progress=progress)
+        """Train every target on the knowledge base as it is now (or on the cases created before ``created_before``)
+        and save the version; by default make it active, else keep it as a candidate to compare with the active one."""
+        models = train_models(self.kb, self.embedder, self.settings, created_before=created_before, progress=progress)
         record = save_version(self.kb, models, self.settings, actor=actor, activate=activate)
         if activate:
             with self._lock:
