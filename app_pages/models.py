@@ -50,7 +50,7 @@ if st.button(t("train_new_version"), key="models_train", type="primary"):
     except SuggestionModelUnavailable as exc:
         st.error(md(exc))
     else:
-        st.session_state["models_candidate"] = record.id
+        st.session_state["models_pick"] = record.id  # the comparison below turns to the new version
         st.rerun()
 
 if active is None:
@@ -58,11 +58,11 @@ if active is None:
 candidates = [v.id for v in usable if not v.active]
 if active is not None and candidates:
     st.markdown(f"#### {t('compare_versions')}")
-    wanted = st.session_state.get("models_candidate")
+    if st.session_state.get("models_pick") not in candidates:
+        st.session_state.pop("models_pick", None)  # discarded or activated meanwhile: start from the newest
     candidate = st.selectbox(
         t("candidate"),
         candidates,
-        index=candidates.index(wanted) if wanted in candidates else 0,
         format_func=lambda i: label(next(v for v in versions if v.id == i)),
         key="models_pick",
     )

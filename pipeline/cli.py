@@ -18,9 +18,11 @@ from pipeline import versions
 from pipeline.demo import build_demo
 from pipeline.embed import OFFLINE_MODELS, ModelUnavailable, load_embedder
 from pipeline.embed_cache import EmbeddingCache
+from pipeline.escalations import escalation_review
 from pipeline.evaluate import EvaluationError, evaluate_classify, evaluate_retrieval, read_labelled, read_pairs
 from pipeline.importer import IMPORTERS, ImportFileError, parse_mapping
 from pipeline.progress import Progress
+from pipeline.quality import quality_report
 from pipeline.settings import CRITERIA, Settings
 from pipeline.suggest import Suggestion, Triage
 from pipeline.text import ReportError
@@ -493,6 +495,46 @@ def evaluate_retrieval_command(ctx: click.Context, path: Path, as_json: bool) ->
     click.echo(f"\nMRR by languages of query > answer\n{'':<24}" + "".join(f"{kind:>8}" for kind in kinds))
     for name, f in rows.items():
         click.echo(f"{name[:23]:<24}" + "".join(f"{f['mrr_by_languages'][kind]:>8.4f}" for kind in kinds))
+
+
+@cli.group(cls=_Group)
+def review() -> None:
+    """The leads' review from the command line: suggestion quality, escalations."""
+
+
+@review.command("quality")
+@click.option("--by", type=click.Choice(["target", "class", "week"]), default="target", show_default=True)
+@click.pass_context
+def review_quality(ctx: click.Context, by: str) -> None:
+    """How the stored suggestions fared: coverage, precision as it happened, acceptance and override rates."""
+    report = quality_report(_workspace(ctx).kb)
+    table = {"target": report.by_target, "class": report.by_class, "week": report.by_week}[by]
+    click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+@review.command("escalations")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Cases opened on or after this day.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Cases opened on or before this day.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write every case here.")
+@click.pass_context
+def review_escalations(ctx: click.Context, since, until, csv_path: Path | None) -> None:
+    """The escalation review: times to escalation, criteria ticked, levels, and escalations that look avoidable."""
+    result = escalation_review(
+        _workspace(ctx), since=since and since.date(), until=until and until.date(), progress=progress_bar
+    )
+    cases = result.cases
+    timed = cases["hours_to_escalation"].dropna()
+    click.echo(
+        f"{len(cases)} escalated cases; {len(timed)} handed off through the desk, median "
+        f"{timed.median() if len(timed) else float('nan'):.1f} h to escalation; {int(cases['came_back_down'].sum())} "
+        f"came back down; {int(cases['resolved_without_escalation'].notna().sum())} had a similar case resolved "
+        "without escalation before them"
+    )
+    click.echo(result.criteria.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    click.echo(result.levels.to_string())
+    if csv_path:
+        csv_path.write_text(result.to_csv(), encoding="utf-8")
+        click.echo(f"Wrote {len(cases)} cases to {csv_path}")
 
 
 @cli.command()

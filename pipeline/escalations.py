@@ -107,7 +107,7 @@ def escalation_review(
             rows.append(_case_row(ws, case, handoffs[case.id]))
             step(1)
     frame = pd.DataFrame(rows, columns=COLUMNS).sort_values("created_at", ascending=False, kind="stable")
-    frame = frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True).astype({"resolved_without_escalation": "Int64"})
     sent = [h for hs in handoffs.values() for h in hs]
     criteria = pd.DataFrame(
         {

@@ -63,12 +63,11 @@ def test_retrain_compare_activate_and_roll_back(browser, review) -> None:  # noq
     first = kb.active_model_version().id
     page = open_page(browser, url, LEAD)
     nav(page, "Models")
+    new = max(v.id for v in kb.model_versions()) + 1
     page.get_by_role("button", name="Train a new version").click()
-    page.locator("[class*='st-key-compare_category']").wait_for(timeout=180_000)
-    new = max(v.id for v in kb.model_versions())
-    assert new != first and kb.active_model_version().id == first
+    wait_text(page, f"v{first} (active) against v{new}", timeout=240_000)  # trained, then compared
+    assert kb.active_model_version().id == first
     assert "held-out cases" in page.locator("[class*='st-key-compare_category']").inner_text()
-    wait_text(page, f"v{first} (active) against v{new}")
 
     page.get_by_role("button", name=f"Activate v{new}").click()
     page.get_by_role("button", name=f"Activate v{first}").wait_for(timeout=60_000)  # now v{first} is the candidate

@@ -12,7 +12,10 @@ from kb import KnowledgeBase
 from pipeline.cli import cli
 from pipeline.settings import Settings
 
-COMMANDS = ["demo", "evaluate", "import", "models", "reindex", "resolve", "search", "settings", "suggest", "train"]
+COMMANDS = [
+    "demo", "evaluate", "import", "models", "reindex", "resolve", "review", "search", "settings", "suggest",
+    "thresholds", "train",
+]  # fmt: skip
 
 
 def run(*args: str, db: Path | None = None) -> tuple[int, str]:
@@ -111,17 +114,41 @@ def test_settings_lists_every_setting_with_its_variable(tmp_path: Path) -> None:
 
 def test_train_suggest_and_reactivate_from_the_command_line(demo_copy: Settings) -> None:
     db = Path(demo_copy.database_url)
+    # The demo has two versions: the model of eight weeks before (replayed at the desk) and the active one.
     code, output = run("train", "--actor", "lead", db=db)
     assert code == 0, output
-    assert "Model version 2 trained on" in output and "category" in output and "held-out accuracy" in output
+    assert "Model version 3 trained on" in output and "category" in output and "held-out accuracy" in output
     code, output = run("suggest", "VPNに接続できません。エラー809が出ます。", "--json", db=db)
     assert code == 0, output
     result = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
-    assert result["category"]["value"] == "Network" and result["model_version"] == 2
+    assert result["category"]["value"] == "Network" and result["model_version"] == 3
     assert set(result["criteria"]) == {"technical_limit", "time_constraint", "complexity", "customer_request"}
-    code, output = run("models", "activate", "1", db=db)
-    assert code == 0 and "Model version 1 is now active" in output
+    code, output = run("models", "activate", "2", db=db)
+    assert code == 0 and "Model version 2 is now active" in output
     code, output = run("models", "list", db=db)
-    assert [line[:4] for line in output.splitlines()] == ["  v2", "* v1"]
+    assert [line[:4] for line in output.splitlines()] == ["  v3", "* v2", "  v1"]
+    code, output = run("models", "compare", "3", db=db)
+    assert code == 0 and "v2 (baseline) against v3 (candidate)" in output and "coverage_at_0.9" in output
+    code, output = run("models", "discard", "3", db=db)
+    assert code == 0 and run("models", "list", db=db)[1].splitlines()[0].startswith("x v3")
     code, output = run("models", "activate", "7", db=db)
     assert code == 1 and "no trained model has version 7" in output
+
+
+def test_thresholds_and_the_review_from_the_command_line(demo_copy: Settings, tmp_path: Path) -> None:
+    db = Path(demo_copy.database_url)
+    code, output = run("thresholds", "--precision", "category=0.95", "--class", "category:Email=1", db=db)
+    assert code == 0 and "version 1" in output and "category 'Email': suggested from confidence 1.00" in output
+    code, output = run("suggest", "Outlook keeps asking for my password", db=db)
+    assert output.splitlines()[0].startswith("category    not sure (Email")
+    code, output = run("thresholds", "--class", "category:Email=", db=db)
+    assert code == 0 and "version 2" in output and "Email" not in output
+    code, output = run("thresholds", "--precision", "category", db=db)
+    assert code == 2 and "write TARGET=P" in output
+
+    code, output = run("review", "quality", db=db)  # the demo's 215 replayed cases and 22 open ones
+    assert code == 0 and output.splitlines()[1].split()[:3] == ["category", "237", "236"]
+    csv = tmp_path / "escalations.csv"
+    code, output = run("review", "escalations", "--since", "2026-09-01", "--csv", str(csv), db=db)
+    assert code == 0 and "handed off through the desk" in output
+    assert csv.read_text().startswith("incident_id,title,created_at,escalated_at,hours_to_escalation")
