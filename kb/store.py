@@ -353,20 +353,6 @@ class KnowledgeBase:
         with self._read() as s:
             return [HandoffRecord.from_row(row) for row in s.scalars(query)]
 
-    def field_changes(self, field: str, incident_ids: Sequence[int]) -> list[EventRecord]:
-        """Every logged change of one incident field for these cases (creation counts as a change), in order."""
-        ids = list(incident_ids)
-        out: list[EventRecord] = []
-        with self._read() as s:
-            for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
-                query = select(Event).where(
-                    Event.entity == "incident",
-                    Event.entity_id.in_(ids[start : start + 500]),
-                    (Event.field == field) | (Event.action == "create"),
-                )
-                out += [EventRecord.from_row(row) for row in s.scalars(query)]
-        return sorted(out, key=lambda e: e.id)
-
     def threshold_policy(self) -> ThresholdPolicyRecord | None:
         """The thresholds in force: the newest version, or None while only the settings' default applies."""
         with self._read() as s:

@@ -56,7 +56,8 @@ def _avoidable(ws: Workspace, case: IncidentRecord) -> tuple[int | None, float |
         other = s.incident
         if s.similarity < ws.settings.avoidable_escalation_similarity:
             break
-        if other.id != case.id and other.escalation_level == "none" and other.resolved_at < case.created_at:
+        solved_before = other.resolved_at is not None and other.resolved_at < case.created_at
+        if other.id != case.id and other.escalation_level == "none" and solved_before:
             return other.id, s.similarity
     return None, None
 

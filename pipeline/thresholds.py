@@ -32,14 +32,11 @@ class Thresholds:
     version: int | None = None
 
     @classmethod
-    def from_record(cls, record: ThresholdPolicyRecord | None, settings: Settings) -> Thresholds:
+    def in_force(cls, kb: KnowledgeBase, settings: Settings) -> Thresholds:
+        record = kb.threshold_policy()
         if record is None:
             return cls(settings.precision_target)
         return cls(settings.precision_target, record.precision, record.class_thresholds, record.id)
-
-    @classmethod
-    def in_force(cls, kb: KnowledgeBase, settings: Settings) -> Thresholds:
-        return cls.from_record(kb.threshold_policy(), settings)
 
     def precision_for(self, target: str) -> float:
         return self.precision.get(target, self.default_precision)

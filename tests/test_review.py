@@ -136,6 +136,9 @@ def test_the_quality_page_shows_the_figures_and_the_override_one_click_from_its_
     assert f"#{b}" in texts(lead_app) and "The docking station" not in texts(lead_app)
     link = next(e for e in lead_app.get("page_link") if e.proto.label == f"Open case #{b}")
     assert link.proto.query_string == f"id={b}"
+    lead_app.radio(key="lang").set_value("ja")
+    run(lead_app)
+    assert lead_app.title[0].value == "提案の品質" and "カバー率" in [m.label for m in lead_app.metric]
 
 
 def test_only_leads_and_admins_see_the_review(lead_app) -> None:
