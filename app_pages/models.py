@@ -32,7 +32,7 @@ st.dataframe(
                 t("version"): f"v{v.id}",
                 t("active"): v.active,
                 t("when_utc"): v.created_at,
-                t("cases"): v.n_train,
+                t("training_cases"): v.n_train,
                 t("embedding_model"): v.embedding_model,
                 **{t(k): m.get("accuracy") for k, m in v.metrics.items() if k != "skipped"},
                 t("discarded"): v.discarded_at,
@@ -80,8 +80,11 @@ if active is not None and candidates:
     for target, result in comparison.targets.items():
         with st.container(border=True, key=f"compare_{target}"):
             st.markdown(f"**{t(target)}** · {t('held_out_cases', n=result.cases)}")
-            figures = result.figures.rename(columns=names, index={f: t("figure_" + f) for f in FIGURES})
-            figures[t("change")] = result.figures["candidate"] - result.figures["baseline"]
+            figures = result.figures.astype(float)
+            figures["change"] = figures["candidate"] - figures["baseline"]
+            figures = figures.rename(
+                columns={**names, "change": t("change")}, index={f: t("figure_" + f) for f in FIGURES}
+            )
             st.dataframe(figures.style.format("{:.1%}", na_rep="—"), width="stretch")
             changed = result.classes[result.classes["verdict"] != "same"]
             for verdict in ("better", "worse"):

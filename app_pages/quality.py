@@ -27,7 +27,7 @@ target = st.segmented_control(
 
 
 def percent(value: object) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.0%}"
+    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
 
 
 overall = report.by_target.set_index("target").reindex(list(SUGGESTED_TARGETS)).loc[target]
@@ -54,7 +54,7 @@ st.altair_chart(
     alt.Chart(long)
     .mark_line(point=True)
     .encode(
-        x=alt.X("week:T", title=t("week")),
+        x=alt.X("week:T", title=t("week"), axis=alt.Axis(format="%Y-%m-%d")),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         color=alt.Color("figure:N", title=None),
         tooltip=["week:T", "figure:N", alt.Tooltip("value:Q", format=".0%")],
@@ -75,8 +75,8 @@ st.dataframe(
         "coverage": st.column_config.NumberColumn(t("coverage"), format="percent"),
         "accepted": t("accepted"),
         "overridden": t("overridden"),
-        "acceptance_rate": st.column_config.NumberColumn(t("acceptance_rate"), format="percent"),
-        "override_rate": st.column_config.NumberColumn(t("override_rate"), format="percent"),
+        "acceptance_rate": st.column_config.NumberColumn(t("accepted_share"), format="percent"),
+        "override_rate": st.column_config.NumberColumn(t("overridden_share"), format="percent"),
         "judged": st.column_config.NumberColumn(t("judged"), help=t("judged_help")),
         "precision": st.column_config.NumberColumn(t("precision"), format="percent"),
     },

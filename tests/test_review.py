@@ -127,10 +127,10 @@ def test_the_quality_page_shows_the_figures_and_the_override_one_click_from_its_
     shown = {m.label: m.value for m in lead_app.metric}
     assert {k: shown[k] for k in ("Suggestions", "Coverage", "Precision", "Accepted", "Overridden")} == {
         "Suggestions": "5",
-        "Coverage": "60%",
-        "Precision": "67%",
-        "Accepted": "67%",
-        "Overridden": "33%",
+        "Coverage": "60.0%",
+        "Precision": "66.7%",
+        "Accepted": "66.7%",
+        "Overridden": "33.3%",
     }
     assert "It is the mailbox, not the network" in [t.value for t in lead_app.text]
     assert f"#{b}" in texts(lead_app) and "The docking station" not in texts(lead_app)
