@@ -19,7 +19,7 @@ ws = ready_workspace()
 today = dt.datetime.now(dt.UTC).date()
 period = st.date_input(t("created_between"), value=(today - dt.timedelta(days=365), today), key="esc_period")
 since, until = (*period, None)[:2]  # while a range is being picked, only its start is set
-memo = (since, until, ws.kb.corpus_version(), len(ws.kb.handoffs()))
+memo = (since, until, ws.kb.corpus_version(), ws.kb.stats().handoffs)
 if st.session_state.get("esc_review", (None,))[0] != memo:
     st.session_state["esc_review"] = (memo, escalation_review(ws, since=since, until=until, progress=progress_bar))
 review = st.session_state["esc_review"][1]

@@ -14,7 +14,8 @@ from pipeline.health import health_report
 st.title(t("health_title"))
 current_reviewer()
 ws = ready_workspace()
-memo = (ws.kb.corpus_version(), ws.kb.active_model_version(), ws.thresholds().version, len(ws.kb.suggestions()))
+active = ws.kb.active_model_version()
+memo = (ws.kb.corpus_version(), active and active.id, ws.thresholds().version, ws.kb.stats().suggestions)
 if st.session_state.get("health", (None,))[0] != memo:
     st.session_state["health"] = (memo, health_report(ws, progress=progress_bar))
 report = st.session_state["health"][1]

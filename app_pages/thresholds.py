@@ -11,7 +11,7 @@ import streamlit as st
 from app_pages.common import act, current_reviewer, md, ready_workspace
 from app_pages.i18n import t
 from pipeline import SuggestionModelUnavailable
-from pipeline.thresholds import class_table, curves, restore_thresholds, set_thresholds
+from pipeline.thresholds import change_thresholds, class_table, curves, restore_thresholds
 
 st.title(t("thresholds_title"))
 current_reviewer()
@@ -75,7 +75,6 @@ st.dataframe(
 )
 
 st.markdown(f"#### {t('change_thresholds')}")
-set_here = dict(policy.class_thresholds.get(target, {}))
 with st.form("thresholds_form"):
     precision = st.number_input(
         t("precision_target_of", target=t(target)),
@@ -100,18 +99,15 @@ with st.form("thresholds_form"):
     )
     note = st.text_input(t("why_change"), key=f"th_note_{policy.version}")
     if st.form_submit_button(t("save_thresholds"), type="primary", key="th_save"):
-        if label is not None:
-            if threshold is None:
-                set_here.pop(label, None)
-            else:
-                set_here[label] = threshold
         act(
-            set_thresholds,
+            change_thresholds,
             ws.kb,
-            precision={**policy.precision, target: precision},
-            class_thresholds={**policy.class_thresholds, target: set_here},
+            ws.settings,
+            precision={target: precision},
+            classes={(target, label): threshold} if label is not None else {},
             note=note,
         )
+set_here = policy.class_thresholds.get(target, {})
 if set_here:
     st.caption(t("set_by_lead", classes=md(", ".join(f"{k} ≥ {v:.2f}" for k, v in sorted(set_here.items())))))
 

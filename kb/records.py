@@ -80,6 +80,8 @@ class KBStats:
     resolved: int
     requesters: int
     by_language: dict[str, int]
+    suggestions: int  # stored at intake
+    handoffs: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,7 +250,16 @@ class KnowledgeBase:
             resolved = s.scalar(select(func.count()).where(Incident.status.in_(RESOLVED_STATUSES)))
             requesters = s.scalar(select(func.count()).select_from(Requester))
             by_language = dict(s.execute(select(Incident.language, func.count()).group_by(Incident.language)).all())
-        return KBStats(incidents=total, resolved=resolved, requesters=requesters, by_language=by_language)
+            suggestions = s.scalar(select(func.count()).select_from(Suggestion))
+            handoffs = s.scalar(select(func.count()).select_from(Handoff))
+        return KBStats(
+            incidents=total,
+            resolved=resolved,
+            requesters=requesters,
+            by_language=by_language,
+            suggestions=suggestions,
+            handoffs=handoffs,
+        )
 
     def requester(self, requester_id: int) -> RequesterRecord:
         with self._read() as s:

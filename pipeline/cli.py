@@ -26,7 +26,7 @@ from pipeline.quality import quality_report
 from pipeline.settings import CRITERIA, Settings
 from pipeline.suggest import Suggestion, Triage
 from pipeline.text import ReportError
-from pipeline.thresholds import set_thresholds
+from pipeline.thresholds import change_thresholds
 from pipeline.training import SuggestionModelUnavailable
 from pipeline.workspace import Workspace
 
@@ -366,27 +366,20 @@ def thresholds(
 ) -> None:
     """Show the thresholds in force, or change them (a new version, in force for the next suggestion)."""
     ws = _workspace(ctx)
-    policy = ws.thresholds()
     if precisions or classes:
-        precision, set_classes = dict(policy.precision), {k: dict(v) for k, v in policy.class_thresholds.items()}
         try:
-            for item in precisions:
-                target, value = item.split("=", 1)
-                precision[target.strip()] = float(value)
+            precision = {target.strip(): float(value) for target, value in (i.split("=", 1) for i in precisions)}
+            chosen = {}
             for item in classes:
                 key, value = item.split("=", 1)
                 target, label = key.split(":", 1)
-                chosen = set_classes.setdefault(target.strip(), {})
-                if value.strip():
-                    chosen[label.strip()] = float(value)
-                else:
-                    chosen.pop(label.strip(), None)
+                chosen[target.strip(), label.strip()] = float(value) if value.strip() else None
         except ValueError:
             raise click.BadParameter(
                 "write TARGET=P and TARGET:CLASS=C, e.g. category=0.95 category:Network=0.8"
             ) from None
-        set_thresholds(ws.kb, user=actor, precision=precision, class_thresholds=set_classes, note=note)
-        policy = ws.thresholds()
+        change_thresholds(ws.kb, ws.settings, user=actor, precision=precision, classes=chosen, note=note)
+    policy = ws.thresholds()
     source = f"version {policy.version}" if policy.version else "the settings' default"
     click.echo(f"Thresholds in force: {source}; default precision target {policy.default_precision:.0%}")
     for target, value in policy.precision.items():

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from kb.index import close_pairs
+from pipeline.metrics import answered
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.quality import suggestion_outcomes
 from pipeline.text import incident_text
@@ -49,7 +49,7 @@ def _held_out_abstention(ws: Workspace) -> pd.DataFrame:
         return pd.DataFrame(columns=_ABSTENTION)
     thresholds = ws.thresholds().for_model("category", twin)
     frame = pd.DataFrame(held)
-    frame["abstained"] = frame["confidence"] < frame["predicted"].map(thresholds).fillna(np.inf)
+    frame["abstained"] = ~answered(frame["predicted"], frame["confidence"], thresholds)
     grouped = frame.groupby("truth").agg(suggestions=("abstained", "size"), abstained=("abstained", "sum"))
     return _share(grouped.rename_axis("category").reset_index())
 

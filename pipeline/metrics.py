@@ -22,14 +22,30 @@ def coverage_at_precision(correct: np.ndarray, confidence: np.ndarray, precision
     """
     if len(correct) == 0:
         return 0.0
+    _, made, right = precision_curve(correct, confidence)
+    ok = np.flatnonzero(right >= precision)
+    return float(made[ok[-1]] / len(correct)) if len(ok) else 0.0
+
+
+def precision_curve(correct: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Answering only from a given confidence on, most confident first: at each place a threshold can stop (the
+    last of a run of equal confidences), that confidence, how many answers are made and the share of them right.
+
+    >>> precision_curve(np.array([1, 0, 1]), np.array([0.9, 0.8, 0.8]))
+    (array([0.9, 0.8]), array([1, 3]), array([1.        , 0.66666667]))
+    """
+    confidence = np.asarray(confidence, dtype=float)
     order = np.argsort(-confidence, kind="stable")
     hits = np.cumsum(np.asarray(correct, dtype=float)[order])
-    counts = np.arange(1, len(order) + 1)
-    # Only the last of a run of equal confidences is a place a threshold can stop.
-    sorted_conf = confidence[order]
-    stops = np.append(sorted_conf[1:] != sorted_conf[:-1], True)
-    ok = np.flatnonzero(stops & (hits / counts >= precision))
-    return float(counts[ok[-1]] / len(order)) if len(ok) else 0.0
+    made = np.arange(1, len(order) + 1)
+    ranked = confidence[order]
+    stops = np.append(ranked[1:] != ranked[:-1], True)
+    return ranked[stops], made[stops], hits[stops] / made[stops]
+
+
+def answered(predicted: Sequence[str], confidence: np.ndarray, thresholds: Mapping[str, float]) -> np.ndarray:
+    """Which predictions the assistant makes on its own: at least its class's threshold (a class without one: never)."""
+    return np.asarray(confidence, dtype=float) >= np.array([thresholds.get(p, np.inf) for p in predicted], dtype=float)
 
 
 def expected_calibration_error(correct: np.ndarray, confidence: np.ndarray, bins: int = 10) -> float:
@@ -74,9 +90,9 @@ def classification_figures(
         }
         figures["calibration_error"] = expected_calibration_error(correct, confidence)
         if thresholds is not None:
-            answered = confidence >= np.array([thresholds.get(p, np.inf) for p in predicted])
+            made = answered(predicted, confidence, thresholds)
             figures["abstaining"] = {
-                "coverage": float(answered.mean()),
-                "precision": float(correct[answered].mean()) if answered.any() else None,
+                "coverage": float(made.mean()),
+                "precision": float(correct[made].mean()) if made.any() else None,
             }
     return figures

@@ -7,8 +7,6 @@ import re
 import string
 from dataclasses import dataclass
 
-import numpy as np
-
 from kb import IncidentRecord, TemplateRecord
 from pipeline.mail import CASE_TAG
 from pipeline.workspace import Workspace
@@ -38,8 +36,8 @@ def suggest_templates(ws: Workspace, case: IncidentRecord, k: int = 3) -> list[T
         eligible.append((template, tuple(dict.fromkeys(subject_hits + body_hits))))
     if not eligible:
         return []
+    # Unit vectors (the Embedder contract): inner products are cosine similarities.
     vectors = ws.embedder.encode([f"{case.title}\n{case.body}"] + [f"{t.subject}\n{t.body}" for t, _ in eligible])
-    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     similarity = vectors[1:] @ vectors[0]
     matches = [TemplateMatch(t, hits, float(sim)) for (t, hits), sim in zip(eligible, similarity, strict=True)]
     matches.sort(key=lambda m: (-len(m.matched), -m.similarity))

@@ -13,11 +13,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from kb import KnowledgeBase, ThresholdPolicyRecord
 from pipeline.classify import TicketClassifier
+from pipeline.metrics import answered, precision_curve
 from pipeline.settings import Settings
 from pipeline.training import SuggestionModels
 
@@ -65,6 +65,29 @@ def set_thresholds(
         return w.add_threshold_policy(precision=precision, class_thresholds=class_thresholds, note=note)
 
 
+def change_thresholds(
+    kb: KnowledgeBase,
+    settings: Settings,
+    *,
+    user: str,
+    precision: Mapping[str, float] | None = None,
+    classes: Mapping[tuple[str, str], float | None] | None = None,
+    note: str = "",
+) -> ThresholdPolicyRecord:
+    """A new version: the thresholds in force with these changes. ``precision``: target -> precision target;
+    ``classes``: (target, class) -> confidence threshold, or None to go back to the target's precision target."""
+    now = Thresholds.in_force(kb, settings)
+    chosen = {target: dict(labels) for target, labels in now.class_thresholds.items()}
+    for (target, label), value in (classes or {}).items():
+        if value is None:
+            chosen.get(target, {}).pop(label, None)
+        else:
+            chosen.setdefault(target, {})[label] = value
+    return set_thresholds(
+        kb, user=user, precision={**now.precision, **(precision or {})}, class_thresholds=chosen, note=note
+    )
+
+
 def restore_thresholds(kb: KnowledgeBase, version: int, *, user: str) -> ThresholdPolicyRecord:
     """Put an earlier version's values back in force, as a new version (the history stays whole)."""
     old = next((p for p in kb.threshold_policies() if p.id == version), None)
@@ -87,21 +110,17 @@ def curves(models: SuggestionModels, target: str) -> pd.DataFrame:
     if not held:
         return pd.DataFrame(columns=["class", "confidence", "coverage", "precision", "suggestions"])
     frame = pd.DataFrame(held)
-    frame["correct"] = frame["truth"] == frame["predicted"]
     parts = []
     for label, group in frame.groupby("predicted", sort=True):
-        group = group.sort_values("confidence", ascending=False, kind="stable")
-        hits, made = group["correct"].cumsum().to_numpy(), np.arange(1, len(group) + 1)
-        # A threshold cannot split equal confidences: only the last of each run is a point on the curve.
-        last = np.append(group["confidence"].to_numpy()[1:] != group["confidence"].to_numpy()[:-1], True)
+        confidence, made, right = precision_curve(group["truth"] == label, group["confidence"].to_numpy())
         parts.append(
             pd.DataFrame(
                 {
                     "class": label,
-                    "confidence": group["confidence"].to_numpy()[last],
-                    "coverage": made[last] / len(group),
-                    "precision": hits[last] / made[last],
-                    "suggestions": made[last],
+                    "confidence": confidence,
+                    "coverage": made / len(group),
+                    "precision": right,
+                    "suggestions": made,
                 }
             )
         )
@@ -119,7 +138,7 @@ def class_table(models: SuggestionModels, thresholds: Thresholds, target: str) -
         label = str(label)
         mine = held[held["predicted"] == label]
         threshold = in_force[label]
-        made = mine[mine["confidence"] >= threshold]
+        made = mine[answered(mine["predicted"], mine["confidence"], in_force)]
         if thresholds.is_set(target, label):
             source = "set"
         elif count < model.min_class_examples:

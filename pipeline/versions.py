@@ -45,7 +45,8 @@ class Comparison:
 
 
 def _twins(ws: Workspace, record: ModelVersionRecord) -> SuggestionModels:
-    models = load_version(record, ws.embedder.name)
+    # The active version is already in memory: read from disk only the other one.
+    models = ws.suggestion_models() if record.active else load_version(record, ws.embedder.name)
     if not getattr(models, "holdout_models", None):
         raise SuggestionModelUnavailable(
             f"model version {record.id} keeps no held-out twin (it was trained by an earlier release); "
