@@ -47,10 +47,10 @@ def open_page(browser, url: str, user: str):  # noqa: F811 (the fixture imported
 
 
 def choose(page, label: str, option: str) -> None:
-    """Pick ``option`` in the select box labelled ``label``."""
-    page.locator("[data-testid='stSelectbox']").filter(has_text=label).first.click()
-    if not page.get_by_role("option").count():  # the click focused the box without opening its list
-        page.keyboard.press("ArrowDown")
+    """Pick ``option`` in the select box labelled ``label``: typed, so the list shows only it, next to the box (a
+    long list low on the page may open beyond the viewport)."""
+    page.locator("[data-testid='stSelectbox']").filter(has_text=label).first.locator("input").click()
+    page.keyboard.type(option)
     page.get_by_role("option", name=option).first.click()
     page.wait_for_timeout(300)
 
