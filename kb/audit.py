@@ -77,10 +77,15 @@ def _is_resolved(status: str | None) -> bool:
     return status in RESOLVED_STATUSES
 
 
+def change_time(session: Session) -> dt.datetime:
+    """When the session's changes happen: now, unless the write replays past work (``write(actor, at=...)``)."""
+    return session.info.get("at") or utcnow()
+
+
 def _before_flush(session: Session, flush_context, instances) -> None:
     if "actor" not in session.info:
         raise ReadOnlySession("writes must go through KnowledgeBase.write(actor), which records who made them")
-    now = utcnow()
+    now = change_time(session)
     for obj in session.dirty:
         if isinstance(obj, Incident) and session.is_modified(obj, include_collections=False):
             obj.updated_at = now
@@ -99,7 +104,7 @@ def _changes(obj: object) -> list[tuple[str, Any, Any]]:
 
 
 def _after_flush(session: Session, flush_context) -> None:
-    actor, now = session.info["actor"], utcnow()
+    actor, now = session.info["actor"], change_time(session)
     rows: list[dict[str, Any]] = []
     corpus_changed = False
 

@@ -126,13 +126,20 @@ class KnowledgeBase:
         return f"KnowledgeBase({self.url.render_as_string(hide_password=True)!r})"
 
     @contextmanager
-    def write(self, actor: str) -> Iterator[Writer]:
-        """One transaction, recorded in the event log under ``actor``; rolled back whole on any error."""
+    def write(self, actor: str, *, at: dt.datetime | None = None) -> Iterator[Writer]:
+        """One transaction, recorded in the event log under ``actor``; rolled back whole on any error.
+
+        ``at`` records the changes as made at that time instead of now: for a replay of past work, whose event
+        log would otherwise say it all happened the moment it was replayed.
+        """
         if not actor or not actor.strip():
             raise ValueError("a write needs the name of who makes it (actor)")
+        if at is not None and at.tzinfo is None:
+            raise ValueError(f"datetime {at.isoformat()} has no time zone; the knowledge base stores UTC")
         try:
             with self._sessions.begin() as session:
                 session.info["actor"] = actor.strip()
+                session.info["at"] = at
                 yield Writer(session)
         except StaleDataError as exc:  # another transaction changed the row between our read and our write
             raise StaleEdit(

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb.audit import change_time
 from kb.errors import (
     AlreadyClaimed,
     IncidentNotFound,
@@ -33,7 +34,6 @@ from kb.models import (
     Suggestion,
     ThresholdPolicy,
     User,
-    utcnow,
 )
 from kb.records import (
     HandoffRecord,
@@ -111,6 +111,10 @@ class Writer:
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    def _now(self) -> dt.datetime:
+        """The time of this transaction's changes: now, or the past moment a replay writes them at."""
+        return change_time(self._session)
+
     @staticmethod
     def normalise_email(address: str) -> str:
         """``'Taro <Taro@Example.jp>'`` -> ``'taro@example.jp'``; raises InvalidValue if it is no address."""
@@ -135,7 +139,7 @@ class Writer:
             values = dict(row)
             values.setdefault("body", "")
             values.setdefault("status", "new")
-            values.setdefault("created_at", utcnow())
+            values.setdefault("created_at", self._now())
             values.setdefault("updated_at", values.get("resolved_at") or values["created_at"])
             objs.append(Incident(**values))
         self._session.add_all(objs)
@@ -207,7 +211,7 @@ class Writer:
             status=status,
             resolution=resolution.strip(),
             root_cause=root_cause,
-            resolved_at=at or utcnow(),
+            resolved_at=at or self._now(),
             **final_labels,
         )
 
@@ -301,7 +305,7 @@ class Writer:
         row = self._model_version(version_id)
         if row.active:
             raise InvalidValue(f"model version {version_id} is the active one; activate another before discarding it")
-        row.discarded_at = row.discarded_at or utcnow()
+        row.discarded_at = row.discarded_at or self._now()
         self._session.flush()
         return ModelVersionRecord.from_row(row)
 
@@ -380,7 +384,7 @@ class Writer:
             author=_required("a message's author", author),
             subject=subject or "",
             body=_required("a message", body),
-            at=at or utcnow(),
+            at=at or self._now(),
         )
         self._session.add(message)
         self._session.flush()
@@ -414,7 +418,7 @@ class Writer:
         if decision == "overridden" and not (reason or "").strip():
             raise InvalidValue(f"overriding the {target} suggestion needs a reason")
         row.decision, row.final_value, row.reason = decision, final_value, (reason or "").strip() or None
-        row.decided_by, row.decided_at = user, at or utcnow()
+        row.decided_by, row.decided_at = user, at or self._now()
         self._session.flush()
         return SuggestionRecord.from_row(row)
 
@@ -438,7 +442,7 @@ class Writer:
             package=_required("a hand-off package", package),
             created_by=created_by,
             criteria=sorted(criteria),
-            created_at=at or utcnow(),
+            created_at=at or self._now(),
         )
         self._session.add(row)
         self._session.flush()
