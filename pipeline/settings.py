@@ -237,6 +237,24 @@ class Settings(BaseSettings):
             "listed as near-duplicate knowledge entries, to merge or tell apart."
         ),
     )
+    response_targets_hours: dict[Priority, float] = Field(
+        {"P1": 0.5, "P2": 2, "P3": 8, "P4": 24},
+        description="Trends: the first reply to a requester is due within this many hours (clock time), per priority.",
+    )
+    resolution_targets_hours: dict[Priority, float] = Field(
+        {"P1": 8, "P2": 24, "P3": 72, "P4": 120},
+        description="Trends: a case is due to be resolved within this many hours (clock time), per priority.",
+    )
+    problem_similarity: float = Field(
+        0.65,
+        gt=0,
+        le=1,
+        description=(
+            "Trends: cases on average at least this similar to each other (multilingual model) form one recurring "
+            "cluster, a candidate for a problem record."
+        ),
+    )
+    problem_min_cases: int = Field(3, ge=2, description="Trends: a recurring cluster needs at least this many cases.")
     statuses: dict[str, StatusDef] = Field(
         DEFAULT_STATUSES,
         description=(
