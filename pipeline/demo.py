@@ -29,6 +29,11 @@ OVERRIDE_REASONS = {
     "priority": "Impact and urgency confirmed with the requester",
     "escalation_level": "Another level handles this kind of case",
 }
+# The replay's agents' first reply to each requester.
+ACKNOWLEDGEMENTS = {
+    "en": "Thank you for your report. We are looking into it and will update you here.",
+    "ja": "ご連絡ありがとうございます。確認して、こちらでご報告いたします。",
+}
 
 
 def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
@@ -66,8 +71,9 @@ def replay_desk(ws: Workspace, agents: list[str], progress: ProgressFactory, wee
     value each case was resolved with, and the escalated ones handed off (first to the level the assistant
     suggested when it was higher, then down to the level that resolved them) with the criteria it proposed.
 
-    Times are drawn (seeded) within each case's life: an escalation a few hours after intake, a decision within
-    the hour.
+    Each case also gets the agent's first reply to the requester (with the decisions, tens of minutes after
+    intake), and each hand-off gives the case to the level's holder until it goes back to whoever resolved it.
+    Times are drawn (seeded) within each case's life, and the event log records every change at its time.
     """
     resolved = [case for batch in ws.kb.resolved_incidents() for case in batch]
     start = max(case.created_at for case in resolved) - dt.timedelta(weeks=weeks)
@@ -84,9 +90,12 @@ def _replay(ws: Workspace, case: IncidentRecord, agent: str, rng: np.random.Gene
     before = CaseFilter(until=case.created_at.date() - dt.timedelta(days=1))  # what was known when it came in
     result = ws.triage(f"{case.title}\n{case.body}", where=before)
     rows = [row | {"created_at": case.created_at} for row in suggestion_rows(result)]
-    life = (case.resolved_at or case.created_at + dt.timedelta(days=1)) - case.created_at
-    with ws.kb.write(agent) as w:
+    resolved_at = case.resolved_at or case.created_at + dt.timedelta(days=1)
+    life = resolved_at - case.created_at
+    answered = case.created_at + min(life / 4, dt.timedelta(minutes=float(rng.lognormal(np.log(20), 0.8))))
+    with ws.kb.write(agent, at=answered) as w:
         w.add_suggestions(case.id, rows)
+        w.add_message(case.id, kind="to_requester", author=agent, body=ACKNOWLEDGEMENTS[case.language])
         for row in rows:
             final = getattr(case, row["target"])
             if row["value"] is None or final is None:
@@ -99,7 +108,6 @@ def _replay(ws: Workspace, case: IncidentRecord, agent: str, rng: np.random.Gene
                 final_value=final,
                 user=agent,
                 reason="" if right else OVERRIDE_REASONS[row["target"]],
-                at=case.created_at + min(life / 4, dt.timedelta(minutes=float(rng.uniform(5, 60)))),
             )
     if case.escalation_level not in ESCALATION_LEVELS[1:]:
         return
@@ -111,9 +119,10 @@ def _replay(ws: Workspace, case: IncidentRecord, agent: str, rng: np.random.Gene
     at = case.created_at + min(life / 2, dt.timedelta(hours=float(rng.lognormal(np.log(2), 1))))
     for level in levels:
         package = handoff.draft(ws, case.id, level, why=", ".join(criteria), similar=result.similar)
-        with ws.kb.write(agent) as w:
+        with ws.kb.write(agent, at=at) as w:
             holder = ws.settings.escalation_holders[level]
-            w.add_handoff(
-                case.id, level=level, holder=holder, package=package, created_by=agent, criteria=criteria, at=at
-            )
-        at += (case.created_at + life - at) / 2
+            w.update_incident(case.id, assignee=holder)
+            w.add_handoff(case.id, level=level, holder=holder, package=package, created_by=agent, criteria=criteria)
+        at += (resolved_at - at) / 2
+    with ws.kb.write(agent, at=resolved_at) as w:  # the case goes back to whoever resolved it
+        w.update_incident(case.id, assignee=case.assignee)
