@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test demo lint chromium
+.PHONY: run test demo lint notebooks chromium
 
 run: $(VENV)/.installed
 	$(BIN)/incident-kb demo
@@ -22,6 +22,10 @@ test: $(VENV)/.installed-dev chromium
 
 demo: $(VENV)/.installed
 	$(BIN)/incident-kb demo --recreate
+
+# The analysts' notebooks in Jupyter (on the demo that `make run` builds).
+notebooks: $(VENV)/.installed-notebooks
+	$(BIN)/jupyter lab notebooks/
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
@@ -39,6 +43,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-notebooks: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[notebooks]'
 	touch $@ $(VENV)/.installed
 
 # The browser tests drive Debian's Chromium (playwright cannot download its own browser here).
