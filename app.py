@@ -11,6 +11,7 @@ from pipeline import people
 st.set_page_config(page_title="incident-kb", page_icon=":material/support_agent:", layout="wide")
 sidebar()  # first: it sets the language the page titles below are in
 review = [
+    st.Page("app_pages/trends.py", title=t("nav_trends"), icon=":material/trending_up:"),
     st.Page("app_pages/quality.py", title=t("nav_quality"), icon=":material/fact_check:"),
     st.Page("app_pages/thresholds.py", title=t("nav_thresholds"), icon=":material/tune:"),
     st.Page("app_pages/models.py", title=t("nav_models"), icon=":material/model_training:"),

@@ -12,6 +12,7 @@ The functions below take and return plain DataFrames, so they serve any event lo
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ def weekly_counts(incidents: pd.DataFrame, by: str = "category") -> pd.DataFrame
     return table.reindex(weeks, fill_value=0)
 
 
-def distribution(frame: pd.DataFrame, value: str, by: str) -> pd.DataFrame:
+def distribution(frame: pd.DataFrame, value: str, by: str | list[str]) -> pd.DataFrame:
     """Per value of ``by``: how many rows have ``value``, its mean and its quartiles and 90th percentile."""
     known = frame[frame[value].notna()]
     grouped = known.groupby(by)[value]
@@ -93,13 +94,14 @@ def distribution(frame: pd.DataFrame, value: str, by: str) -> pd.DataFrame:
     return table
 
 
-def escalation_rates(incidents: pd.DataFrame, by: str = "category") -> pd.DataFrame:
-    """Per value of ``by``: cases, the share that ended at each escalation level, and the share escalated at all."""
-    frame = incidents[incidents["escalation_level"].notna()]
-    shares = pd.crosstab(frame[by], frame["escalation_level"], normalize="index")
+def escalation_rates(incidents: pd.DataFrame, by: str | list[str] = "category") -> pd.DataFrame:
+    """Per value of ``by``: cases, the share that ended at each escalation level, and the share escalated at all;
+    most escalated first."""
+    grouped = incidents[incidents["escalation_level"].notna()].groupby(by)
+    shares = grouped["escalation_level"].value_counts(normalize=True).unstack(fill_value=0.0)
     shares = shares.reindex(columns=list(ESCALATION_LEVELS), fill_value=0.0)
     shares.columns.name = None
-    shares.insert(0, "cases", frame.groupby(by).size())
+    shares.insert(0, "cases", grouped.size())
     shares["escalated"] = 1 - shares["none"]
     return shares.sort_values("escalated", ascending=False, kind="stable")
 
@@ -192,10 +194,16 @@ class Analysis:
     def close(self) -> None:
         self.kb.close()
 
-    def incidents(self) -> pd.DataFrame:
-        """Every incident with its labels and times, week, hours to first response and to resolve,
-        reassignments, reopenings and whether it was escalated."""
-        return lifecycle(frames.incidents(self.kb), self.events(), self.messages())
+    def incidents(self, since: dt.date | None = None, until: dt.date | None = None) -> pd.DataFrame:
+        """Every incident (created between ``since`` and ``until``, both included, if given) with its labels and
+        times, week, hours to first response and to resolve, reassignments, reopenings and whether it was
+        escalated."""
+        frame = lifecycle(frames.incidents(self.kb), self.events(), self.messages())
+        if since is not None:
+            frame = frame[frame["created_at"].dt.date >= since]
+        if until is not None:
+            frame = frame[frame["created_at"].dt.date <= until]
+        return frame.reset_index(drop=True)
 
     def events(self) -> pd.DataFrame:
         return frames.events(self.kb)

@@ -19,8 +19,11 @@ from pipeline.eventlog import incidents_of, read_event_log, state_history
 from pipeline.problems import recurring_problems, telling_words
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.workspace import Workspace
+from tests.test_app import open_app
+from tests.test_app_desk import goto, run, texts
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday
+LEAD = "Lena Lead"
 
 
 def at(hours: float) -> dt.datetime:
@@ -253,3 +256,25 @@ def test_recurring_problems_of_the_demo_group_one_kind_of_trouble(demo_settings:
         assert count / len(members) >= 0.75, (problem.label, Counter(members))
     vpn = next(p for p in found if "vpn" in p.words)
     assert set(vpn.languages) == {"en", "ja"}  # the same trouble reported in both languages is one problem
+
+
+def test_the_trends_page_shows_the_period_s_figures_to_a_lead(known: Analysis, monkeypatch: pytest.MonkeyPatch) -> None:
+    with known.kb.write("setup") as w:
+        w.add_user(LEAD, "lead")
+    app = open_app(known.settings, monkeypatch)
+    app.selectbox(key="user").set_value(LEAD)
+    goto(run(app), "app_pages/trends.py")
+    app.date_input(key="trends_period").set_value((dt.date(2026, 3, 1), dt.date(2026, 3, 31)))
+    run(app)
+    shown = {m.label: m.value for m in app.metric}
+    # Resolved in 24, 27 and 5 hours; one case in four escalated; C is past its 24-hour P2 target, the rest made theirs.
+    assert {k: shown[k] for k in ("Incidents opened", "Median time to resolve", "Escalated")} == {
+        "Incidents opened": "4",
+        "Median time to resolve": "24.0 h",
+        "Escalated": "25%",
+    }
+    assert shown["Resolved within target"] == "75%"
+    assert "No group of similar reports in this period." in texts(app)
+    app.radio(key="lang").set_value("ja")
+    run(app)
+    assert app.title[0].value == "インシデントの傾向" and not app.exception

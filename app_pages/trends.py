@@ -1,0 +1,151 @@
+"""Incident trends, for leads: the main charts of notebooks/kb_trends.ipynb (volumes by category per week, time to
+resolve by priority, escalation by category and level, targets met) and the recurring problems of a period, with
+Japanese and English reports side by side."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app_pages.common import case_table, current_reviewer, level_label, progress_bar, ready_workspace
+from app_pages.i18n import t
+from kb.vocab import ESCALATION_LEVELS
+from pipeline import analysis
+from pipeline.problems import recurring_problems
+
+st.title(t("trends_title"))
+current_reviewer()
+ws = ready_workspace()
+today = dt.datetime.now(dt.UTC).date()
+period = st.date_input(t("created_between"), value=(today - dt.timedelta(days=365), today), key="trends_period")
+since, until = (*period, None)[:2]  # while a range is being picked, only its start is set
+report = analysis.Analysis(ws.kb, ws.settings)
+stats = ws.kb.stats()
+memo = (since, until, ws.kb.corpus_version(), stats.incidents, stats.resolved, stats.handoffs)
+if st.session_state.get("trends", (None,))[0] != memo:
+    with st.spinner(t("trends_loading")):
+        st.session_state["trends"] = (memo, report.incidents(since, until))
+incidents = st.session_state["trends"][1]
+if incidents.empty:
+    st.info(t("no_incidents_in_period"))
+    st.stop()
+
+met = report.targets_met(incidents)
+resolved = incidents[incidents["hours_to_resolve"].notna()]
+resolution = met["resolution"]
+for column, (label, value) in zip(
+    st.columns(4),
+    (
+        (t("incidents_opened"), f"{len(incidents):,}"),
+        (t("median_hours_to_resolve"), f"{resolved['hours_to_resolve'].median():.1f} h" if len(resolved) else "—"),
+        (t("escalated_share"), f"{incidents['escalated'].mean():.0%}"),
+        (
+            t("resolution_target_met"),
+            f"{resolution['met'].sum() / resolution['cases'].sum():.0%}" if resolution["cases"].sum() else "—",
+        ),
+    ),
+    strict=True,
+):
+    column.metric(label, value)
+
+st.markdown(f"#### {t('weekly_volumes')}")
+weekly = pd.concat(
+    {lang: analysis.weekly_counts(cases, by="category").stack() for lang, cases in incidents.groupby("language")},
+    names=["language", "week", "category"],
+).rename("reports")
+st.altair_chart(
+    alt.Chart(weekly.reset_index())
+    .mark_area()
+    .encode(
+        x=alt.X("week:T", title=t("week")),
+        y=alt.Y("reports:Q", stack=True, title=t("new_reports")),
+        color=alt.Color("category:N", title=t("category")),
+        column=alt.Column("language:N", title=None),
+        tooltip=["week:T", "category:N", "reports:Q"],
+    )
+    .properties(width=420, height=260),
+)
+st.caption(t("weekly_volumes_help"))
+
+left, right = st.columns(2)
+with left:
+    st.markdown(f"#### {t('time_to_resolve_by_priority')}")
+    st.altair_chart(
+        alt.Chart(resolved[["priority", "language", "hours_to_resolve"]].dropna())
+        .mark_boxplot(extent=1.5, outliers=False)
+        .encode(
+            x=alt.X("priority:N", title=t("priority")),
+            xOffset="language:N",
+            y=alt.Y("hours_to_resolve:Q", scale=alt.Scale(type="log"), title=t("hours_to_resolve")),
+            color=alt.Color("language:N", title=t("language")),
+        ),
+        width="stretch",
+    )
+    st.caption(t("time_to_resolve_help"))
+with right:
+    st.markdown(f"#### {t('targets_met_by_priority')}")
+    shares = pd.concat({stage: met[stage]["share"] for stage in ("first response", "resolution")}, names=["stage"])
+    st.altair_chart(
+        alt.Chart(shares.rename("share").reset_index().dropna())
+        .mark_bar()
+        .encode(
+            x=alt.X("priority:N", title=t("priority")),
+            xOffset="stage:N",
+            y=alt.Y("share:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title=t("within_target")),
+            color=alt.Color("stage:N", title=None),
+            tooltip=["priority:N", "stage:N", alt.Tooltip("share:Q", format=".0%")],
+        ),
+        width="stretch",
+    )
+    st.caption(t("targets_help"))
+
+st.markdown(f"#### {t('escalation_by_category')}")
+rates = analysis.escalation_rates(incidents, by="category")
+levels = rates[list(ESCALATION_LEVELS)].rename(columns=level_label).stack().rename("share").reset_index()
+levels.columns = ["category", "level", "share"]
+st.altair_chart(
+    alt.Chart(levels)
+    .mark_bar()
+    .encode(
+        x=alt.X("share:Q", stack="normalize", axis=alt.Axis(format="%"), title=t("share_of_cases")),
+        y=alt.Y("category:N", sort=list(rates.index), title=None),
+        color=alt.Color("level:N", sort=[level_label(v) for v in ESCALATION_LEVELS], title=t("final_level")),
+        order=alt.Order("level:N"),
+        tooltip=["category:N", "level:N", alt.Tooltip("share:Q", format=".0%")],
+    ),
+    width="stretch",
+)
+by_language = analysis.escalation_rates(incidents, by=["category", "language"])["escalated"].unstack("language")
+st.dataframe(
+    by_language.reindex(rates.index),
+    width="stretch",
+    column_config={lang: st.column_config.ProgressColumn(lang, format="percent") for lang in by_language.columns},
+)
+
+st.markdown(f"#### {t('recurring_problems')}")
+st.caption(t("recurring_problems_help", similarity=ws.settings.problem_similarity))
+try:
+    problems = recurring_problems(ws, since, until, progress=progress_bar)
+except ValueError as exc:
+    st.warning(str(exc))
+    st.stop()
+if not problems:
+    st.info(t("no_recurring_problems"))
+for number, problem in enumerate(problems):
+    languages = ", ".join(f"{n} {lang}" for lang, n in problem.languages.items())
+    with st.expander(f"**{problem.label}** — {t('reports_count', n=problem.size)} ({languages})", expanded=number == 0):
+        case_table(
+            problem.cases,
+            f"problem_{number}",
+            ("id",),
+            {
+                "title": st.column_config.TextColumn(t("title"), width="large"),
+                "language": t("language"),
+                "category": t("category"),
+                "status": t("status"),
+                "created_at": st.column_config.DatetimeColumn(t("opened"), format="YYYY-MM-DD HH:mm"),
+            },
+        )
