@@ -1,6 +1,6 @@
 """A lead in the real app and a real Chromium: a threshold raised on the Thresholds page makes the next suggestion
 abstain where it did not before; a new version trained from the Models page is compared with the active one,
-activated, and rolled back."""
+activated, and rolled back; the Trends page draws its charts and lists the recurring problems."""
 
 from __future__ import annotations
 
@@ -77,4 +77,17 @@ def test_retrain_compare_activate_and_roll_back(browser, review) -> None:  # noq
     page.get_by_role("button", name="Activate", exact=True).click()
     page.get_by_role("button", name=f"Activate v{new}").wait_for(timeout=60_000)
     assert kb.active_model_version().id == first
+    page.close()
+
+
+def test_the_trends_page_draws_its_charts_and_lists_the_recurring_problems(browser, review) -> None:  # noqa: F811
+    url, _ = review
+    page = open_page(browser, url, LEAD)
+    nav(page, "Trends")
+    page.get_by_role("heading", name="Recurring problems").wait_for(timeout=60_000)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    charts.nth(3).wait_for(timeout=60_000)  # weekly volumes, time to resolve, targets met, escalation
+    first = page.locator("[data-testid='stExpander']").first
+    assert "reports" in first.inner_text()
+    first.locator("[data-testid='stDataFrame']").wait_for(timeout=60_000)
     page.close()
