@@ -3,9 +3,11 @@ who is working), safe text, case cards."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +19,8 @@ from pipeline.progress import Progress
 from pipeline.search import SimilarCase
 from pipeline.workflow import TransitionRefused
 
+T = TypeVar("T")
+
 # What a refused action tells the user, as it is: a stale view, a claim lost, a move the workflow forbids, a bad
 # value, a model version that cannot be used.
 REFUSALS = (StaleEdit, AlreadyClaimed, TransitionRefused, InvalidValue, RequesterNotFound, SuggestionModelUnavailable)
@@ -24,6 +28,22 @@ REFUSALS = (StaleEdit, AlreadyClaimed, TransitionRefused, InvalidValue, Requeste
 # Every ASCII punctuation mark may be backslash-escaped in CommonMark; this also defuses Streamlit's own
 # :color[...] / :material/...: directives and $...$ math in text that comes from reports.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&\"'])")
+
+
+def remembered(key: str, depends_on: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, kept in the session under ``key`` until ``depends_on`` changes: a rerun of the page (any
+    click) does not compute it again."""
+    if st.session_state.get(key, (None,))[0] != depends_on:
+        st.session_state[key] = (depends_on, compute())
+    return st.session_state[key][1]
+
+
+def period_input(key: str, days: int = 365) -> tuple[dt.date | None, dt.date | None]:
+    """The "created between" dates of a review page, the last ``days`` by default."""
+    today = dt.datetime.now(dt.UTC).date()
+    period = st.date_input(t("created_between"), value=(today - dt.timedelta(days=days), today), key=key)
+    since, until = (*period, None)[:2]  # while a range is being picked, only its start is set
+    return since, until
 
 
 def md(text: object) -> str:

@@ -4,25 +4,30 @@ escalation had shown to be avoidable (candidates for training or a knowledge art
 
 from __future__ import annotations
 
-import datetime as dt
-
 import altair as alt
 import streamlit as st
 
-from app_pages.common import case_table, current_reviewer, level_label, progress_bar, ready_workspace
+from app_pages.common import (
+    case_table,
+    current_reviewer,
+    level_label,
+    period_input,
+    progress_bar,
+    ready_workspace,
+    remembered,
+)
 from app_pages.i18n import t
 from pipeline.escalations import escalation_review
 
 st.title(t("escalations_title"))
 current_reviewer()
 ws = ready_workspace()
-today = dt.datetime.now(dt.UTC).date()
-period = st.date_input(t("created_between"), value=(today - dt.timedelta(days=365), today), key="esc_period")
-since, until = (*period, None)[:2]  # while a range is being picked, only its start is set
-memo = (since, until, ws.kb.corpus_version(), ws.kb.stats().handoffs)
-if st.session_state.get("esc_review", (None,))[0] != memo:
-    st.session_state["esc_review"] = (memo, escalation_review(ws, since=since, until=until, progress=progress_bar))
-review = st.session_state["esc_review"][1]
+since, until = period_input("esc_period")
+review = remembered(
+    "esc_review",
+    (since, until, ws.kb.corpus_version(), ws.kb.stats().handoffs),
+    lambda: escalation_review(ws, since=since, until=until, progress=progress_bar),
+)
 cases = review.cases
 if cases.empty:
     st.info(t("no_escalations"))

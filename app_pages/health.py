@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import case_table, current_reviewer, progress_bar, ready_workspace
+from app_pages.common import case_table, current_reviewer, progress_bar, ready_workspace, remembered
 from app_pages.i18n import t
 from pipeline.health import health_report
 
@@ -15,10 +15,11 @@ st.title(t("health_title"))
 current_reviewer()
 ws = ready_workspace()
 active = ws.kb.active_model_version()
-memo = (ws.kb.corpus_version(), active and active.id, ws.thresholds().version, ws.kb.stats().suggestions)
-if st.session_state.get("health", (None,))[0] != memo:
-    st.session_state["health"] = (memo, health_report(ws, progress=progress_bar))
-report = st.session_state["health"][1]
+report = remembered(
+    "health",
+    (ws.kb.corpus_version(), active and active.id, ws.thresholds().version, ws.kb.stats().suggestions),
+    lambda: health_report(ws, progress=progress_bar),
+)
 
 for column, (label, value) in zip(
     st.columns(3),

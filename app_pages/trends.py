@@ -4,13 +4,19 @@ Japanese and English reports side by side."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import case_table, current_reviewer, level_label, progress_bar, ready_workspace
+from app_pages.common import (
+    case_table,
+    current_reviewer,
+    level_label,
+    period_input,
+    progress_bar,
+    ready_workspace,
+    remembered,
+)
 from app_pages.i18n import t
 from kb.vocab import ESCALATION_LEVELS
 from pipeline import analysis
@@ -19,16 +25,15 @@ from pipeline.problems import recurring_problems
 st.title(t("trends_title"))
 current_reviewer()
 ws = ready_workspace()
-today = dt.datetime.now(dt.UTC).date()
-period = st.date_input(t("created_between"), value=(today - dt.timedelta(days=365), today), key="trends_period")
-since, until = (*period, None)[:2]  # while a range is being picked, only its start is set
+since, until = period_input("trends_period")
 report = analysis.Analysis(ws.kb, ws.settings)
-stats = ws.kb.stats()
-memo = (since, until, ws.kb.corpus_version(), stats.incidents, stats.resolved, stats.handoffs)
-if st.session_state.get("trends", (None,))[0] != memo:
-    with st.spinner(t("trends_loading")):
-        st.session_state["trends"] = (memo, report.incidents(since, until))
-incidents = st.session_state["trends"][1]
+stats = ws.kb.stats()  # what a change to the knowledge base moves, so the figures are computed again
+with st.spinner(t("trends_loading")):
+    incidents = remembered(
+        "trends",
+        (since, until, ws.kb.corpus_version(), stats.incidents, stats.resolved, stats.handoffs),
+        lambda: report.incidents(since, until),
+    )
 if incidents.empty:
     st.info(t("no_incidents_in_period"))
     st.stop()
@@ -128,7 +133,11 @@ st.dataframe(
 st.markdown(f"#### {t('recurring_problems')}")
 st.caption(t("recurring_problems_help", similarity=ws.settings.problem_similarity))
 try:
-    problems = recurring_problems(ws, since, until, progress=progress_bar)
+    problems = remembered(
+        "trends_problems",
+        (since, until, stats.incidents, ws.settings.problem_similarity),
+        lambda: recurring_problems(ws, since, until, progress=progress_bar),
+    )
 except ValueError as exc:
     st.warning(str(exc))
     st.stop()
