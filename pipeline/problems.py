@@ -27,9 +27,9 @@ from pipeline.workspace import Workspace
 # Average linkage keeps an n x n distance matrix: about 100 MB at this size, seconds on a laptop.
 MAX_CASES = 5000
 LABEL_WORDS = 4
-# Words: Latin-script words and codes, runs of katakana, runs of two or more kanji (Japanese compounds such as
-# 印刷 or 承認; the kana around them are grammar).
-_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9+#._-]*[A-Za-z0-9]|[ァ-ヴー]{2,}|[一-龯々]{2,}")
+# Words: Latin-script words and codes with at least one letter (0x80070005, 10GB; not bare numbers), runs of
+# katakana, runs of two or more kanji (Japanese compounds such as 印刷 or 承認; the kana around them are grammar).
+_WORDS = re.compile(r"(?=[0-9]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9+#._-]*[A-Za-z0-9]|[ァ-ヴー]{2,}|[一-龯々]{2,}")
 _STOP_WORDS = ENGLISH_STOP_WORDS | {"hi", "hello", "thanks", "thank", "please", "regards", "today", "since"}
 
 
