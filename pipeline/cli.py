@@ -21,6 +21,7 @@ from pipeline.embed_cache import EmbeddingCache
 from pipeline.escalations import escalation_review
 from pipeline.evaluate import EvaluationError, evaluate_classify, evaluate_retrieval, read_labelled, read_pairs
 from pipeline.importer import IMPORTERS, ImportFileError, parse_mapping
+from pipeline.problems import recurring_problems
 from pipeline.progress import Progress
 from pipeline.quality import quality_report
 from pipeline.settings import CRITERIA, Settings
@@ -492,7 +493,7 @@ def evaluate_retrieval_command(ctx: click.Context, path: Path, as_json: bool) ->
 
 @cli.group(cls=_Group)
 def review() -> None:
-    """The leads' review from the command line: suggestion quality, escalations."""
+    """The leads' review from the command line: suggestion quality, escalations, recurring problems."""
 
 
 @review.command("quality")
@@ -528,6 +529,29 @@ def review_escalations(ctx: click.Context, since, until, csv_path: Path | None) 
     if csv_path:
         csv_path.write_text(result.to_csv(), encoding="utf-8")
         click.echo(f"Wrote {len(cases)} cases to {csv_path}")
+
+
+@review.command("problems")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Reports opened on or after this day.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Reports opened on or before this day.")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many clusters to list.")
+@click.pass_context
+def review_problems(ctx: click.Context, since, until, top: int) -> None:
+    """Recurring problems: the largest clusters of similar reports of the period, with their telling words and
+    their cases (the most typical first); candidates for a problem record."""
+    try:
+        found = recurring_problems(
+            _workspace(ctx), since and since.date(), until and until.date(), top=top, progress=progress_bar
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not found:
+        click.echo("No group of similar reports in this period.")
+    for problem in found:
+        languages = ", ".join(f"{n} {lang}" for lang, n in problem.languages.items())
+        click.echo(f"\n{problem.label}: {problem.size} reports ({languages}), similarity {problem.similarity:.2f}")
+        for case in problem.cases.itertuples():
+            click.echo(f"  #{case.id:<6} {case.created_at:%Y-%m-%d} {case.language} {case.status:<12} {case.title}")
 
 
 @cli.command()

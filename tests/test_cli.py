@@ -152,3 +152,7 @@ def test_thresholds_and_the_review_from_the_command_line(demo_copy: Settings, tm
     code, output = run("review", "escalations", "--since", "2026-09-01", "--csv", str(csv), db=db)
     assert code == 0 and "handed off through the desk" in output
     assert csv.read_text().startswith("incident_id,title,created_at,escalated_at,hours_to_escalation")
+    code, output = run("review", "problems", "--since", "2026-08-24", "--until", "2026-11-22", "--top", "2", db=db)
+    assert code == 0 and output.count(" reports (") == 2 and "#" in output
+    code, output = run("review", "problems", "--since", "2026-11-22", "--until", "2026-11-22", db=db)
+    assert code == 0 and "No group of similar reports in this period." in output
