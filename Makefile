@@ -23,8 +23,9 @@ test: $(VENV)/.installed-dev chromium
 demo: $(VENV)/.installed
 	$(BIN)/incident-kb demo --recreate
 
-# The analysts' notebooks in Jupyter (on the demo that `make run` builds).
+# The analysts' notebooks in Jupyter, on the demo (built first if need be).
 notebooks: $(VENV)/.installed-notebooks
+	$(BIN)/incident-kb demo
 	$(BIN)/jupyter lab notebooks/
 
 lint: $(VENV)/.installed-dev
