@@ -26,7 +26,7 @@ demo: $(VENV)/.installed
 # The analysts' notebooks in Jupyter, on the demo (built first if need be).
 notebooks: $(VENV)/.installed-notebooks
 	$(BIN)/incident-kb demo
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(if $(SUDO),,--allow-root) notebooks/  # root (a container) must say so
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
