@@ -71,7 +71,7 @@ st.altair_chart(
         column=alt.Column("language:N", title=None),
         tooltip=["week:T", "category:N", "reports:Q"],
     )
-    .properties(width=420, height=260),
+    .properties(width=330, height=240),
 )
 st.caption(t("weekly_volumes_help"))
 
@@ -92,7 +92,8 @@ with left:
     st.caption(t("time_to_resolve_help"))
 with right:
     st.markdown(f"#### {t('targets_met_by_priority')}")
-    shares = pd.concat({stage: met[stage]["share"] for stage in ("first response", "resolution")}, names=["stage"])
+    stages = {"first response": t("stage_first_response"), "resolution": t("stage_resolution")}
+    shares = pd.concat({label: met[stage]["share"] for stage, label in stages.items()}, names=["stage"])
     st.altair_chart(
         alt.Chart(shares.rename("share").reset_index().dropna())
         .mark_bar()
@@ -109,20 +110,27 @@ with right:
 
 st.markdown(f"#### {t('escalation_by_category')}")
 rates = analysis.escalation_rates(incidents, by="category")
-levels = rates[list(ESCALATION_LEVELS)].rename(columns=level_label).stack().rename("share").reset_index()
+labels = [level_label(level) for level in ESCALATION_LEVELS]
+levels = rates[list(ESCALATION_LEVELS)].set_axis(labels, axis=1).stack().rename("share").reset_index()
 levels.columns = ["category", "level", "share"]
+levels["rank"] = levels["level"].map(labels.index)  # none first, then L1, L2, L3
 st.altair_chart(
     alt.Chart(levels)
     .mark_bar()
     .encode(
         x=alt.X("share:Q", stack="normalize", axis=alt.Axis(format="%"), title=t("share_of_cases")),
         y=alt.Y("category:N", sort=list(rates.index), title=None),
-        color=alt.Color("level:N", sort=[level_label(v) for v in ESCALATION_LEVELS], title=t("final_level")),
-        order=alt.Order("level:N"),
+        color=alt.Color(
+            "level:N",
+            scale=alt.Scale(domain=labels, range=["#c7d2dd", "#8fb3d9", "#4a7fb5", "#1f3f66"]),
+            title=t("final_level"),
+        ),
+        order=alt.Order("rank:Q"),
         tooltip=["category:N", "level:N", alt.Tooltip("share:Q", format=".0%")],
     ),
     width="stretch",
 )
+st.caption(t("escalated_by_language"))
 by_language = analysis.escalation_rates(incidents, by=["category", "language"])["escalated"].unstack("language")
 st.dataframe(
     by_language.reindex(rates.index),
