@@ -137,6 +137,12 @@ def current_reviewer() -> str:
     return user
 
 
+def review_page(title_key: str) -> tuple[str, Workspace]:
+    """A review page's start: its title, the lead or admin working (else the page stops), the ready workspace."""
+    st.title(t(title_key))
+    return current_reviewer(), ready_workspace()
+
+
 def act(action: Callable[..., object], *args: object, **kwargs: object) -> None:
     """Run one change as the user picked in the sidebar; on success show the page anew, else say why nothing
     changed (a stale view, a claim lost, a move the workflow forbids, a bad value)."""

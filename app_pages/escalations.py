@@ -9,19 +9,16 @@ import streamlit as st
 
 from app_pages.common import (
     case_table,
-    current_reviewer,
     level_label,
     period_input,
     progress_bar,
-    ready_workspace,
     remembered,
+    review_page,
 )
 from app_pages.i18n import t
 from pipeline.escalations import escalation_review
 
-st.title(t("escalations_title"))
-current_reviewer()
-ws = ready_workspace()
+_, ws = review_page("escalations_title")
 since, until = period_input("esc_period")
 review = remembered(
     "esc_review",

@@ -7,13 +7,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import case_table, current_reviewer, progress_bar, ready_workspace, remembered
+from app_pages.common import case_table, progress_bar, remembered, review_page
 from app_pages.i18n import t
 from pipeline.health import health_report
 
-st.title(t("health_title"))
-current_reviewer()
-ws = ready_workspace()
+_, ws = review_page("health_title")
 active = ws.kb.active_model_version()
 report = remembered(
     "health",

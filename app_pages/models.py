@@ -7,14 +7,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import act, current_reviewer, md, progress_bar, ready_workspace
+from app_pages.common import act, md, progress_bar, review_page
 from app_pages.i18n import t
 from pipeline import SuggestionModelUnavailable
 from pipeline.versions import FIGURES, activate_version, compare_versions, discard_version
 
-st.title(t("models_title"))
-user = current_reviewer()
-ws = ready_workspace()
+user, ws = review_page("models_title")
 
 
 def label(v) -> str:

@@ -8,14 +8,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import act, current_reviewer, md, ready_workspace
+from app_pages.common import act, md, review_page
 from app_pages.i18n import t
 from pipeline import SuggestionModelUnavailable
 from pipeline.thresholds import change_thresholds, class_table, curves, restore_thresholds
 
-st.title(t("thresholds_title"))
-current_reviewer()
-ws = ready_workspace()
+_, ws = review_page("thresholds_title")
 try:
     models = ws.suggestion_models()
 except SuggestionModelUnavailable as exc:

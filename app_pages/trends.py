@@ -10,21 +10,18 @@ import streamlit as st
 
 from app_pages.common import (
     case_table,
-    current_reviewer,
     level_label,
     period_input,
     progress_bar,
-    ready_workspace,
     remembered,
+    review_page,
 )
 from app_pages.i18n import t
 from kb.vocab import ESCALATION_LEVELS
 from pipeline import analysis
 from pipeline.problems import recurring_problems
 
-st.title(t("trends_title"))
-current_reviewer()
-ws = ready_workspace()
+_, ws = review_page("trends_title")
 since, until = period_input("trends_period")
 report = analysis.Analysis(ws.kb, ws.settings)
 stats = ws.kb.stats()  # what a change to the knowledge base moves, so the figures are computed again
