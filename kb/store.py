@@ -245,6 +245,11 @@ class KnowledgeBase:
                 )
             )
 
+    def meta(self, key: str) -> str | None:
+        """A fact stored about this database (``Writer.set_meta``), or None."""
+        with self._read() as s:
+            return s.scalar(select(Meta.value).where(Meta.key == key))
+
     def corpus_version(self) -> str:
         """Changes whenever the set of resolved incidents or their text changes, and differs between databases."""
         with self._read() as s:

@@ -27,6 +27,7 @@ from kb.models import (
     Handoff,
     Incident,
     Message,
+    Meta,
     ModelVersion,
     ReplyTemplate,
     Requester,
@@ -114,6 +115,11 @@ class Writer:
     def _now(self) -> dt.datetime:
         """The time of this transaction's changes: now, or the past moment a replay writes them at."""
         return change_time(self._session)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a fact about this database under ``key`` (replacing any earlier value)."""
+        self._session.merge(Meta(key=key, value=value))
+        self._session.flush()
 
     @staticmethod
     def normalise_email(address: str) -> str:

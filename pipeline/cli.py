@@ -13,9 +13,9 @@ import click
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from kb import IncidentNotFound, InvalidValue, KnowledgeBaseUnavailable, ModelVersionNotFound
+from kb import IncidentNotFound, InvalidValue, KnowledgeBase, KnowledgeBaseUnavailable, ModelVersionNotFound
 from pipeline import versions
-from pipeline.demo import build_demo
+from pipeline.demo import build_demo, interrupted
 from pipeline.embed import OFFLINE_MODELS, ModelUnavailable, load_embedder
 from pipeline.embed_cache import EmbeddingCache
 from pipeline.escalations import escalation_review
@@ -560,6 +560,11 @@ def review_problems(ctx: click.Context, since, until, top: int) -> None:
 def demo(ctx: click.Context, recreate: bool) -> None:
     """Build the demo knowledge base from data/ (about 1,600 incidents, half Japanese) if it is empty."""
     settings: Settings = ctx.obj["settings"]
+    if not recreate:
+        with KnowledgeBase(settings.resolved_database_url) as kb:
+            recreate = interrupted(kb)
+        if recreate:
+            click.echo(f"The demo build in {kb} was interrupted before it finished; building it again.")
     if recreate:
         _remove_sqlite(settings)
     ws = _workspace(ctx)

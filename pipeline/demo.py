@@ -9,7 +9,7 @@ import tomllib
 
 import numpy as np
 
-from kb import CaseFilter, IncidentRecord
+from kb import CaseFilter, IncidentRecord, KnowledgeBase
 from kb.vocab import ESCALATION_LEVELS
 from pipeline import handoff
 from pipeline.importer import ImportReport, import_incidents, import_requesters
@@ -23,6 +23,7 @@ REQUESTERS_FILE = "demo_requesters.jsonl"
 INCIDENTS_FILE = "demo_incidents.jsonl"
 TEAM_FILE = "demo_team.toml"
 REPLAYED_WEEKS = 8
+DEMO_STATE = "demo"  # kb_meta key: "building" while the demo is being built, "ready" once it is whole
 # What the replay's agents say when they override a suggestion (the demo's history knows the right value, not why).
 OVERRIDE_REASONS = {
     "category": "Checked with the requester: it belongs elsewhere",
@@ -49,6 +50,8 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
     missing = [name for name in (REQUESTERS_FILE, INCIDENTS_FILE, TEAM_FILE) if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"demo data {', '.join(missing)} not found in {folder} (setting demo_dir)")
+    with ws.kb.write("demo") as w:
+        w.set_meta(DEMO_STATE, "building")  # until the end: an interrupted build is known as such
     reports = []
     for name, importer in ((REQUESTERS_FILE, import_requesters), (INCIDENTS_FILE, import_incidents)):
         reports.append(importer(ws.kb, folder / name, actor="demo", progress=progress))
@@ -62,7 +65,14 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
     replay_desk(ws, [u["name"] for u in team["users"] if u["role"] == "agent"], progress)
     ws.train(actor="demo", progress=progress)
     assess(ws, [case.id for case in ws.kb.open_incidents()], user="demo", progress=progress)
+    with ws.kb.write("demo") as w:
+        w.set_meta(DEMO_STATE, "ready")
     return reports
+
+
+def interrupted(kb: KnowledgeBase) -> bool:
+    """Whether this knowledge base holds a demo whose build was interrupted (half imported, trained or replayed)."""
+    return kb.meta(DEMO_STATE) == "building"
 
 
 def replay_desk(ws: Workspace, agents: list[str], progress: ProgressFactory, weeks: int = REPLAYED_WEEKS) -> None:

@@ -90,7 +90,7 @@ def test_search_resolve_and_reindex(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_builds_once(tmp_path: Path) -> None:
+def test_demo_builds_once_and_again_when_asked_or_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     code, output = run("demo", db=db)
     assert code == 0, output
@@ -102,6 +102,11 @@ def test_demo_builds_once(tmp_path: Path) -> None:
         w.add_incident(title="scratch", language="en")
     code, output = run("demo", "--recreate", db=db)
     assert code == 0 and "Demo knowledge base ready: 1650 incidents" in output
+    with KnowledgeBase(f"sqlite:///{db}") as kb, kb.write("test") as w:
+        w.set_meta("demo", "building")  # as a build stopped by Ctrl-C leaves it
+    code, output = run("demo", db=db)
+    assert code == 0 and "was interrupted before it finished; building it again" in output
+    assert "Demo knowledge base ready: 1650 incidents" in output
 
 
 def test_settings_lists_every_setting_with_its_variable(tmp_path: Path) -> None:
