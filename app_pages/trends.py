@@ -37,21 +37,18 @@ if incidents.empty:
 
 met = report.targets_met(incidents)
 resolved = incidents[incidents["hours_to_resolve"].notna()]
-resolution = met["resolution"]
-for column, (label, value) in zip(
+glance = analysis.headline(incidents, met["resolution"])
+for column, (label, value, shown) in zip(
     st.columns(4),
     (
-        (t("incidents_opened"), f"{len(incidents):,}"),
-        (t("median_hours_to_resolve"), f"{resolved['hours_to_resolve'].median():.1f} h" if len(resolved) else "—"),
-        (t("escalated_share"), f"{incidents['escalated'].mean():.0%}"),
-        (
-            t("resolution_target_met"),
-            f"{resolution['met'].sum() / resolution['cases'].sum():.0%}" if resolution["cases"].sum() else "—",
-        ),
+        (t("incidents_opened"), glance["cases"], "{:,}"),
+        (t("median_hours_to_resolve"), glance["median_hours_to_resolve"], "{:.1f} h"),
+        (t("escalated_share"), glance["escalated_share"], "{:.0%}"),
+        (t("resolution_target_met"), glance["resolved_within_target"], "{:.0%}"),
     ),
     strict=True,
 ):
-    column.metric(label, value)
+    column.metric(label, "—" if value is None else shown.format(value))
 
 st.markdown(f"#### {t('weekly_volumes')}")
 weekly = pd.concat(

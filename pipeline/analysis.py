@@ -136,6 +136,20 @@ def targets_met(
     return pd.DataFrame(rows).set_index(by)
 
 
+def headline(incidents: pd.DataFrame, met: pd.DataFrame) -> dict[str, float | None]:
+    """The period at a glance: cases, median hours to resolve, the share escalated (of the cases whose level is
+    known) and the share resolved within target (of the cases measured, ``targets_met``); None where unknown."""
+    resolve_hours = incidents["hours_to_resolve"].dropna()
+    levels = incidents["escalation_level"].dropna()
+    measured = met["cases"].sum()
+    return {
+        "cases": len(incidents),
+        "median_hours_to_resolve": resolve_hours.median() if len(resolve_hours) else None,
+        "escalated_share": float(levels.isin(ESCALATION_LEVELS[1:]).mean()) if len(levels) else None,
+        "resolved_within_target": met["met"].sum() / measured if measured else None,
+    }
+
+
 def status_history(incidents: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     """Each case's statuses in order (case, state, at): the status it was created with, then every status move."""
     created = events[(events["entity"] == "incident") & (events["action"] == "create")]

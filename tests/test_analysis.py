@@ -169,6 +169,18 @@ def test_transitions_take_repeated_updates_in_one_state_as_one_stay() -> None:
     assert moves.loc[("New", "Active"), "median_hours"] == 4  # from the first update in New
 
 
+def test_the_headline_leaves_out_what_is_not_known(known: Analysis) -> None:
+    incidents = known.incidents()
+    met = known.targets_met(incidents, now=pd.Timestamp(at(195)))["resolution"]
+    assert analysis.headline(incidents, met) == {
+        "cases": 4, "median_hours_to_resolve": 24, "escalated_share": 1 / 3, "resolved_within_target": 1.0,
+    }  # fmt: skip
+    nothing = analysis.headline(incidents.iloc[:0], met.iloc[:0])
+    assert nothing == {
+        "cases": 0, "median_hours_to_resolve": None, "escalated_share": None, "resolved_within_target": None,
+    }  # fmt: skip
+
+
 def test_escalations_and_suggestions_frames(known: Analysis) -> None:
     handed = known.escalations()
     assert handed[["level", "holder", "created_by", "category", "priority"]].values.tolist() == [
@@ -267,11 +279,12 @@ def test_the_trends_page_shows_the_period_s_figures_to_a_lead(known: Analysis, m
     app.date_input(key="trends_period").set_value((dt.date(2026, 3, 1), dt.date(2026, 3, 31)))
     run(app)
     shown = {m.label: m.value for m in app.metric}
-    # Resolved in 24, 27 and 5 hours; one case in four escalated; C is past its 24-hour P2 target, the rest made theirs.
+    # Resolved in 24, 27 and 5 hours; one of the three cases with a level escalated (C has none yet); C is past its
+    # 24-hour P2 target, the rest made theirs.
     assert {k: shown[k] for k in ("Incidents opened", "Median time to resolve", "Escalated")} == {
         "Incidents opened": "4",
         "Median time to resolve": "24.0 h",
-        "Escalated": "25%",
+        "Escalated": "33%",
     }
     assert shown["Resolved within target"] == "75%"
     assert "No group of similar reports in this period." in texts(app)
