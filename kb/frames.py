@@ -13,6 +13,17 @@ from kb.models import Event, Handoff, Incident, Message, Requester, Suggestion
 from kb.store import KnowledgeBase
 
 TIME_COLUMNS = ("created_at", "updated_at", "resolved_at", "decided_at", "at")
+HOUR = pd.Timedelta(hours=1)
+
+
+def hours(start: pd.Series, end: pd.Series) -> pd.Series:
+    """Hours from ``start`` to ``end``, row by row (NaN where either is missing)."""
+    return (end - start) / HOUR
+
+
+def week_of(times: pd.Series) -> pd.Series:
+    """The Monday that starts each time's week (UTC), as a naive timestamp."""
+    return times.dt.tz_convert(None).dt.to_period("W-SUN").dt.start_time
 
 
 def _frame(kb: KnowledgeBase, query: Select) -> pd.DataFrame:

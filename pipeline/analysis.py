@@ -20,25 +20,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import make_url
 
 from kb import KnowledgeBase, frames
+from kb.frames import hours, week_of
 from kb.vocab import ESCALATION_LEVELS, RESOLVED_STATUSES
 from pipeline.quality import suggestion_outcomes
 from pipeline.settings import Settings
 
-HOUR = pd.Timedelta(hours=1)
 QUANTILES = {"p25": 0.25, "median": 0.5, "p75": 0.75, "p90": 0.9}
-
-
-def hours(start: pd.Series, end: pd.Series) -> pd.Series:
-    """Hours from ``start`` to ``end``, row by row (NaN where either is missing)."""
-    return (end - start) / HOUR
-
-
-def week_of(times: pd.Series) -> pd.Series:
-    """The Monday that starts each time's week (UTC), as a naive timestamp."""
-    return times.dt.tz_convert(None).dt.to_period("W-SUN").dt.start_time
 
 
 def first_responses(messages: pd.DataFrame) -> pd.Series:
@@ -199,11 +188,10 @@ class Analysis:
     def open(cls, database: str | Path | None = None) -> Analysis:
         """The knowledge base at ``database`` (a file path or SQLAlchemy URL), else the settings' one."""
         settings = Settings() if database is None else Settings(database_url=str(database))
-        url = settings.resolved_database_url
-        path = make_url(url).database if url.startswith("sqlite:") else None
-        if path and not Path(path).is_file():  # opening would create an empty knowledge base and show nothing
+        path = settings.sqlite_path
+        if path is not None and not path.is_file():  # opening would create an empty knowledge base and show nothing
             raise FileNotFoundError(f"no knowledge base at {path}; `make run` (or `incident-kb demo`) builds the demo")
-        return cls(KnowledgeBase(url), settings)
+        return cls(KnowledgeBase(settings.resolved_database_url), settings)
 
     def close(self) -> None:
         self.kb.close()

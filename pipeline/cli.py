@@ -580,15 +580,13 @@ def demo(ctx: click.Context, recreate: bool) -> None:
 
 
 def _remove_sqlite(settings: Settings) -> None:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(settings.resolved_database_url)
-    if url.get_backend_name() != "sqlite" or not url.database:
+    database = settings.sqlite_path
+    if database is None:
         raise click.UsageError("--recreate only deletes SQLite files; drop a server database yourself")
     for path in (
-        Path(url.database),
-        Path(f"{url.database}-wal"),
-        Path(f"{url.database}-shm"),
+        database,
+        Path(f"{database}-wal"),
+        Path(f"{database}-shm"),
         settings.resolved_index_path,
     ):
         path.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.analysis import hours, week_of
+from kb.frames import hours, week_of
 
 TIME_FORMAT = "%d/%m/%Y %H:%M"  # 29/2/2016 01:16; the export gives no time zone: read as UTC
 TIMES = ("opened_at", "sys_created_at", "sys_updated_at", "resolved_at", "closed_at")

@@ -93,8 +93,7 @@ def recurring_problems(
     cases = ws.kb.incidents(ids)
     texts = [incident_text(c.title, c.body, ws.settings.max_report_chars) for c in cases]
     with progress("Reading the period's cases", len(texts)) as step:
-        vectors = ws.embedder.encode(texts)
-        step(len(texts))
+        vectors = ws.embedder.encode(texts, batch_size=ws.settings.embed_batch_size, progress=step)
     labels = AgglomerativeClustering(
         n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - ws.settings.problem_similarity
     ).fit_predict(vectors)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kb import KnowledgeBase
+from kb import KnowledgeBase, frames
+from kb.frames import week_of
 from kb.vocab import RESOLVED_STATUSES
 
 NOT_SURE = "(not sure)"
@@ -48,21 +49,19 @@ class QualityReport:
 
 def suggestion_outcomes(kb: KnowledgeBase) -> pd.DataFrame:
     """Every stored suggestion with the title of its case and its outcome."""
-    stored = kb.suggestions()
-    cases = {i.id: i for i in kb.incidents(sorted({s.incident_id for s in stored}))}
-    rows = []
-    for s in stored:
-        case = cases[s.incident_id]
-        resolved = case.status in RESOLVED_STATUSES
-        decided = s.final_value if s.decision else None
-        outcome = getattr(case, s.target) if resolved else decided
-        rows.append({**{c: getattr(s, c) for c in _COLUMNS if hasattr(s, c)}, "title": case.title, "outcome": outcome})
-    frame = pd.DataFrame(rows, columns=_COLUMNS)
+    stored = frames.suggestions(kb)
+    cases = frames.incidents(kb).set_index("id")
+    case = cases.reindex(stored["incident_id"]).reset_index(drop=True)
+    targets = [t for t in stored["target"].unique() if t in cases]
+    # The case's own value of each suggestion's target, once it is resolved; until then the agent's decision.
+    final = cases[targets].stack(future_stack=True).reindex(pd.MultiIndex.from_frame(stored[["incident_id", "target"]]))
+    decided = stored["final_value"].where(stored["decision"].notna())
+    resolved = case["status"].isin(RESOLVED_STATUSES)
+    frame = stored.assign(title=case["title"], outcome=final.reset_index(drop=True).where(resolved, decided))
+    frame = frame[_COLUMNS]
     frame["sure"] = frame["value"].notna()
     frame["correct"] = frame["sure"] & (frame["value"] == frame["outcome"])
-    frame["week"] = (
-        pd.to_datetime(frame["created_at"], utc=True).dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
-    )
+    frame["week"] = week_of(frame["created_at"])
     return frame
 
 

@@ -355,14 +355,21 @@ class Settings(BaseSettings):
         return f"sqlite:///{Path(self.database_url).expanduser()}"
 
     @property
+    def sqlite_path(self) -> Path | None:
+        """The database file, for SQLite on disk; None for a server database or SQLite in memory."""
+        url = make_url(self.resolved_database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database)
+        return None
+
+    @property
     def resolved_index_path(self) -> Path:
         """The index file: the configured path, or the SQLite file's name with suffix ``.index``."""
         if self.index_path is not None:
             return self.index_path
-        url = make_url(self.resolved_database_url)
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            return Path(url.database).with_suffix(".index")
-        return Path("var") / f"{url.database or 'incident-kb'}.index"
+        if self.sqlite_path is not None:
+            return self.sqlite_path.with_suffix(".index")
+        return Path("var") / f"{make_url(self.resolved_database_url).database or 'incident-kb'}.index"
 
     @property
     def resolved_model_dir(self) -> Path:
