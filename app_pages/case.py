@@ -155,7 +155,8 @@ with triage_tab:
                 format_func=level_label if target == "escalation_level" else str,
             )
             why = reason.text_input(t("reason"), key=f"override_reason_{target}")
-            if override.button(t("override"), key=f"override_{target}", disabled=chosen is None):
+            set_label = t("override") if stored.value is not None else t("set_value")
+            if override.button(set_label, key=f"override_{target}", disabled=chosen is None):
                 act(casework.decide, ws, case_id, target, chosen, version=seen, reason=why)
 
     if triaged is not None:

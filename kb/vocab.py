@@ -23,7 +23,8 @@ URGENCIES: tuple[str, ...] = IMPACTS
 
 Role = Literal["agent", "lead", "admin"]
 MessageKind = Literal["from_requester", "to_requester", "note"]
-Decision = Literal["accepted", "overridden"]
+# "chosen": the agent set a value where the assistant was not sure (neither accepting nor overriding a suggestion).
+Decision = Literal["accepted", "overridden", "chosen"]
 ROLES: tuple[str, ...] = get_args(Role)
 MESSAGE_KINDS: tuple[str, ...] = get_args(MessageKind)
 DECISIONS: tuple[str, ...] = get_args(Decision)

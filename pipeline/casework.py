@@ -70,14 +70,18 @@ def requester_wrote(ws: Workspace, incident_id: int, *, author: str, subject: st
 def decide(
     ws: Workspace, incident_id: int, target: str, value: str, *, user: str, version: int, reason: str = ""
 ) -> SuggestionRecord:
-    """Accept the stored suggestion for ``target`` (``value`` equals it) or override it (a reason is required).
+    """Accept the stored suggestion for ``target`` (``value`` equals it), override it (a reason is required), or,
+    where the assistant was not sure, choose ``value`` ("chosen").
 
-    The case takes ``value`` either way; both the decision and the change are in the case's history.
+    The case takes ``value`` in every case; both the decision and the change are in the case's history.
     """
     if target not in SUGGESTED_TARGETS:
         raise ValueError(f"no suggestion is made for {target!r}; targets: {', '.join(SUGGESTED_TARGETS)}")
     stored = {s.target: s for s in ws.kb.suggestions(incident_id)}.get(target)
-    decision = "accepted" if stored is not None and stored.value == value else "overridden"
+    if stored is not None and stored.value is None:
+        decision = "chosen"
+    else:
+        decision = "accepted" if stored is not None and stored.value == value else "overridden"
     with ws.kb.write(user) as w:
         record = w.decide(incident_id, target, decision=decision, final_value=value, user=user, reason=reason)
         w.update_incident(incident_id, expected_version=version, **{target: value})

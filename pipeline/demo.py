@@ -108,16 +108,16 @@ def _replay(ws: Workspace, case: IncidentRecord, agent: str, rng: np.random.Gene
         w.add_message(case.id, kind="to_requester", author=agent, body=ACKNOWLEDGEMENTS[case.language])
         for row in rows:
             final = getattr(case, row["target"])
-            if row["value"] is None or final is None:
-                continue  # where the assistant was not sure, the agent simply chose
+            if final is None:
+                continue
             right = row["value"] == final
             w.decide(
                 case.id,
                 row["target"],
-                decision="accepted" if right else "overridden",
+                decision="chosen" if row["value"] is None else "accepted" if right else "overridden",
                 final_value=final,
                 user=agent,
-                reason="" if right else OVERRIDE_REASONS[row["target"]],
+                reason="" if right or row["value"] is None else OVERRIDE_REASONS[row["target"]],
             )
     if case.escalation_level not in ESCALATION_LEVELS[1:]:
         return

@@ -4,8 +4,8 @@ they really happened, per target, per class and by week, the confusion matrix an
 Every figure comes from the stored suggestions (one per case and target, made at intake) and what became of them:
 
 - a suggestion is *sure* when it named a value; otherwise the assistant abstained and only had a best guess;
-- *accepted* / *overridden* are the agents' explicit decisions on sure suggestions (choosing a value where the
-  assistant abstained is neither);
+- *accepted* / *overridden* are the agents' explicit decisions on sure suggestions (a value set where the
+  assistant abstained is *chosen*, neither);
 - the *outcome* is the case's value once resolved (what the agents finally decided), else the agent's decision on
   the suggestion, else unknown yet; *precision* is the share of sure suggestions with a known outcome that matched
   it, *coverage* the share of suggestions that were sure.

@@ -18,7 +18,11 @@ from tests.test_browser import browser, serve  # noqa: F401 (the browser fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPORT = "Since this morning the shared drive S: asks for my password and then says 'access denied' on Finance folders."
+# "everyone": the outage rule makes the assistant sure of P1, which the agent overrides
+REPORT = (
+    "Since this morning the shared drive S: asks everyone for their password and then says 'access denied': "
+    "nobody in the company can open their files."
+)
 EML = (
     b"From: Mika Endo <mika.endo@example.co.jp>\r\n"
     b"Subject: =?utf-8?b?44OX44Oq44Oz44K/44GL44KJ5Y2w5Yi344Gn44GN44Gq44GE?=\r\n"
@@ -100,11 +104,11 @@ def test_the_whole_path_from_intake_to_knowledge(browser, desk) -> None:  # noqa
     page.locator("[class*='st-key-accept_category'] button").click()
     wait_text(page, f"Accepted {suggested_category.value or ''}")
     priority = page.locator("[class*='st-key-decide_priority']")
-    choose(page, "Another value", "P1", within=priority)
-    priority.get_by_label("Reason").fill("month-end close needs Finance today")
+    choose(page, "Another value", "P2", within=priority)
+    priority.get_by_label("Reason").fill("only the Finance folders are affected")
     priority.get_by_label("Reason").press("Enter")
     page.locator("[class*='st-key-override_priority'] button").click()
-    wait_text(page, "Overridden with P1 by Tom Fischer")
+    wait_text(page, "Overridden with P2 by Tom Fischer")
 
     page.get_by_role("tab", name="Escalate").click()
     page.get_by_role("button", name="Draft the hand-off package").click()
@@ -125,7 +129,7 @@ def test_the_whole_path_from_intake_to_knowledge(browser, desk) -> None:  # noqa
     page.get_by_role("button", name="Resolve").click()
     page.wait_for_function("() => document.body.innerText.includes('Resolved')", timeout=30_000)
     resolved = kb.incident(case)
-    assert (resolved.status, resolved.priority, resolved.escalation_level) == ("resolved", "P1", "L2")
+    assert (resolved.status, resolved.priority, resolved.escalation_level) == ("resolved", "P2", "L2")
 
     nav(page, "Triage")
     page.get_by_label("Report").fill("S: drive says access denied on the Finance folder since today")

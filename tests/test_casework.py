@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from kb import AlreadyClaimed, StaleEdit
+from kb import AlreadyClaimed, InvalidValue, StaleEdit
 from pipeline import casework, handoff, intake, replies
 from pipeline.queue import queue
 from pipeline.settings import Settings
+from pipeline.thresholds import change_thresholds
 from pipeline.workflow import TransitionRefused
 from pipeline.workspace import Workspace
 from tests.conftest import Webhook
@@ -103,6 +104,23 @@ def test_two_claims_one_wins_the_other_is_told_who_and_stale_edits_are_refused(w
         casework.move(ws, case, "new", user="Raj Mehta", version=won.version)
 
 
+def test_a_value_set_where_the_assistant_was_not_sure_is_chosen_without_a_reason(ws: Workspace) -> None:
+    sure = intake.submit(ws, user="Raj Mehta", title="", body=VPN_REPORT)
+    [suggested] = [s for s in ws.kb.suggestions(sure) if s.target == "category"]
+    with pytest.raises(InvalidValue, match="needs a reason"):  # overriding a sure suggestion does
+        casework.decide(ws, sure, "category", "Hardware", user="Raj Mehta", version=ws.kb.incident(sure).version)
+
+    change_thresholds(ws.kb, ws.settings, user="Emily Carter", classes={("category", suggested.value): 1.0})
+    unsure = intake.submit(ws, user="Raj Mehta", title="", body=VPN_REPORT.replace("every few", "every ten"))
+    [abstained] = [s for s in ws.kb.suggestions(unsure) if s.target == "category"]
+    assert abstained.value is None and abstained.best == suggested.value
+    record = casework.decide(
+        ws, unsure, "category", suggested.value, user="Raj Mehta", version=ws.kb.incident(unsure).version
+    )
+    assert (record.decision, record.reason, record.final_value) == ("chosen", None, suggested.value)
+    assert ws.kb.incident(unsure).category == suggested.value
+
+
 def test_the_whole_path_from_report_to_knowledge(demo_copy: Settings, webhook: Webhook) -> None:
     settings = demo_copy.model_copy(update={"chat_webhook_url": webhook.url})
     with Workspace(settings) as ws:
@@ -147,7 +165,8 @@ def test_the_whole_path_from_report_to_knowledge(demo_copy: Settings, webhook: W
 
         decisions = {s.target: (s.decision, s.reason) for s in ws.kb.suggestions(case)}
         assert decisions["category"] == ("accepted", None)
-        assert decisions["priority"] == ("overridden", "CEO travelling")
+        set_priority = "overridden" if stored["priority"].value is not None else "chosen"  # the assistant unsure
+        assert decisions["priority"] == (set_priority, "CEO travelling")
         history = [(e.actor, e.action, e.field) for e in ws.kb.events("incident", case)]
         for step in [
             ("Tom Fischer", "create", None),
