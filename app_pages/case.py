@@ -1,22 +1,27 @@
-"""One case, as an agent works it: claim, status, the suggestions to accept or override, similar resolved cases
-(a resolution reused as a draft in one click), the escalation checklist, what was tried, the conversation with
-reply templates, escalation with its hand-off package, resolution into the knowledge base, and the history.
+"""One case, as an agent works it: claim, status and its next SLA deadline, the suggestions to accept or override,
+similar resolved cases (a resolution reused as a draft in one click), the escalation checklist, what was tried, the
+conversation with reply templates, escalation with its hand-off package, resolution into the knowledge base, and
+the history.
 
 Every action is made against the version of the case shown when the agent clicked: if someone changed the case
 meanwhile, the action is refused with who did it, and the page shows the case as it is now."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import act, case_card, level_label, md, ready_workspace, status_label
+from app_pages.common import act, case_card, deadline_text, level_label, md, ready_workspace, status_label
 from app_pages.i18n import LANGUAGES, t
 from kb import IncidentNotFound
 from kb.vocab import ESCALATION_LEVELS, PRIORITIES
 from pipeline import ReportError, SuggestionModelUnavailable, casework, handoff, intake, replies
+from pipeline.queue import sla_fields
 from pipeline.search import SimilarCase
 from pipeline.settings import CRITERIA
+from pipeline.sla import deadline
 
 st.title(t("case_title"))
 ws = ready_workspace()
@@ -53,6 +58,16 @@ labels = (
 for column, (label, value) in zip(st.columns(len(labels)), labels, strict=True):
     column.caption(label)
     column.text(value)
+now = dt.datetime.now(dt.UTC)
+due = deadline(incident, case.first_reply_at, ws.settings, now)
+if due is not None:
+    line = f"{deadline_text(sla_fields(due, now))} · " + t(
+        "sla_target", priority=incident.priority, hours=f"{due.target_hours:g}"
+    )
+    if due.state == "on_track":
+        st.caption(line)
+    else:
+        (st.error if due.state == "breached" else st.warning)(line, icon=":material/timer:")
 if case.handoffs:
     last = case.handoffs[-1]
     st.info(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -164,6 +164,13 @@ def status_label(ws: Workspace, status: str) -> str:
 
 def level_label(level: str | None) -> str:
     return t(f"level_{level}") if level else "—"
+
+
+def deadline_text(fields: Mapping[str, str]) -> str:
+    """A case's next SLA deadline in words ("Response due in 12 min"), from ``pipeline.queue.sla_fields``."""
+    if not fields["sla"]:
+        return ""
+    return t(f"sla_{fields['sla']}", clock=t(f"clock_{fields['clock']}"), due=fields["due_in"])
 
 
 def case_card(case: SimilarCase, actions: Callable[[SimilarCase], None] | None = None) -> None:

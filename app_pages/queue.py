@@ -1,14 +1,16 @@
-"""The queue: every open case, who has it, how urgent and how old, possible duplicates flagged; claim from here."""
+"""The queue: every open case, who has it, how urgent and how old, its next SLA deadline, possible duplicates
+flagged; claim from here."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import REFUSALS, md, workspace
+from app_pages.common import REFUSALS, deadline_text, md, workspace
 from app_pages.i18n import language, t
 from kb.vocab import PRIORITIES, RESOLVED_STATUSES
 from pipeline import casework
 from pipeline.queue import SORTS, VIEWS, queue
+from pipeline.sla import STATES
 
 st.title(t("queue_title"))
 ws = workspace()
@@ -21,7 +23,7 @@ view = view_column.segmented_control(
 sort = sort_column.selectbox(
     t("sort_by"), SORTS, format_func=lambda s: t(f"sort_{s}"), placeholder=t("choose"), key="queue_sort"
 )
-left, middle, right = st.columns(3)
+left, middle, right, sla_column = st.columns(4)
 open_statuses = [s for s in ws.workflow.statuses if s not in RESOLVED_STATUSES]
 statuses = left.multiselect(
     t("status"),
@@ -32,6 +34,9 @@ statuses = left.multiselect(
 )
 priorities = middle.multiselect(t("priority"), PRIORITIES, placeholder=t("choose"), key="queue_priorities")
 categories = right.multiselect(t("category"), ws.kb.categories(), placeholder=t("choose"), key="queue_categories")
+sla = sla_column.multiselect(
+    t("sla"), STATES, format_func=lambda s: t(f"sla_state_{s}"), placeholder=t("choose"), key="queue_sla"
+)
 if view == "mine" and not user:
     st.info(t("pick_your_name_first"), icon=":material/person:")
     st.stop()
@@ -43,17 +48,41 @@ table = queue(
     statuses=statuses,
     priorities=priorities,
     categories=categories,
+    sla=sla,
     sort=sort,
     language=language(),
 )
-st.caption(t("open_cases_shown", n=len(table)))
+states = table["sla"].value_counts()
+st.caption(
+    t("open_cases_shown", n=len(table))
+    + " · "
+    + t("sla_summary", breached=states.get("breached", 0), warning=states.get("warning", 0))
+)
 if table.empty:
     st.info(t("queue_empty"))
     st.stop()
 
+table["deadline"] = [deadline_text(row) for _, row in table.iterrows()]
+shade = {
+    "breached": "background-color: rgba(255, 75, 75, 0.2)",
+    "warning": "background-color: rgba(255, 164, 33, 0.25)",
+}
 selection = st.dataframe(
-    table,
+    table.style.apply(lambda row: [shade.get(row["sla"], "") if c == "deadline" else "" for c in row.index], axis=1),
     hide_index=True,
+    # The SLA clock next to the priority it follows; its state, clock and time left are in the words.
+    column_order=[
+        "id",
+        "title",
+        "status",
+        "owner",
+        "priority",
+        "deadline",
+        "category",
+        "requester",
+        "age",
+        "duplicate_of",
+    ],
     width="stretch",
     on_select="rerun",
     selection_mode="single-row",
@@ -67,6 +96,7 @@ selection = st.dataframe(
         "category": t("category"),
         "requester": t("requester"),
         "age": t("age"),
+        "deadline": st.column_config.TextColumn(t("sla"), help=t("sla_help")),
         "duplicate_of": st.column_config.TextColumn(t("duplicate_of"), help=t("duplicate_help")),
     },
 )

@@ -358,6 +358,16 @@ class KnowledgeBase:
         with self._read() as s:
             return [MessageRecord.from_row(row) for row in s.scalars(query)]
 
+    def first_replies(self, incident_ids: Sequence[int]) -> dict[int, dt.datetime]:
+        """When each of these cases first had a reply to its requester; cases without one are left out."""
+        query = (
+            select(Message.incident_id, func.min(Message.at))
+            .where(Message.kind == "to_requester", Message.incident_id.in_(list(incident_ids)))
+            .group_by(Message.incident_id)
+        )
+        with self._read() as s:
+            return {incident_id: at for incident_id, at in s.execute(query)}
+
     def suggestions(self, incident_id: int | None = None) -> list[SuggestionRecord]:
         """The stored suggestions of one case, or (without an id) of every case, oldest first."""
         query = select(Suggestion).order_by(Suggestion.id)

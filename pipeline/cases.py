@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from kb import (
@@ -29,6 +30,11 @@ class CaseFile:
     def notes(self) -> list[MessageRecord]:
         """What was tried and found: the agents' internal notes."""
         return [m for m in self.messages if m.kind == "note"]
+
+    @property
+    def first_reply_at(self) -> dt.datetime | None:
+        """When the requester first had a reply (None before it)."""
+        return min((m.at for m in self.messages if m.kind == "to_requester"), default=None)
 
     @property
     def conversation(self) -> list[MessageRecord]:

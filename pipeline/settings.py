@@ -239,11 +239,17 @@ class Settings(BaseSettings):
     )
     response_targets_hours: dict[Priority, float] = Field(
         {"P1": 0.5, "P2": 2, "P3": 8, "P4": 24},
-        description="Trends: the first reply to a requester is due within this many hours (clock time), per priority.",
+        description="SLA: the first reply to a requester is due within this many hours (clock time), per priority.",
     )
     resolution_targets_hours: dict[Priority, float] = Field(
         {"P1": 8, "P2": 24, "P3": 72, "P4": 120},
-        description="Trends: a case is due to be resolved within this many hours (clock time), per priority.",
+        description="SLA: a case is due to be resolved within this many hours (clock time), per priority.",
+    )
+    sla_warning_share: float = Field(
+        0.25,
+        gt=0,
+        lt=1,
+        description="SLA: an open case is flagged as close to a breach once less than this share of its time is left.",
     )
     problem_similarity: float = Field(
         0.65,

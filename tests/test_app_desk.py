@@ -54,6 +54,15 @@ def test_the_queue_shows_every_open_case_and_mine_is_what_i_hold(desk) -> None:
     at, _ = desk
     table = at.dataframe[0].value
     assert len(table) == 22 and {"status", "owner", "priority", "age", "duplicate_of"} <= set(table.columns)
+    with_priority = table[table["priority"] != ""]
+    clock = r"(?:Response|Resolution) (?:due in|due soon, in|overdue by) \d"
+    assert with_priority["deadline"].str.contains(clock).all()
+    breached = (table["sla"] == "breached").sum()
+    assert f"SLA: {breached} breached" in texts(at)
+    at.multiselect(key="queue_sla").set_value(["breached"])
+    run(at)
+    assert len(at.dataframe[0].value) == breached and set(at.dataframe[0].value["sla"]) == {"breached"}
+    at.multiselect(key="queue_sla").set_value([])
     at.segmented_control(key="queue_view").set_value("mine")
     run(at)
     assert "Pick your name" in texts(at)
@@ -106,6 +115,7 @@ def test_a_case_is_worked_from_claim_to_resolution_and_a_stale_edit_is_refused(d
     as_user(at)
     goto(at, "app_pages/case.py", id=case)
     assert at.subheader[0].value.startswith(f"#{case} ")
+    assert "Response due in" in texts(at) and "P1: within 0.5 h" in texts(at)  # a P1 just in: 30 minutes
     at.button(key="case_claim").click()
     run(at)
     assert "in progress" in at.text[0].value.lower() or at.text[0].value == "In progress"

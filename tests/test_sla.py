@@ -1,0 +1,80 @@
+"""SLA clocks on a knowledge base with known cases at known times: which deadline is next, its state, and the
+queue's SLA column, filter and "next deadline first" order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pipeline.queue import queue
+from pipeline.sla import deadline
+from pipeline.workspace import Workspace
+
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+
+
+def ago(**delta: float) -> dt.datetime:
+    return NOW - dt.timedelta(**delta)
+
+
+def known_cases(ws: Workspace) -> dict[str, int]:
+    """With the default targets: P1 reply within 30 min, P2 within 2 h and resolved within 24 h."""
+    ids = {}
+    with ws.kb.write("intake") as w:
+        for name, priority, created in [
+            ("fresh P1", "P1", ago(minutes=10)),
+            ("late P1", "P1", ago(minutes=25)),
+            ("unanswered P2", "P2", ago(hours=3)),
+            ("answered P2", "P2", ago(hours=3)),
+            ("no priority", None, ago(hours=50)),
+        ]:
+            ids[name] = w.add_incident(title=name, language="en", priority=priority, created_at=created)
+        ids["resolved P1"] = w.add_incident(
+            title="resolved P1",
+            language="en",
+            priority="P1",
+            status="resolved",
+            resolution="Fixed.",
+            created_at=ago(days=3),
+        )
+    with ws.kb.write("Ann", at=ago(hours=2, minutes=30)) as w:
+        w.add_message(ids["answered P2"], kind="to_requester", author="Ann", body="Looking into it.")
+        w.add_message(ids["unanswered P2"], kind="note", author="Ann", body="A note is no reply.")
+    return ids
+
+
+def test_the_next_deadline_is_the_first_reply_until_there_is_one_then_the_resolution(workspace: Workspace) -> None:
+    ids = known_cases(workspace)
+    replies = workspace.kb.first_replies(list(ids.values()))
+    assert replies == {ids["answered P2"]: ago(hours=2, minutes=30)}
+
+    def next_of(name: str):
+        return deadline(workspace.kb.incident(ids[name]), replies.get(ids[name]), workspace.settings, NOW)
+
+    fresh = next_of("fresh P1")
+    assert (fresh.clock, fresh.due_at, fresh.target_hours, fresh.state) == (
+        "response",
+        ago(minutes=-20),
+        0.5,
+        "on_track",
+    )
+    assert fresh.left(NOW) == dt.timedelta(minutes=20)
+    assert next_of("late P1").state == "warning"  # 5 of 30 minutes left: under a quarter
+    assert (next_of("unanswered P2").clock, next_of("unanswered P2").state) == ("response", "breached")
+    answered = next_of("answered P2")
+    assert (answered.clock, answered.due_at, answered.state) == ("resolution", ago(hours=-21), "on_track")
+    assert next_of("no priority") is None and next_of("resolved P1") is None
+
+
+def test_the_queue_shows_filters_and_sorts_by_the_next_deadline(workspace: Workspace) -> None:
+    ids = known_cases(workspace)
+    table = queue(workspace, sort="due", now=NOW).set_index("title")
+    assert table.index.tolist() == ["unanswered P2", "late P1", "fresh P1", "answered P2", "no priority"]
+    assert table[["sla", "clock", "due_in"]].to_dict("index") == {
+        "unanswered P2": {"sla": "breached", "clock": "response", "due_in": "1 h 0 min"},
+        "late P1": {"sla": "warning", "clock": "response", "due_in": "5 min"},
+        "fresh P1": {"sla": "on_track", "clock": "response", "due_in": "20 min"},
+        "answered P2": {"sla": "on_track", "clock": "resolution", "due_in": "21 h 0 min"},
+        "no priority": {"sla": "", "clock": "", "due_in": ""},
+    }
+    at_risk = queue(workspace, sla=["breached", "warning"], sort="due", now=NOW)
+    assert at_risk["id"].tolist() == [ids["unanswered P2"], ids["late P1"]]
