@@ -83,6 +83,7 @@ def replay_desk(ws: Workspace, agents: list[str], progress: ProgressFactory, wee
 
     Each case also gets the agent's first reply to the requester (with the decisions, tens of minutes after
     intake), and each hand-off gives the case to the level's holder until it goes back to whoever resolved it.
+    The open cases someone holds get their holder's first reply.
     Times are drawn (seeded) within each case's life, and the event log records every change at its time.
     """
     resolved = [case for batch in ws.kb.resolved_incidents() for case in batch]
@@ -94,6 +95,15 @@ def replay_desk(ws: Workspace, agents: list[str], progress: ProgressFactory, wee
         for case in recent:
             _replay(ws, case, str(rng.choice(agents)), rng)
             step(1)
+    for case in ws.kb.open_incidents():  # the open cases someone holds have had their first reply too
+        if case.assignee:
+            with ws.kb.write(case.assignee, at=case.created_at + _first_reply_delay(rng)) as w:
+                w.add_message(case.id, kind="to_requester", author=case.assignee, body=ACKNOWLEDGEMENTS[case.language])
+
+
+def _first_reply_delay(rng: np.random.Generator) -> dt.timedelta:
+    """How long an agent takes to first answer a requester: twenty minutes or so, now and then hours."""
+    return dt.timedelta(minutes=float(rng.lognormal(np.log(20), 0.8)))
 
 
 def _replay(ws: Workspace, case: IncidentRecord, agent: str, rng: np.random.Generator) -> None:
@@ -102,7 +112,7 @@ def _replay(ws: Workspace, case: IncidentRecord, agent: str, rng: np.random.Gene
     rows = [row | {"created_at": case.created_at} for row in suggestion_rows(result)]
     resolved_at = case.resolved_at or case.created_at + dt.timedelta(days=1)
     life = resolved_at - case.created_at
-    answered = case.created_at + min(life / 4, dt.timedelta(minutes=float(rng.lognormal(np.log(20), 0.8))))
+    answered = case.created_at + min(life / 4, _first_reply_delay(rng))
     with ws.kb.write(agent, at=answered) as w:
         w.add_suggestions(case.id, rows)
         w.add_message(case.id, kind="to_requester", author=agent, body=ACKNOWLEDGEMENTS[case.language])
