@@ -25,10 +25,6 @@ class Deadline:
     target_hours: float
     state: State
 
-    def left(self, now: dt.datetime) -> dt.timedelta:
-        """The time left before the deadline (negative once it has passed)."""
-        return self.due_at - now
-
 
 def deadline(
     case: IncidentRecord, first_reply_at: dt.datetime | None, settings: Settings, now: dt.datetime
