@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tomllib
+from pathlib import Path
 
 import numpy as np
 
 from kb import CaseFilter, IncidentRecord, KnowledgeBase
 from kb.vocab import ESCALATION_LEVELS
 from pipeline import handoff
-from pipeline.importer import ImportReport, import_incidents, import_requesters
+from pipeline.importer import ImportReport, import_incidents, import_requesters, read_rows
 from pipeline.intake import assess, suggestion_rows
 from pipeline.progress import ProgressFactory
+from pipeline.values import parse_datetime
 from pipeline.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -24,6 +26,8 @@ INCIDENTS_FILE = "demo_incidents.jsonl"
 TEAM_FILE = "demo_team.toml"
 REPLAYED_WEEKS = 8
 DEMO_STATE = "demo"  # kb_meta key: "building" while the demo is being built, "ready" once it is whole
+DEMO_SHIFT = "demo_shift_days"  # kb_meta key: how many days the demo's dates were moved forward
+DAY = dt.timedelta(days=1)
 # What the replay's agents say when they override a suggestion (the demo's history knows the right value, not why).
 OVERRIDE_REASONS = {
     "category": "Checked with the requester: it belongs elsewhere",
@@ -38,9 +42,9 @@ ACKNOWLEDGEMENTS = {
 
 
 def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
-    """Import the demo files into an empty knowledge base, index it, add the team and its reply templates, replay
-    the last weeks through the desk, train the suggestion models on everything, and store suggestions for the open
-    cases.
+    """Import the demo files into an empty knowledge base (their dates moved forward by ``date_shift``), index it,
+    add the team and its reply templates, replay the last weeks through the desk, train the suggestion models on
+    everything, and store suggestions for the open cases.
 
     Returns what each import did.
     """
@@ -52,9 +56,13 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
         raise FileNotFoundError(f"demo data {', '.join(missing)} not found in {folder} (setting demo_dir)")
     with ws.kb.write("demo") as w:
         w.set_meta(DEMO_STATE, "building")  # until the end: an interrupted build is known as such
-    reports = []
-    for name, importer in ((REQUESTERS_FILE, import_requesters), (INCIDENTS_FILE, import_incidents)):
-        reports.append(importer(ws.kb, folder / name, actor="demo", progress=progress))
+    shift = date_shift(folder / INCIDENTS_FILE, dt.datetime.now(dt.UTC))
+    with ws.kb.write("demo") as w:
+        w.set_meta(DEMO_SHIFT, str(shift.days))
+    reports = [
+        import_requesters(ws.kb, folder / REQUESTERS_FILE, actor="demo", progress=progress),
+        import_incidents(ws.kb, folder / INCIDENTS_FILE, shift=shift, actor="demo", progress=progress),
+    ]
     ws.reindex(progress)
     team = tomllib.loads((folder / TEAM_FILE).read_text(encoding="utf-8"))
     with ws.kb.write("demo") as w:
@@ -68,6 +76,21 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
     with ws.kb.write("demo") as w:
         w.set_meta(DEMO_STATE, "ready")
     return reports
+
+
+def date_shift(path: Path, now: dt.datetime) -> dt.timedelta:
+    """The whole days that bring the last date of the demo's incidents into the day before ``now``.
+
+    The demo then opens on a desk whose open cases came in over the last days, with their SLA clocks still
+    running, whatever day it is built; whole days keep its office hours where they were.
+    """
+    dates = (
+        parse_datetime(row[name])
+        for _, row in read_rows(path)
+        for name in ("created_at", "updated_at", "resolved_at")
+        if row.get(name)
+    )
+    return DAY * max(0, (now - max(dates)) // DAY)
 
 
 def interrupted(kb: KnowledgeBase) -> bool:

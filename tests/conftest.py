@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kb import KnowledgeBase
-from pipeline.demo import build_demo
+from pipeline.demo import DEMO_SHIFT, build_demo
 from pipeline.embed import Embedder, load_embedder
 from pipeline.embed_cache import EmbeddingCache
 from pipeline.indexing import Encoders
@@ -113,6 +114,13 @@ def demo_copy(demo_settings: Settings, tmp_path: Path) -> Settings:
     db = tmp_path / "copy.db"
     shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
     return Settings(database_url=str(db), model_dir=tmp_path / "models")
+
+
+def demo_date(settings: Settings, day: str) -> str:
+    """A date of the demo files' calendar as it is in the built demo, which moved their dates up to today."""
+    with KnowledgeBase(settings.resolved_database_url) as kb:
+        days = int(kb.meta(DEMO_SHIFT))
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=days)).isoformat()
 
 
 @dataclass

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from kb import KnowledgeBase
 from pipeline.cli import cli
 from pipeline.settings import Settings
+from tests.conftest import demo_date
 
 COMMANDS = [
     "demo", "evaluate", "import", "models", "reindex", "resolve", "review", "search", "settings", "suggest",
@@ -154,10 +155,11 @@ def test_thresholds_and_the_review_from_the_command_line(demo_copy: Settings, tm
     code, output = run("review", "quality", db=db)  # the demo's 215 replayed cases and 22 open ones
     assert code == 0 and output.splitlines()[1].split()[:3] == ["category", "237", "236"]
     csv = tmp_path / "escalations.csv"
-    code, output = run("review", "escalations", "--since", "2026-09-01", "--csv", str(csv), db=db)
+    code, output = run("review", "escalations", "--since", demo_date(demo_copy, "2026-09-01"), "--csv", str(csv), db=db)
     assert code == 0 and "handed off through the desk" in output
     assert csv.read_text().startswith("incident_id,title,created_at,escalated_at,hours_to_escalation")
-    code, output = run("review", "problems", "--since", "2026-08-24", "--until", "2026-11-22", "--top", "2", db=db)
+    since, until = demo_date(demo_copy, "2026-08-24"), demo_date(demo_copy, "2026-11-22")
+    code, output = run("review", "problems", "--since", since, "--until", until, "--top", "2", db=db)
     assert code == 0 and output.count(" reports (") == 2 and "#" in output
-    code, output = run("review", "problems", "--since", "2026-11-22", "--until", "2026-11-22", db=db)
+    code, output = run("review", "problems", "--since", until, "--until", until, db=db)  # after the last report
     assert code == 0 and "No group of similar reports in this period." in output

@@ -6,12 +6,18 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from pipeline.demo import date_shift
+from pipeline.queue import queue
+from pipeline.settings import Settings
+from pipeline.workspace import Workspace
+
 DATA = Path(__file__).resolve().parent.parent / "data"
+TIMES = ("created_at", "updated_at", "resolved_at")
 
 
 def rows(name: str) -> list[dict]:
@@ -60,3 +66,19 @@ def test_the_generator_reproduces_the_files(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(tmp_path / "make_demo.py")], check=True, capture_output=True)
     for name in ("demo_incidents.jsonl", "demo_requesters.jsonl"):
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
+
+
+def test_the_demo_is_moved_up_to_the_day_it_is_built() -> None:
+    last = max(datetime.fromisoformat(r[k]) for r in rows("demo_incidents.jsonl") for k in TIMES if r.get(k))
+    assert date_shift(DATA / "demo_incidents.jsonl", last + timedelta(days=40, hours=23)) == timedelta(days=40)
+    assert date_shift(DATA / "demo_incidents.jsonl", last - timedelta(days=3)) == timedelta(0)  # never backwards
+
+
+@pytest.mark.slow
+def test_the_built_demo_opens_on_a_live_desk(demo_settings: Settings) -> None:
+    """Its newest reports came in over the last day or two, so not every open case has run out of time."""
+    with Workspace(demo_settings) as ws:
+        open_cases = queue(ws)
+        newest = max(case.created_at for case in ws.kb.open_incidents())
+    assert datetime.now(UTC) - newest < timedelta(days=3)
+    assert len(open_cases) == 22 and 0 < (open_cases["sla"] == "breached").sum() < 22
