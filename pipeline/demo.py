@@ -13,7 +13,7 @@ import numpy as np
 from kb import CaseFilter, IncidentRecord, KnowledgeBase
 from kb.vocab import ESCALATION_LEVELS
 from pipeline import handoff
-from pipeline.importer import ImportReport, import_incidents, import_requesters, read_rows
+from pipeline.importer import DATE_FIELDS, ImportReport, import_incidents, import_requesters, read_rows
 from pipeline.intake import assess, suggestion_rows
 from pipeline.progress import ProgressFactory
 from pipeline.values import parse_datetime
@@ -54,10 +54,9 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
     missing = [name for name in (REQUESTERS_FILE, INCIDENTS_FILE, TEAM_FILE) if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"demo data {', '.join(missing)} not found in {folder} (setting demo_dir)")
-    with ws.kb.write("demo") as w:
-        w.set_meta(DEMO_STATE, "building")  # until the end: an interrupted build is known as such
     shift = date_shift(folder / INCIDENTS_FILE, dt.datetime.now(dt.UTC))
     with ws.kb.write("demo") as w:
+        w.set_meta(DEMO_STATE, "building")  # until the end: an interrupted build is known as such
         w.set_meta(DEMO_SHIFT, str(shift.days))
     reports = [
         import_requesters(ws.kb, folder / REQUESTERS_FILE, actor="demo", progress=progress),
@@ -84,12 +83,7 @@ def date_shift(path: Path, now: dt.datetime) -> dt.timedelta:
     The demo then opens on a desk whose open cases came in over the last days, with their SLA clocks still
     running, whatever day it is built; whole days keep its office hours where they were.
     """
-    dates = (
-        parse_datetime(row[name])
-        for _, row in read_rows(path)
-        for name in ("created_at", "updated_at", "resolved_at")
-        if row.get(name)
-    )
+    dates = (parse_datetime(row[name]) for _, row in read_rows(path) for name in DATE_FIELDS if row.get(name))
     return DAY * max(0, (now - max(dates)) // DAY)
 
 

@@ -42,6 +42,7 @@ INCIDENT_FIELDS = (
     "escalation_level", "impact", "urgency", "status", "assignee", "created_at", "updated_at", "resolved_at",
     "resolution", "root_cause",
 )  # fmt: skip
+DATE_FIELDS = ("created_at", "updated_at", "resolved_at")
 REQUESTER_FIELDS = ("name", "emails", "department")
 Kind = Literal["incidents", "requesters"]
 Format = Literal["csv", "jsonl"]
@@ -222,10 +223,7 @@ def _incident_values(
         raise ValueError("no title and no body: nothing to record")
     if not title:
         title = title_from_body(body)
-    dates = {
-        name: parse_datetime(raw[name], fmt=date_format, tz=timezone)
-        for name in ("created_at", "updated_at", "resolved_at")
-    }
+    dates = {name: parse_datetime(raw[name], fmt=date_format, tz=timezone) for name in DATE_FIELDS}
     values = {
         "external_id": raw["external_id"],
         "title": title,

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.demo import date_shift
+from pipeline.importer import DATE_FIELDS
 from pipeline.queue import queue
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-TIMES = ("created_at", "updated_at", "resolved_at")
 
 
 def rows(name: str) -> list[dict]:
@@ -69,7 +69,7 @@ def test_the_generator_reproduces_the_files(tmp_path: Path) -> None:
 
 
 def test_the_demo_is_moved_up_to_the_day_it_is_built() -> None:
-    last = max(datetime.fromisoformat(r[k]) for r in rows("demo_incidents.jsonl") for k in TIMES if r.get(k))
+    last = max(datetime.fromisoformat(r[k]) for r in rows("demo_incidents.jsonl") for k in DATE_FIELDS if r.get(k))
     assert date_shift(DATA / "demo_incidents.jsonl", last + timedelta(days=40, hours=23)) == timedelta(days=40)
     assert date_shift(DATA / "demo_incidents.jsonl", last - timedelta(days=3)) == timedelta(0)  # never backwards
 
