@@ -254,6 +254,8 @@ def suggest(ctx: click.Context, report: str, ticked: tuple[str, ...], as_json: b
     ws.index(progress_bar)
     _echo_notices(ws)
     t = ws.triage(report, ticked=ticked or None)
+    for note in t.notes:
+        click.echo(note, err=True)
     if as_json:
         click.echo(json.dumps(_triage_json(t), ensure_ascii=False))
         return
@@ -283,6 +285,9 @@ def train(ctx: click.Context, actor: str, candidate: bool) -> None:
         if target == "skipped":
             for skipped, why in figures.items():
                 click.echo(f"  {skipped:<17} not trained: {why}")
+            continue
+        if "abstaining" not in figures:
+            click.echo(f"  {target:<17} trained, not measured: {figures['held_out']}")
             continue
         abstain = figures["abstaining"]
         precision = "-" if abstain["precision"] is None else f"{abstain['precision']:.1%}"
