@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_pages.common import sidebar, workspace
 from app_pages.i18n import t
-from pipeline import people
+from pipeline.desk import people
 
 st.set_page_config(page_title="incident-kb", page_icon=":material/support_agent:", layout="wide")
 sidebar()  # first: it sets the language the page titles below are in

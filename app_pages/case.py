@@ -1,7 +1,7 @@
-"""One case, as an agent works it: claim, status and its next SLA deadline, the suggestions to accept or override,
-similar resolved cases (a resolution reused as a draft in one click), the escalation checklist, what was tried, the
-conversation with reply templates, escalation with its hand-off package, resolution into the knowledge base, and
-the history.
+"""One case, as an agent works it: claim, status and its next SLA deadline, then one function per tab: the
+suggestions to accept or override, similar resolved cases (a resolution reused as a draft in one click), the
+escalation checklist and what was tried; the conversation with reply templates; escalation with its hand-off
+package; resolution into the knowledge base; the history.
 
 Every action is made against the version of the case shown when the agent clicked: if someone changed the case
 meanwhile, the action is refused with who did it, and the page shows the case as it is now."""
@@ -13,132 +13,103 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import act, case_card, deadline_text, level_label, md, ready_workspace, status_label
-from app_pages.i18n import LANGUAGES, t
+from app_pages.common import act, case_card, deadline_text, level_label, md, ready_workspace, remembered, status_label
+from app_pages.i18n import LANGUAGES, language, t, t_all
 from kb import IncidentNotFound
 from kb.vocab import ESCALATION_LEVELS, PRIORITIES
-from pipeline import ReportError, SuggestionModelUnavailable, casework, handoff, intake, replies
-from pipeline.queue import sla_fields
-from pipeline.search import SimilarCase
+from pipeline import Workspace
+from pipeline.desk import casework, handoff, intake, replies
+from pipeline.desk.casework import CaseFile
+from pipeline.desk.sla import deadline
 from pipeline.settings import CRITERIA
-from pipeline.sla import deadline
+from pipeline.text import ReportError
+from pipeline.triage.search import SimilarCase
+from pipeline.triage.suggest import Triage
+from pipeline.triage.training import SuggestionModelUnavailable
 
-st.title(t("case_title"))
-ws = ready_workspace()
-default = st.query_params.get("id", "")
-case_id = st.number_input(
-    t("case_number"), min_value=1, step=1, value=int(default) if default.isdigit() else None, key="case_id"
-)
-if case_id is None:
-    st.info(t("enter_case_number"))
-    st.stop()
-case_id = int(case_id)
-st.query_params["id"] = str(case_id)
-try:
-    case = ws.case(case_id)
-except IncidentNotFound as exc:
-    st.warning(str(exc))
-    st.stop()
-incident = case.incident
-user = st.session_state.get("user")
-# The version this page showed before the click being handled now; the next click is checked against this one.
-seen_key = f"case_seen_{case_id}"
-seen = st.session_state.get(seen_key, incident.version)
-st.session_state[seen_key] = incident.version
+SIMILAR_SHOWN = 5
 
 
-st.subheader(f"#{incident.id} · {md(incident.title)}")
-labels = (
-    (t("status"), status_label(ws, incident.status)),
-    (t("category"), incident.category or "—"),
-    (t("priority"), incident.priority or "—"),
-    (t("escalation"), level_label(incident.escalation_level)),
-    (t("owner"), incident.assignee or t("unassigned")),
-)
-for column, (label, value) in zip(st.columns(len(labels)), labels, strict=True):
-    column.caption(label)
-    column.text(value)
-now = dt.datetime.now(dt.UTC)
-due = deadline(incident, case.first_reply_at, ws.settings, now)
-if due is not None:
-    line = f"{deadline_text(sla_fields(due, now))} · " + t(
-        "sla_target", priority=incident.priority, hours=f"{due.target_hours:g}"
+def header(ws: Workspace, case: CaseFile, user: str | None, seen: int) -> None:
+    """The case at a glance: its labels and owner, the next SLA deadline, who holds it at which level, the duplicate
+    flag; claim and move."""
+    incident = case.incident
+    st.subheader(f"#{incident.id} · {md(incident.title)}")
+    labels = (
+        (t("status"), status_label(ws, incident.status)),
+        (t("category"), incident.category or "—"),
+        (t("priority"), incident.priority or "—"),
+        (t("escalation"), level_label(incident.escalation_level)),
+        (t("owner"), incident.assignee or t("unassigned")),
     )
-    if due.state == "on_track":
-        st.caption(line)
-    else:
-        (st.error if due.state == "breached" else st.warning)(line, icon=":material/timer:")
-if case.handoffs:
-    last = case.handoffs[-1]
-    st.info(
-        t("held_at_level", holder=md(last.holder), level=level_label(last.level), by=md(last.created_by))
-        + (" · " + t("followed_by", names=md(", ".join(case.followers))) if case.followers else ""),
-        icon=":material/escalator_warning:",
+    for column, (label, value) in zip(st.columns(len(labels)), labels, strict=True):
+        column.caption(label)
+        column.text(value)
+    due = deadline(incident, case.first_reply_at, ws.settings, dt.datetime.now(dt.UTC))
+    if due is not None:
+        line = f"{deadline_text(due)} · " + t("sla_target", priority=incident.priority, hours=f"{due.target_hours:g}")
+        if due.state == "on_track":
+            st.caption(line)
+        else:
+            (st.error if due.state == "breached" else st.warning)(line, icon=":material/timer:")
+    if case.handoffs:
+        last = case.handoffs[-1]
+        st.info(
+            t("held_at_level", holder=md(last.holder), level=level_label(last.level), by=md(last.created_by))
+            + (" · " + t("followed_by", names=md(", ".join(case.followers))) if case.followers else ""),
+            icon=":material/escalator_warning:",
+        )
+    if incident.duplicate_of:
+        st.warning(t("flagged_duplicate", id=incident.duplicate_of), icon=":material/content_copy:")
+        st.page_link(
+            "app_pages/case.py",
+            label=t("open_case", id=incident.duplicate_of),
+            query_params={"id": incident.duplicate_of},
+        )
+
+    claim_column, status_column, move_column = st.columns([1, 2, 1], vertical_alignment="bottom")
+    # Shown the same whoever holds the case: a click on a view older than someone else's claim must still arrive,
+    # to be refused with the holder's name.
+    if incident.assignee != user and claim_column.button(t("claim"), key="case_claim", type="primary"):
+        act(casework.claim, ws, incident.id, version=seen)
+    target = status_column.selectbox(
+        t("move_to"),
+        ws.workflow.next_statuses(incident.status),
+        format_func=lambda s: status_label(ws, s),
+        index=None,
+        placeholder=t("choose"),
+        key="case_move_to",
     )
-if incident.duplicate_of:
-    st.warning(t("flagged_duplicate", id=incident.duplicate_of), icon=":material/content_copy:")
-    st.page_link(
-        "app_pages/case.py", label=t("open_case", id=incident.duplicate_of), query_params={"id": incident.duplicate_of}
-    )
+    if move_column.button(t("move"), key="case_move", disabled=target is None):
+        act(casework.move, ws, incident.id, target, version=seen)
 
-claim_column, status_column, move_column = st.columns([1, 2, 1], vertical_alignment="bottom")
-# Shown the same whoever holds the case: a click on a view older than someone else's claim must still arrive,
-# to be refused with the holder's name.
-if incident.assignee != user and claim_column.button(t("claim"), key="case_claim", type="primary"):
-    act(casework.claim, ws, case_id, version=seen)
-moves = ws.workflow.next_statuses(incident.status)
-target = status_column.selectbox(
-    t("move_to"),
-    moves,
-    format_func=lambda s: status_label(ws, s),
-    index=None,
-    placeholder=t("choose"),
-    key="case_move_to",
-)
-if move_column.button(t("move"), key="case_move", disabled=target is None):
-    act(casework.move, ws, case_id, target, version=seen)
+    report, requester_column = st.columns([3, 1])
+    with report:
+        st.markdown(f"**{t('report')}**")
+        st.text(incident.body or incident.title)
+        st.caption(
+            t("opened_at", at=f"{incident.created_at:%Y-%m-%d %H:%M}") + f" · {LANGUAGES.get(incident.language, '')}"
+        )
+    with requester_column:
+        st.markdown(f"**{t('requester')}**")
+        if case.requester:
+            st.text("\n".join(filter(None, (case.requester.name, case.requester.department, *case.requester.emails))))
+            st.page_link("app_pages/requester.py", label=t("requester_history"), query_params={"id": case.requester.id})
+        else:
+            st.text(t("unknown_requester"))
 
-report, requester_column = st.columns([3, 1])
-with report:
-    st.markdown(f"**{t('report')}**")
-    st.text(incident.body or incident.title)
-    st.caption(
-        t("opened_at", at=f"{incident.created_at:%Y-%m-%d %H:%M}") + f" · {LANGUAGES.get(incident.language, '')}"
-    )
-with requester_column:
-    st.markdown(f"**{t('requester')}**")
-    if case.requester:
-        st.text("\n".join(filter(None, (case.requester.name, case.requester.department, *case.requester.emails))))
-        st.page_link("app_pages/requester.py", label=t("requester_history"), query_params={"id": case.requester.id})
-    else:
-        st.text(t("unknown_requester"))
 
-# The page reruns on every click and keystroke: the checklist and the similar cases are worked out once per case
-# text and state of the knowledge base, not on each rerun.
-text = f"{incident.title}\n{incident.body}"
-memo_key = (case_id, text, ws.kb.corpus_version())
-if st.session_state.get("case_triage", (None,))[0] != memo_key:
-    try:
-        triaged = ws.triage(text)
-    except (ReportError, SuggestionModelUnavailable):
-        triaged = None
-    found = triaged.similar if triaged else ws.similar_cases(incident.title)
-    st.session_state["case_triage"] = (memo_key, triaged, [c for c in found if c.incident.id != case_id])
-_, triaged, similar = st.session_state["case_triage"]
-categories = ws.kb.categories()
-
-triage_tab, talk_tab, escalate_tab, resolve_tab, history_tab = st.tabs(
-    [t("tab_triage"), t("tab_conversation"), t("tab_escalate"), t("tab_resolve"), t("tab_history")]
-)
-
-with triage_tab:
+def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, similar: list[SimilarCase], seen: int) -> None:
+    """The stored suggestions to accept, override or set; the escalation checklist; what was tried; the similar
+    resolved cases, whose resolution one click copies into the resolution draft."""
+    case_id = case.incident.id
     st.markdown(f"#### {t('suggestions')}")
     if not case.suggestions:
         st.caption(t("no_stored_suggestions"))
         if st.button(t("compute_suggestions"), key="case_assess"):
             act(intake.assess, ws, [case_id])
     options = {
-        "category": categories,
+        "category": ws.kb.categories(),
         "priority": list(PRIORITIES),
         "escalation_level": list(ESCALATION_LEVELS),
     }
@@ -182,7 +153,7 @@ with triage_tab:
                 f"{t('criterion_' + criterion.key)} → {level_label(criterion.raises_to)}",
                 value=criterion.ticked,
                 key=f"case_criterion_{criterion.key}",
-                help=criterion.reason or None,
+                help=t_all(criterion.reasons) or None,
             )
 
     st.markdown(f"#### {t('what_was_tried')}")
@@ -203,10 +174,12 @@ with triage_tab:
                 on_click=lambda: st.session_state.update(resolve_text=similar_case.incident.resolution),
             )
 
-    for found in similar[:5]:
+    for found in similar[:SIMILAR_SHOWN]:
         case_card(found, actions=reuse)
 
-with talk_tab:
+
+def conversation_tab(ws: Workspace, case: CaseFile, user: str | None, seen: int) -> None:
+    """The messages with the requester; reply templates chosen for this case and filled with its fields."""
     for message in case.conversation:
         icon = ":material/call_received:" if message.kind == "from_requester" else ":material/call_made:"
         with st.container(border=True):
@@ -215,8 +188,8 @@ with talk_tab:
     if not case.conversation:
         st.caption(t("no_messages"))
     st.markdown(f"#### {t('reply')}")
-    for match in replies.suggest_templates(ws, incident):
-        subject, body = replies.fill(match.template, incident, agent=user or "")
+    for match in replies.suggest_templates(ws, case.incident):
+        subject, body = replies.fill(match.template, case.incident, agent=user or "")
         st.button(
             t("use_template", name=md(match.template.name), words=md(", ".join(match.matched) or "—")),
             key=f"template_{match.template.id}",
@@ -225,9 +198,13 @@ with talk_tab:
     subject = st.text_input(t("subject"), key="reply_subject")
     body = st.text_area(t("message"), key="reply_body", height=200)
     if st.button(t("record_reply"), key="reply_send", disabled=not body.strip()):
-        act(casework.reply, ws, case_id, subject=subject, body=body, version=seen)
+        act(casework.reply, ws, case.incident.id, subject=subject, body=body, version=seen)
 
-with escalate_tab:
+
+def escalate_tab(ws: Workspace, case: CaseFile, similar: list[SimilarCase], seen: int) -> None:
+    """Pick a level, draft the hand-off package in the reader's language, edit it, escalate (and post it); the
+    packages sent, each exportable as Markdown."""
+    case_id = case.incident.id
     left, middle = st.columns(2)
     level = left.selectbox(
         t("level"), ["L1", "L2", "L3"], format_func=level_label, index=1, placeholder=t("choose"), key="handoff_level"
@@ -235,12 +212,13 @@ with escalate_tab:
     holder = middle.text_input(t("holder"), value=ws.settings.escalation_holders[level], key=f"handoff_holder_{level}")
     why = st.text_input(t("why_this_level"), key="handoff_why")
     ticked = [key for key in CRITERIA if st.session_state.get(f"case_criterion_{key}")]
-    reasons = ", ".join([t("criterion_" + key) for key in ticked] + ([why] if why else []))
     st.button(
         t("draft_package"),
         key="handoff_draft",
         on_click=lambda: st.session_state.update(
-            handoff_text=handoff.draft(ws, case_id, level, why=reasons, similar=similar)
+            handoff_text=handoff.draft(ws, case_id, level, criteria=ticked, why=why, similar=similar).markdown(
+                language()
+            )
         ),
     )
     package = st.text_area(t("handoff_package"), key="handoff_text", height=360)
@@ -263,17 +241,12 @@ with escalate_tab:
             post=post,
         )
     for sent in reversed(case.handoffs):
-        with st.expander(
-            t(
-                "handoff_sent",
-                level=level_label(sent.level),
-                by=md(sent.created_by),
-                at=f"{sent.created_at:%Y-%m-%d %H:%M}",
-            )
-        ):
+        at = f"{sent.created_at:%Y-%m-%d %H:%M}"
+        with st.expander(t("handoff_sent", level=level_label(sent.level), by=md(sent.created_by), at=at)):
             st.code(sent.package, language="markdown", wrap_lines=True)  # as written: report text is never markup
-            if sent.posted:
-                st.caption(md(sent.posted))
+            outcome = handoff.posted(sent)
+            if outcome is not None:
+                st.caption(md(t(outcome)))
             st.download_button(
                 t("export_markdown"),
                 sent.package,
@@ -282,13 +255,17 @@ with escalate_tab:
                 key=f"handoff_export_{sent.id}",
             )
 
-with resolve_tab:
+
+def resolve_tab(ws: Workspace, case: CaseFile, seen: int) -> None:
+    """The resolution, root cause and final labels; the case joins the search index at once."""
+    incident = case.incident
     if incident.resolution:
         st.markdown(f"**{t('resolution')}**")
         st.text(incident.resolution)
         if incident.root_cause:
             st.markdown(f"**{t('root_cause')}**")
             st.text(incident.root_cause)
+    categories = ws.kb.categories()
     with st.form("resolve_form"):
         resolution = st.text_area(t("resolution"), key="resolve_text", height=120)
         root_cause = st.text_input(t("root_cause"), key="resolve_root_cause")
@@ -320,7 +297,7 @@ with resolve_tab:
             act(
                 casework.resolve,
                 ws,
-                case_id,
+                incident.id,
                 version=seen,
                 resolution=resolution,
                 root_cause=root_cause,
@@ -329,21 +306,61 @@ with resolve_tab:
                 escalation_level=final_level,
             )
 
-with history_tab:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    t("when_utc"): e.at,
-                    t("who"): e.actor,
-                    t("what"): e.action,
-                    t("field"): e.field,
-                    t("from"): e.old_value,
-                    t("to"): e.new_value,
-                }
-                for e in case.history
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+
+def history_tab(case: CaseFile) -> None:
+    """The case's event log: who changed what, when."""
+    columns = (t("when_utc"), t("who"), t("what"), t("field"), t("from"), t("to"))
+    rows = [(e.at, e.actor, e.action, e.field, e.old_value, e.new_value) for e in case.history]
+    st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, width="stretch")
+
+
+def _triaged(ws: Workspace, case: CaseFile) -> tuple[Triage | None, list[SimilarCase]]:
+    """The checklist and the similar cases of the case as it is stored (no suggestion model: the similar cases)."""
+    try:
+        triaged = ws.triage(case.incident)
+    except (ReportError, SuggestionModelUnavailable):
+        triaged = None
+    found = triaged.similar if triaged else ws.similar_cases(case.incident)
+    return triaged, [c for c in found if c.incident.id != case.incident.id]
+
+
+st.title(t("case_title"))
+ws = ready_workspace()
+default = st.query_params.get("id", "")
+case_id = st.number_input(
+    t("case_number"), min_value=1, step=1, value=int(default) if default.isdigit() else None, key="case_id"
+)
+if case_id is None:
+    st.info(t("enter_case_number"))
+    st.stop()
+case_id = int(case_id)
+st.query_params["id"] = str(case_id)
+try:
+    case = casework.case_file(ws, case_id)
+except IncidentNotFound as exc:
+    st.warning(t(exc.phrase))
+    st.stop()
+user = st.session_state.get("user")
+# The version this page showed before the click being handled now; the next click is checked against this one.
+seen_key = f"case_seen_{case_id}"
+seen = st.session_state.get(seen_key, case.incident.version)
+st.session_state[seen_key] = case.incident.version
+
+header(ws, case, user, seen)
+# The page reruns on every click and keystroke: the checklist and the similar cases are worked out once per case
+# text and state of the knowledge base, not on each rerun.
+incident = case.incident
+triaged, similar = remembered(
+    "case_triage", (case_id, incident.title, incident.body, ws.kb.corpus_version()), lambda: _triaged(ws, case)
+)
+tabs = st.tabs([t("tab_triage"), t("tab_conversation"), t("tab_escalate"), t("tab_resolve"), t("tab_history")])
+with tabs[0]:
+    triage_tab(ws, case, triaged, similar, seen)
+with tabs[1]:
+    conversation_tab(ws, case, user, seen)
+with tabs[2]:
+    escalate_tab(ws, case, similar, seen)
+with tabs[3]:
+    resolve_tab(ws, case, seen)
+with tabs[4]:
+    history_tab(case)

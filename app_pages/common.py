@@ -1,11 +1,12 @@
-"""What every page shares: the workspace (one per server process), progress bars, the sidebar (language and
-who is working), safe text, case cards."""
+"""What every page shares: the workspace (one per server process), the one way a page keeps a result between
+reruns (``remembered``), progress bars, the sidebar (language and who is working), safe text, refusals worded in
+the reader's language, case cards."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -13,11 +14,17 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.i18n import LANGUAGES, language, t
-from kb import AlreadyClaimed, InvalidValue, KnowledgeBaseUnavailable, RequesterNotFound, StaleEdit
-from pipeline import ModelUnavailable, Settings, SuggestionModelUnavailable, Workspace, people
+from kb import InvalidValue, KnowledgeBaseUnavailable, RequesterNotFound, StaleEdit
+from pipeline import Settings, Workspace
+from pipeline.desk import people
+from pipeline.desk.casework import AlreadyClaimed
+from pipeline.desk.sla import Deadline
 from pipeline.progress import Progress
-from pipeline.search import SimilarCase
+from pipeline.triage.embed import ModelUnavailable
+from pipeline.triage.search import SimilarCase
+from pipeline.triage.training import SuggestionModelUnavailable
 from pipeline.workflow import TransitionRefused
+from words import Phrase, PhrasedError, duration
 
 T = TypeVar("T")
 
@@ -51,6 +58,11 @@ def md(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
 
 
+def refuse(exc: PhrasedError) -> None:
+    """Say why nothing changed, in the reader's language."""
+    st.error(md(t(exc.phrase)), icon=":material/block:")
+
+
 @st.cache_resource(show_spinner="Opening the knowledge base…", on_release=lambda ws: ws.close())
 def _open_workspace() -> Workspace:
     return Workspace(Settings())
@@ -61,19 +73,22 @@ def workspace() -> Workspace:
     try:
         return _open_workspace()
     except KnowledgeBaseUnavailable as exc:  # not cached: the next run tries again, once the file is fixed
-        st.error(t("kb_unavailable", error=exc))
+        st.error(t("kb_unavailable", error=t(exc.phrase)))
         st.stop()
 
 
 @contextmanager
-def progress_bar(description: str, total: int) -> Iterator[Progress]:
+def progress_bar(step: Phrase, total: int) -> Iterator[Progress]:
+    """A Streamlit progress bar for one step of long work, named in the reader's language."""
+    description = t(step)
     bar = st.progress(0.0, text=description)
     done = 0
 
     def update(n: int) -> None:
         nonlocal done
         done += n
-        bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{description}: {done:,} of {total:,}")
+        shown = t("progress_of", step=description, done=f"{done:,}", total=f"{total:,}")
+        bar.progress(min(done / total, 1.0) if total else 1.0, text=shown)
 
     yield update
     bar.empty()
@@ -86,7 +101,7 @@ def ready_workspace() -> Workspace:
         with st.spinner(t("loading_models")):
             ws.index(progress_bar)  # instant once loaded; a bar appears only while it is rebuilt
     except ModelUnavailable as exc:
-        st.error(str(exc))
+        st.error(t(exc.phrase))
         st.stop()
     return ws
 
@@ -116,7 +131,7 @@ def sidebar() -> None:
         )
         st.caption(t("model", name=md(ws.settings.embedding_model)))
         for notice in ws.notices[-3:]:
-            st.info(notice, icon=":material/build:")
+            st.info(t(notice), icon=":material/build:")
 
 
 def current_user() -> str:
@@ -153,7 +168,7 @@ def act(action: Callable[..., object], *args: object, **kwargs: object) -> None:
     try:
         action(*args, user=user, **kwargs)
     except REFUSALS as exc:
-        st.error(md(exc), icon=":material/block:")
+        refuse(exc)
     else:
         st.rerun()
 
@@ -166,11 +181,11 @@ def level_label(level: str | None) -> str:
     return t(f"level_{level}") if level else "—"
 
 
-def deadline_text(fields: Mapping[str, str]) -> str:
-    """A case's next SLA deadline in words ("Response due in 12 min"), from ``pipeline.queue.sla_fields``."""
-    if not fields["sla"]:
+def deadline_text(due: Deadline | None) -> str:
+    """A case's next SLA deadline in words: "Response due in 12 min", "Resolution overdue by 2 h 5 min"."""
+    if due is None:
         return ""
-    return t(f"sla_{fields['sla']}", clock=t(f"clock_{fields['clock']}"), due=fields["due_in"])
+    return t(f"sla_{due.state}", clock=t(f"clock_{due.clock}"), due=duration(abs(due.left), language()))
 
 
 def case_card(case: SimilarCase, actions: Callable[[SimilarCase], None] | None = None) -> None:

@@ -16,7 +16,7 @@ from app_pages.common import (
     review_page,
 )
 from app_pages.i18n import t
-from pipeline.escalations import escalation_review
+from pipeline.review.escalation_review import escalation_review
 
 _, ws = review_page("escalations_title")
 since, until = period_input("esc_period")
@@ -30,25 +30,25 @@ if cases.empty:
     st.info(t("no_escalations"))
     st.stop()
 
-timed = cases["hours_to_escalation"].dropna()
+summary = review.summary
 avoidable = cases["resolved_without_escalation"].notna()
 for column, (label, value) in zip(
     st.columns(4),
     (
-        (t("escalated_cases"), f"{len(cases):,}"),
-        (t("median_hours"), f"{timed.median():.1f} h" if len(timed) else "—"),
-        (t("came_back_down"), f"{int(cases['came_back_down'].sum()):,}"),
-        (t("avoidable"), f"{int(avoidable.sum()):,}"),
+        (t("escalated_cases"), f"{summary.cases:,}"),
+        (t("median_hours"), "—" if summary.median_hours is None else f"{summary.median_hours:.1f} h"),
+        (t("came_back_down"), f"{summary.came_back_down:,}"),
+        (t("avoidable"), f"{summary.avoidable:,}"),
     ),
     strict=True,
 ):
     column.metric(label, value)
-st.caption(t("escalations_help", timed=len(timed)))
+st.caption(t("escalations_help", timed=summary.handed_off))
 
 left, right = st.columns(2)
 with left:
     st.markdown(f"#### {t('time_to_escalation')}")
-    if len(timed):
+    if summary.handed_off:
         st.altair_chart(
             alt.Chart(cases.dropna(subset=["hours_to_escalation"]))
             .mark_bar()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages.common import case_table, progress_bar, remembered, review_page
 from app_pages.i18n import t
-from pipeline.health import health_report
+from pipeline.review.kb_health import health_report
 
 _, ws = review_page("health_title")
 active = ws.kb.active_model_version()
@@ -22,8 +22,8 @@ report = remembered(
 for column, (label, value) in zip(
     st.columns(3),
     (
-        (t("without_resolution"), int(report.incomplete["no_resolution"].sum())),
-        (t("without_root_cause"), int(report.incomplete["no_root_cause"].sum())),
+        (t("without_resolution"), report.without_resolution),
+        (t("without_root_cause"), report.without_root_cause),
         (t("near_duplicate_pairs"), len(report.near_duplicates)),
     ),
     strict=True,

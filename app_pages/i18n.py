@@ -1,16 +1,12 @@
-"""Every label of the app in English and Japanese, from one catalogue (``messages.toml``); the sidebar switches."""
+"""The app's words: the session's language, and ``t`` to word a catalogue code or a phrase in it (``words``)."""
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
 import streamlit as st
 
-LANGUAGES = {"en": "English", "ja": "日本語"}
-CATALOGUE: dict[str, dict[str, str]] = tomllib.loads(
-    (Path(__file__).with_name("messages.toml")).read_text(encoding="utf-8")
-)
+from words import LANGUAGES, Phrase, say, say_all
+
+__all__ = ["LANGUAGES", "language", "t", "t_all"]
 
 
 def language() -> str:
@@ -18,8 +14,11 @@ def language() -> str:
     return st.session_state.get("lang") or "en"
 
 
-def t(key: str, **values: object) -> str:
-    """The label ``key`` in the session's language, with ``{placeholders}`` filled from ``values``."""
-    entry = CATALOGUE[key]
-    text = entry.get(language()) or entry["en"]
-    return text.format(**values) if values else text
+def t(what: Phrase | str, **values: object) -> str:
+    """A catalogue code (with its ``{placeholders}`` filled from ``values``) or a phrase, in the session's language."""
+    return say(what, language(), **values)
+
+
+def t_all(phrases: object) -> str:
+    """Several phrases (a suggestion's reasons, say) as one text in the session's language."""
+    return say_all(phrases, language())

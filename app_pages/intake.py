@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import REFUSALS, current_user, md, progress_bar, ready_workspace
+from app_pages.common import REFUSALS, current_user, md, progress_bar, ready_workspace, refuse
 from app_pages.i18n import t
-from pipeline import ReportError, intake
+from pipeline.desk import intake
+from pipeline.text import ReportError
 
 st.title(t("intake_title"))
 ws = ready_workspace()
@@ -33,7 +34,7 @@ with typed, st.form("intake_form", clear_on_submit=True):
                     ws, user=user, title=title, body=body, requester_email=email, requester_name=name
                 )
         except (ReportError, *REFUSALS) as exc:
-            st.warning(str(exc))
+            refuse(exc)
         else:
             st.success(t("filed_as", id=case_id))
             show_filed([case_id])
@@ -51,7 +52,7 @@ with uploaded:
             try:
                 report = intake.upload(ws, file.name, file.getvalue(), user=user, progress=progress_bar)
             except intake.IntakeError as exc:
-                st.error(t("upload_refused", error=md(exc)))
+                st.error(t("upload_refused", error=md(t(exc.phrase))))
                 continue
             st.success(
                 t(
@@ -63,7 +64,7 @@ with uploaded:
                 )
             )
             for problem in report.problems:
-                st.warning(md(problem))
+                st.warning(md(t(problem)))
             for note in report.notes:
-                st.info(md(note))
+                st.info(md(t(note)))
             show_filed(report.added + report.messages)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import act, md, progress_bar, review_page
+from app_pages.common import act, md, progress_bar, remembered, review_page
 from app_pages.i18n import t
-from pipeline import SuggestionModelUnavailable
-from pipeline.versions import FIGURES, activate_version, compare_versions, discard_version
+from pipeline.triage.training import HeldOut, SuggestionModelUnavailable
+from pipeline.triage.versions import FIGURES, discard_version, version_metrics
 
 user, ws = review_page("models_title")
 
@@ -32,7 +32,7 @@ st.dataframe(
                 t("when_utc"): v.created_at,
                 t("training_cases"): v.n_train,
                 t("embedding_model"): v.embedding_model,
-                **{t(k): m.get("accuracy") for k, m in v.metrics.items() if k != "skipped"},
+                **{t(k): m.figures.accuracy for k, m in version_metrics(v).items() if isinstance(m, HeldOut)},
                 t("discarded"): v.discarded_at,
             }
             for v in versions
@@ -44,9 +44,9 @@ st.dataframe(
 
 if st.button(t("train_new_version"), key="models_train", type="primary"):
     try:
-        record = ws.train(actor=user, activate=False, progress=progress_bar)
+        record = ws.train(user=user, activate=False, progress=progress_bar)
     except SuggestionModelUnavailable as exc:
-        st.error(md(exc))
+        st.error(md(t(exc.phrase)))
     else:
         st.session_state["models_pick"] = record.id  # the comparison below turns to the new version
         st.rerun()
@@ -64,15 +64,15 @@ if active is not None and candidates:
         format_func=lambda i: label(next(v for v in versions if v.id == i)),
         key="models_pick",
     )
-    memo = (candidate, active.id, ws.kb.corpus_version(), ws.thresholds().version)
-    if st.session_state.get("models_comparison", (None,))[0] != memo:
-        try:
-            comparison = compare_versions(ws, candidate, active.id, progress=progress_bar)
-        except SuggestionModelUnavailable as exc:
-            st.error(md(exc))
-            st.stop()
-        st.session_state["models_comparison"] = (memo, comparison)
-    comparison = st.session_state["models_comparison"][1]
+    try:
+        comparison = remembered(
+            "models_comparison",
+            (candidate, active.id, ws.kb.corpus_version(), ws.thresholds().version),
+            lambda: ws.compare_versions(candidate, active.id, progress=progress_bar),
+        )
+    except SuggestionModelUnavailable as exc:
+        st.error(md(t(exc.phrase)))
+        st.stop()
     st.caption(t("comparison_help", baseline=active.id, candidate=candidate))
     names = {"baseline": f"v{active.id} ({t('active')})", "candidate": f"v{candidate}"}
     for target, result in comparison.targets.items():
@@ -105,9 +105,9 @@ if active is not None and candidates:
                 )
     use, drop = st.columns(2)
     if use.button(t("activate_version", version=candidate), key="models_activate", type="primary"):
-        act(activate_version, ws, candidate)
+        act(ws.activate, candidate)
     if drop.button(t("discard_version", version=candidate), key="models_discard"):
-        act(discard_version, ws, candidate)
+        act(discard_version, ws.kb, candidate)
 
 st.markdown(f"#### {t('roll_back')}")
 earlier = [v.id for v in usable if not v.active]
@@ -124,4 +124,4 @@ version = pick.selectbox(
     key="models_rollback",
 )
 if go.button(t("activate"), key="models_rollback_go", disabled=version is None):
-    act(activate_version, ws, version)
+    act(ws.activate, version)

@@ -9,8 +9,8 @@ import streamlit as st
 
 from app_pages.common import current_reviewer, md, workspace
 from app_pages.i18n import t
-from pipeline.casework import SUGGESTED_TARGETS
-from pipeline.quality import NOT_SURE, quality_report
+from pipeline.review.suggestion_quality import NOT_SURE, quality_report
+from pipeline.triage.targets import SUGGESTED
 
 OVERRIDES_LISTED = 20
 
@@ -22,7 +22,7 @@ if report.suggestions.empty:
     st.info(t("no_suggestions_yet"))
     st.stop()
 target = st.segmented_control(
-    t("target"), SUGGESTED_TARGETS, format_func=t, default=SUGGESTED_TARGETS[0], required=True, key="quality_target"
+    t("target"), SUGGESTED, format_func=t, default=SUGGESTED[0], required=True, key="quality_target"
 )
 
 
@@ -30,15 +30,15 @@ def percent(value: object) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:.1%}"
 
 
-overall = report.by_target.set_index("target").reindex(list(SUGGESTED_TARGETS)).loc[target]
+overall = report.figures(target)
 for column, (label, value, help_key) in zip(
     st.columns(5),
     (
-        (t("suggestions_made"), f"{overall['suggestions']:.0f}" if pd.notna(overall["suggestions"]) else "0", None),
-        (t("coverage"), percent(overall["coverage"]), "coverage_help"),
-        (t("precision"), percent(overall["precision"]), "precision_help"),
-        (t("acceptance_rate"), percent(overall["acceptance_rate"]), "acceptance_help"),
-        (t("override_rate"), percent(overall["override_rate"]), None),
+        (t("suggestions_made"), f"{overall.suggestions}", None),
+        (t("coverage"), percent(overall.coverage), "coverage_help"),
+        (t("precision"), percent(overall.precision), "precision_help"),
+        (t("acceptance_rate"), percent(overall.acceptance_rate), "acceptance_help"),
+        (t("override_rate"), percent(overall.override_rate), None),
     ),
     strict=True,
 ):

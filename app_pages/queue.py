@@ -3,14 +3,16 @@ flagged; claim from here."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from app_pages.common import REFUSALS, deadline_text, md, workspace
+from app_pages.common import REFUSALS, deadline_text, md, refuse, workspace
 from app_pages.i18n import language, t
 from kb.vocab import PRIORITIES, RESOLVED_STATUSES
-from pipeline import casework
-from pipeline.queue import SORTS, VIEWS, queue
-from pipeline.sla import STATES
+from pipeline.desk import casework
+from pipeline.desk.queue import SORTS, VIEWS, queue
+from pipeline.desk.sla import STATES
+from words import duration
 
 st.title(t("queue_title"))
 ws = workspace()
@@ -41,17 +43,29 @@ if view == "mine" and not user:
     st.info(t("pick_your_name_first"), icon=":material/person:")
     st.stop()
 
-table = queue(
-    ws,
-    view=view,
-    user=user,
-    statuses=statuses,
-    priorities=priorities,
-    categories=categories,
-    sla=sla,
-    sort=sort,
-    language=language(),
+entries = queue(
+    ws, view=view, user=user, statuses=statuses, priorities=priorities, categories=categories, sla=sla, sort=sort
 )
+table = pd.DataFrame(
+    [
+        {
+            "id": e.case.id,
+            "title": e.case.title,
+            "status": ws.workflow.label(e.case.status, language()),
+            "owner": e.case.assignee or "",
+            "priority": e.case.priority or "",
+            "deadline": deadline_text(e.deadline),
+            "category": e.case.category or "",
+            "requester": e.case.requester_name or "",
+            "age": duration(e.age, language()),
+            "duplicate_of": f"#{e.case.duplicate_of}" if e.case.duplicate_of else "",
+            "sla": e.deadline.state if e.deadline else "",
+        }
+        for e in entries
+    ],
+    columns=["id", "title", "status", "owner", "priority", "deadline", "category", "requester", "age",
+             "duplicate_of", "sla"],
+)  # fmt: skip
 states = table["sla"].value_counts()
 st.caption(
     t("open_cases_shown", n=len(table))
@@ -62,7 +76,6 @@ if table.empty:
     st.info(t("queue_empty"))
     st.stop()
 
-table["deadline"] = [deadline_text(row) for _, row in table.iterrows()]
 shade = {
     "breached": "background-color: rgba(255, 75, 75, 0.2)",
     "warning": "background-color: rgba(255, 164, 33, 0.25)",
@@ -117,6 +130,6 @@ elif record.assignee != user and claim_column.button(t("claim"), key="queue_clai
     try:  # atomic: if someone claimed it since the table was drawn, this says who
         casework.claim(ws, case_id, user=user)
     except REFUSALS as exc:
-        st.error(str(exc))
+        refuse(exc)
     else:
         st.switch_page("app_pages/case.py", query_params={"id": case_id})

@@ -7,7 +7,7 @@ import streamlit as st
 from app_pages.common import act, md, status_label, workspace
 from app_pages.i18n import t
 from kb import RequesterNotFound
-from pipeline import people
+from pipeline.desk import people
 
 st.title(t("requester_title"))
 ws = workspace()
@@ -28,7 +28,7 @@ st.query_params["id"] = str(requester_id)
 try:
     history = people.requester_history(ws, requester_id)
 except RequesterNotFound as exc:
-    st.warning(str(exc))
+    st.warning(t(exc.phrase))
     st.stop()
 
 requester = history.requester

@@ -11,7 +11,7 @@ from app_pages.common import case_card, duplicate_banners, ready_workspace, stat
 from app_pages.i18n import t
 from kb import CaseFilter
 from kb.vocab import PRIORITIES
-from pipeline import ReportError
+from pipeline.text import ReportError
 
 st.title(t("search_title"))
 st.caption(t("search_help"))
@@ -53,7 +53,7 @@ try:
     with st.spinner(t("searching")):
         result = ws.search(query, k=k, where=where)
 except ReportError as exc:
-    st.warning(str(exc))
+    st.warning(t(exc.phrase))
     st.stop()
 
 duplicate_banners(result.duplicates)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import REFUSALS, act, md, workspace
+from app_pages.common import REFUSALS, act, refuse, workspace
 from app_pages.i18n import t
 from kb.vocab import ROLES
-from pipeline import people
+from pipeline.desk import people
 
 st.title(t("team_title"))
 ws = workspace()
@@ -41,7 +41,7 @@ with st.form("team_form", clear_on_submit=True):
             try:
                 people.add_user(ws, new_name, new_role, user="setup")
             except REFUSALS as exc:
-                st.error(md(exc))
+                refuse(exc)
             else:
                 st.rerun()
 

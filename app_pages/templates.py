@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import REFUSALS, current_user, md, workspace
+from app_pages.common import REFUSALS, current_user, md, refuse, workspace
 from app_pages.i18n import LANGUAGES, t
-from pipeline import people
+from pipeline.desk import replies
 
 st.title(t("templates_title"))
 st.caption(t("templates_help"))
@@ -49,7 +49,7 @@ with st.form("template_form"):
     body = st.text_area(t("message"), value=current.body if current else "", height=220, key=f"template_body_{editing}")
     if st.form_submit_button(t("save_template"), type="primary", key="template_save"):
         try:
-            people.save_template(
+            replies.save_template(
                 ws,
                 user=user,
                 template_id=editing,
@@ -61,11 +61,11 @@ with st.form("template_form"):
                 body_keywords=body_words.split(","),
             )
         except REFUSALS as exc:
-            st.error(md(exc))
+            refuse(exc)
         else:
             st.success(t("template_saved", name=md(name)))
 if current is not None and st.button(t("delete_template"), key="template_delete"):
-    people.delete_template(ws, current.id, user=user)
+    replies.delete_template(ws, current.id, user=user)
     st.rerun()
 
 for tpl in templates.values():

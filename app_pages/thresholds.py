@@ -10,14 +10,14 @@ import streamlit as st
 
 from app_pages.common import act, md, review_page
 from app_pages.i18n import t
-from pipeline import SuggestionModelUnavailable
-from pipeline.thresholds import change_thresholds, class_table, curves, restore_thresholds
+from pipeline.triage.thresholds import change_thresholds, class_table, curves, restore_thresholds
+from pipeline.triage.training import SuggestionModelUnavailable
 
 _, ws = review_page("thresholds_title")
 try:
     models = ws.suggestion_models()
 except SuggestionModelUnavailable as exc:
-    st.error(md(exc))
+    st.error(md(t(exc.phrase)))
     st.stop()
 policy = ws.thresholds()
 if policy.version is None:

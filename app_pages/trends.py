@@ -18,8 +18,8 @@ from app_pages.common import (
 )
 from app_pages.i18n import t
 from kb.vocab import ESCALATION_LEVELS
-from pipeline import analysis
-from pipeline.problems import recurring_problems
+from pipeline.review import analysis
+from pipeline.review.problems import PeriodTooLong, recurring_problems
 
 _, ws = review_page("trends_title")
 since, until = period_input("trends_period")
@@ -41,10 +41,10 @@ glance = analysis.headline(incidents, met["resolution"])
 for column, (label, value, shown) in zip(
     st.columns(4),
     (
-        (t("incidents_opened"), glance["cases"], "{:,}"),
-        (t("median_hours_to_resolve"), glance["median_hours_to_resolve"], "{:.1f} h"),
-        (t("escalated_share"), glance["escalated_share"], "{:.0%}"),
-        (t("resolution_target_met"), glance["resolved_within_target"], "{:.0%}"),
+        (t("incidents_opened"), glance.cases, "{:,}"),
+        (t("median_hours_to_resolve"), glance.median_hours_to_resolve, "{:.1f} h"),
+        (t("escalated_share"), glance.escalated_share, "{:.0%}"),
+        (t("resolution_target_met"), glance.resolved_within_target, "{:.0%}"),
     ),
     strict=True,
 ):
@@ -140,8 +140,8 @@ try:
         (since, until, stats.incidents, ws.settings.problem_similarity),
         lambda: recurring_problems(ws, since, until, progress=progress_bar),
     )
-except ValueError as exc:
-    st.warning(str(exc))
+except PeriodTooLong as exc:
+    st.warning(t(exc.phrase))
     st.stop()
 if not problems:
     st.info(t("no_recurring_problems"))

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import case_card, current_user, duplicate_banners, level_label, md, progress_bar, ready_workspace
-from app_pages.i18n import t
-from pipeline import ReportError, Suggestion, SuggestionModelUnavailable, Triage
+from app_pages.common import (
+    case_card,
+    current_user,
+    duplicate_banners,
+    level_label,
+    md,
+    progress_bar,
+    ready_workspace,
+    remembered,
+)
+from app_pages.i18n import t, t_all
 from pipeline.settings import CRITERIA
-from pipeline.suggest import with_ticks
+from pipeline.text import ReportError
+from pipeline.triage.suggest import Suggestion, with_ticks
+from pipeline.triage.training import SuggestionModelUnavailable
 
 CRITERION_KEY = "criterion_{}"
 
 st.session_state.setdefault("triage_text", None)
-st.session_state.setdefault("triage_result", None)
 
 st.title(t("triage_title"))
 st.caption(t("triage_help"))
@@ -37,7 +46,6 @@ with st.form("triage_form"):
 
 if submitted:
     st.session_state["triage_text"] = report
-    st.session_state["triage_result"] = None
     for key in CRITERIA:
         st.session_state.pop(CRITERION_KEY.format(key), None)  # a new report starts from the proposals
 
@@ -47,27 +55,24 @@ if text is None:
 
 # Suggestions are computed once per submitted report, and again only when a lead changed the thresholds or the
 # active model meanwhile; ticking a criterion only recomputes the level.
-result: Triage | None = st.session_state.get("triage_result")
 active = ws.kb.active_model_version()
-if result is not None and (result.threshold_version, result.model_version) != (
-    ws.thresholds().version,
-    active.id if active else None,
-):
-    result = None
-if result is None:
-    try:
-        with st.spinner(t("thinking")):
-            result = st.session_state["triage_result"] = ws.triage(text, k=k)
-    except ReportError as exc:
-        st.warning(str(exc))
-        st.stop()
-    except SuggestionModelUnavailable as exc:
-        st.warning(t("no_suggestions", error=md(exc)))
-        if st.button(t("train_now"), key="triage_train"):
-            record = ws.train(actor=current_user(), progress=progress_bar)
-            st.success(t("trained", version=record.id, n=f"{record.n_train:,}"))
-            st.rerun()
-        st.stop()
+try:
+    with st.spinner(t("thinking")):
+        result = remembered(
+            "triage_result",
+            (text, k, ws.thresholds().version, active.id if active else None),
+            lambda: ws.triage(text, k=k),
+        )
+except ReportError as exc:
+    st.warning(t(exc.phrase))
+    st.stop()
+except SuggestionModelUnavailable as exc:
+    st.warning(t("no_suggestions", error=md(t(exc.phrase))))
+    if st.button(t("train_now"), key="triage_train"):
+        record = ws.train(user=current_user(), progress=progress_bar)
+        st.success(t("trained", version=record.id, n=f"{record.n_train:,}"))
+        st.rerun()
+    st.stop()
 if all(CRITERION_KEY.format(key) in st.session_state for key in CRITERIA):
     result = with_ticks(result, {key for key in CRITERIA if st.session_state[CRITERION_KEY.format(key)]})
 
@@ -91,8 +96,8 @@ def show(s: Suggestion | None, target: str) -> None:
             if s.source == "model":
                 st.progress(s.confidence, text=t("confident", p=f"{s.confidence:.0%}"))
             else:
-                st.caption(t("set_by_rule", rule=md(s.source)))
-        st.caption(md(s.reason))
+                st.caption(t("set_by_rule", rule=t(f"rule_{s.source}")))
+        st.caption(md(t_all(s.reasons)))
         with st.expander(t("why")):
             if s.terms:
                 st.markdown(t("weighed_most") + " " + ", ".join(f"`{term}`" for term, _ in s.terms))
@@ -122,7 +127,7 @@ with columns[1]:
         urgency = result.urgency.value or t("not_sure_best", best=result.urgency.best)
         st.caption(t("impact_urgency", impact=md(impact), urgency=md(urgency)))
 with columns[2]:
-    show(result.escalation, "escalation_level")
+    show(result.escalation_level, "escalation_level")
 
 st.subheader(t("escalation_checklist"))
 st.caption(t("checklist_help"))
@@ -132,12 +137,12 @@ for criterion in result.criteria:
         t("criterion_at_least", criterion=t("criterion_" + criterion.key), level=level_label(criterion.raises_to)),
         value=criterion.ticked,
         key=key,
-        help=criterion.reason or None,
+        help=t_all(criterion.reasons) or None,
     )
     if criterion.proposed:
-        st.caption(t("proposed_because", reason=md(criterion.reason)))
+        st.caption(t("proposed_because", reason=md(t_all(criterion.reasons))))
 for note in result.notes:
-    st.caption(md(note))
+    st.caption(md(t(note)))
 if result.model_version is not None:
     st.caption(t("model_version", version=result.model_version))
 

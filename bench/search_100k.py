@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.cli import progress_bar
-from pipeline.embed import load_embedder
-from pipeline.embed_cache import EmbeddingCache
-from pipeline.indexing import Encoders
+from cli.common import Run
 from pipeline.settings import Settings
 from pipeline.text import detect_language
+from pipeline.triage.embed import load_embedder
+from pipeline.triage.embed_cache import EmbeddingCache
+from pipeline.triage.indexing import Encoders
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -54,7 +54,7 @@ def main() -> None:
     build = Encoders(load_embedder(s.embedding_model, cache=cache), load_embedder(s.english_model, cache=cache))
     texts = corpus()
     started = time.perf_counter()
-    index = build.index(range(len(texts)), texts, progress=progress_bar)
+    index = build.index(range(len(texts)), texts, progress=Run(s, "en").progress())
     print(f"indexed {len(index):,} incidents in {time.perf_counter() - started:.0f} s")
 
     # New reports: embedded without the cache, as in the app.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from kb.errors import (
-    AlreadyClaimed,
     IncidentNotFound,
     IndexCorrupt,
     IndexMismatch,
@@ -22,17 +21,17 @@ from kb.records import (
     KBStats,
     MessageRecord,
     ModelVersionRecord,
+    NewSuggestion,
     RequesterRecord,
     SuggestionRecord,
     TemplateRecord,
     ThresholdPolicyRecord,
     UserRecord,
 )
-from kb.store import KnowledgeBase
-from kb.writer import Writer
+from kb.store import KnowledgeBase, sqlite_file
+from kb.writer import Writer, normalise_email
 
 __all__ = [
-    "AlreadyClaimed",
     "CaseFilter",
     "EventRecord",
     "HandoffRecord",
@@ -47,6 +46,7 @@ __all__ = [
     "MessageRecord",
     "ModelVersionNotFound",
     "ModelVersionRecord",
+    "NewSuggestion",
     "RequesterNotFound",
     "RequesterRecord",
     "StaleEdit",
@@ -56,4 +56,6 @@ __all__ = [
     "UserNotFound",
     "UserRecord",
     "Writer",
+    "normalise_email",
+    "sqlite_file",
 ]

@@ -1,52 +1,45 @@
-"""Named failures of the knowledge base, each a subclass of the builtin a caller would expect."""
+"""Named failures of the knowledge base, each a subclass of the builtin a caller would expect.
+
+Each carries a phrase (``words.Phrase``: a code of the catalogue and its values) that the edges word in the
+reader's language: ``raise IncidentNotFound("incident_not_found", id=7)``.
+"""
 
 from __future__ import annotations
 
+from words import PhrasedError
 
-class IncidentNotFound(KeyError):
+
+class IncidentNotFound(PhrasedError, KeyError):
     """No incident has the given id."""
 
-    def __str__(self) -> str:  # KeyError quotes its argument; a message reads better
-        return str(self.args[0]) if self.args else "incident not found"
+
+class RequesterNotFound(PhrasedError, KeyError):
+    """No requester has the given id or address."""
 
 
-class RequesterNotFound(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "requester not found"
+class UserNotFound(PhrasedError, KeyError):
+    """No member of the team has the given name or id."""
 
 
-class InvalidValue(ValueError):
-    """A field got a value outside its vocabulary (see ``kb.vocab``)."""
+class InvalidValue(PhrasedError, ValueError):
+    """A field got a value outside its vocabulary (see ``kb.vocab``), or a value the knowledge base cannot keep."""
 
 
-class KnowledgeBaseUnavailable(RuntimeError):
+class KnowledgeBaseUnavailable(PhrasedError, RuntimeError):
     """The database cannot be opened or brought to the current schema."""
 
 
-class IndexMismatch(RuntimeError):
+class IndexMismatch(PhrasedError, RuntimeError):
     """The vector index was made by another model or from another state of the database."""
 
 
-class IndexCorrupt(RuntimeError):
+class IndexCorrupt(PhrasedError, RuntimeError):
     """The vector index file cannot be read."""
 
 
-class ModelVersionNotFound(LookupError):
+class ModelVersionNotFound(PhrasedError, LookupError):
     """No trained model has the version asked for."""
 
 
-class StaleEdit(RuntimeError):
+class StaleEdit(PhrasedError, RuntimeError):
     """A case changed after the caller read it; the edit was refused so that nothing is silently overwritten."""
-
-
-class AlreadyClaimed(RuntimeError):
-    """Someone else holds the case."""
-
-    def __init__(self, message: str, holder: str) -> None:
-        super().__init__(message)
-        self.holder = holder
-
-
-class UserNotFound(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "user not found"

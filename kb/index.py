@@ -21,7 +21,7 @@ from kb.errors import IndexCorrupt
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the calibration is typed (kb.retrieval.Calibration)
 IVF_FROM = 20_000
 IVF_PROBES = 32
 
@@ -143,9 +143,11 @@ def close_pairs(
 
 
 def write_arrays(path: str | Path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``meta`` (JSON) and named arrays to ``path`` atomically: readers see the old file or the new one."""
+    """Write ``meta`` (JSON, with the format version) and named arrays to ``path`` atomically: readers see the old
+    file or the new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {**meta, "format": FORMAT_VERSION}
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -164,16 +166,16 @@ def read_arrays(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
     try:
         data = path.read_bytes()
         if not data.startswith(b"PK\x03\x04"):  # every index is a zip archive (.npz); numpy's message misleads
-            raise IndexCorrupt(f"index file {path} cannot be read (it is not an incident-kb index file)")
+            raise IndexCorrupt("index_not_ours", path=str(path))
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {name: z[name] for name in z.files}
         meta = json.loads(arrays.pop("meta").tobytes())
     except (FileNotFoundError, IndexCorrupt):
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise IndexCorrupt(f"index file {path} cannot be read ({type(exc).__name__}: {exc})") from exc
+        raise IndexCorrupt("index_unreadable", path=str(path), error=f"{type(exc).__name__}: {exc}") from exc
     if meta.get("format") != FORMAT_VERSION:
-        raise IndexCorrupt(f"index file {path} has format {meta.get('format')}, expected {FORMAT_VERSION}")
+        raise IndexCorrupt("index_format", path=str(path), found=meta.get("format"), expected=FORMAT_VERSION)
     return meta, arrays
 
 

@@ -124,7 +124,7 @@ class MessageRecord(_Record):
 
 @dataclass(frozen=True, slots=True)
 class SuggestionRecord(_Record):
-    """A stored suggestion; ``decision`` is None until an agent accepts or overrides it."""
+    """A stored suggestion; ``decision`` is None until an agent accepts, overrides or chooses."""
 
     id: int
     incident_id: int
@@ -140,6 +140,19 @@ class SuggestionRecord(_Record):
     reason: str | None
     decided_by: str | None
     decided_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSuggestion:
+    """A suggestion to store (``Writer.add_suggestions``): made now, or at ``created_at`` for a replay of the past."""
+
+    target: str
+    value: str | None  # None: the assistant was not sure
+    best: str  # its most likely value, also when not sure
+    confidence: float
+    model_version: int | None
+    threshold_version: int | None
+    created_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ so a stale or foreign index is noticed and rebuilt from the database.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,39 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Scale:
+    """Where a view's scores lie between random pairs of texts of one language: their mean and spread."""
+
+    mean: float
+    spread: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What puts the views on one scale: per language, each view's ``Scale`` over random pairs of that language;
+    and ``gap``, how much higher the meaning view scores pairs within a language than across two."""
+
+    scales: Mapping[str, Mapping[str, Scale]] = field(default_factory=dict)  # language -> view -> scale
+    gap: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "gap": self.gap,
+            "scales": {
+                language: {view: [s.mean, s.spread] for view, s in views.items()}
+                for language, views in self.scales.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> Calibration:
+        scales = {
+            language: {view: Scale(*pair) for view, pair in views.items()} for language, views in data["scales"].items()
+        }
+        return cls(scales, float(data["gap"]))
+
+
+@dataclass(frozen=True)
 class Weights:
     """How much each view counts between two texts of the same language; ``english`` for English pairs."""
 
@@ -74,8 +107,7 @@ class SearchIndex:
         self.views = {view: VectorIndex(dims[view], model=name) for view, name in self.models.items()}
         self.lexical = LexicalIndex()
         self.languages: dict[int, str] = {}
-        # language -> view -> (mean, spread) over random pairs of that language; "gap": cross-language lift
-        self.calibration_: dict = {"gap": 0.0}
+        self.calibration_ = Calibration()
 
     def __len__(self) -> int:
         return len(self.languages)
@@ -102,7 +134,7 @@ class SearchIndex:
         models: Mapping[str, str],
         dims: Mapping[str, int],
         corpus_version: str = "",
-        calibration: dict | None = None,
+        calibration: Calibration | None = None,
     ) -> SearchIndex:
         """An index of these incidents; ``passages`` holds the English model's passage vectors (or None).
 
@@ -167,7 +199,7 @@ class SearchIndex:
             found[ENGLISH] = best
         floor = {view: min(scores.values(), default=0.0) for view, scores in found.items()}
         same_weights = weights.for_language(query.language)
-        stats = self.calibration_.get(query.language, {})
+        scales = self.calibration_.scales.get(query.language, {})
         hits = []
         for incident in set().union(*found.values()):
             language = self.languages.get(incident)
@@ -175,9 +207,9 @@ class SearchIndex:
                 continue
             views = {view: scores.get(incident, floor[view]) for view, scores in found.items()}
             if language != query.language:
-                similarity = views[MEANING] + self.calibration_["gap"]
+                similarity = views[MEANING] + self.calibration_.gap
             else:
-                similarity = _fuse(views, same_weights, stats)
+                similarity = _fuse(views, same_weights, scales)
             hits.append(Hit(incident, float(similarity)))
         hits.sort(key=lambda h: (-h.similarity, h.id))
         return hits[:k]
@@ -185,24 +217,17 @@ class SearchIndex:
     def check(self, *, models: Mapping[str, str], corpus_version: str) -> None:
         """Raise IndexMismatch saying what differs, if this index does not fit the models and database."""
         if self.models != dict(models):
-            raise IndexMismatch(
-                f"the index was built with embedding models {_describe(self.models)}, "
-                f"but the configured ones are {_describe(models)}"
-            )
+            raise IndexMismatch("index_other_models", built=_describe(self.models), configured=_describe(models))
         if self.corpus_version != corpus_version:
-            raise IndexMismatch(
-                f"the index reflects database state {self.corpus_version or 'unknown'}, "
-                f"but the database is now at {corpus_version}"
-            )
+            raise IndexMismatch("index_stale", built=self.corpus_version or "?", now=corpus_version)
 
     def save(self, path: str | Path) -> None:
         """Write the index to one file, atomically (a crash mid-write leaves the previous file whole)."""
         meta = {
-            "format": FORMAT,
             "models": self.models,
             "dims": {view: index.dim for view, index in self.views.items()},
             "corpus_version": self.corpus_version,
-            "calibration": self.calibration_,
+            "calibration": self.calibration_.to_json(),
             "count": len(self),
         }
         arrays = {f"{view}.{name}": a for view, index in self.views.items() for name, a in index.to_arrays().items()}
@@ -225,15 +250,12 @@ class SearchIndex:
             )
             codes = arrays["languages.codes"].tolist()
             index.languages = dict(zip(arrays["languages.ids"].tolist(), codes, strict=True))
-            index.calibration_ = meta["calibration"]
-        except (KeyError, ValueError, RuntimeError) as exc:
-            raise IndexCorrupt(f"index file {path} cannot be read ({type(exc).__name__}: {exc})") from exc
+            index.calibration_ = Calibration.from_json(meta["calibration"])
+        except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+            raise IndexCorrupt("index_unreadable", path=str(path), error=f"{type(exc).__name__}: {exc}") from exc
         if len(index) != meta["count"] or len(index.views[MEANING]) != meta["count"]:
-            raise IndexCorrupt(f"index file {path} does not match its own header")
+            raise IndexCorrupt("index_header", path=str(path))
         return index
-
-
-FORMAT = 2
 
 
 def _describe(models: Mapping[str, str]) -> str:
@@ -256,17 +278,16 @@ def _passage_rows(ids: np.ndarray, passages: Sequence[np.ndarray | None], dim: i
     return np.concatenate(keys), np.vstack(rows).astype(np.float32)
 
 
-def _fuse(views: Mapping[str, float], weights: Mapping[str, float], stats: Mapping[str, list[float]]) -> float:
-    """Weighted mean of the views on the meaning view's scale (without statistics, a view counts as is)."""
-    mean, spread = stats.get(MEANING, (0.0, 1.0))
+def _fuse(views: Mapping[str, float], weights: Mapping[str, float], scales: Mapping[str, Scale]) -> float:
+    """Weighted mean of the views on the meaning view's scale (without a scale, a view counts as is)."""
+    meaning = scales.get(MEANING, Scale(0.0, 1.0))
     total = weighted = 0.0
     for view, score in views.items():
         weight = weights.get(view, 0.0)
         if weight <= 0:
             continue
-        if view != MEANING and view in stats:  # too few texts to calibrate on: the raw cosine it is
-            view_mean, view_spread = stats[view]
-            score = mean + spread * (score - view_mean) / view_spread
+        if view != MEANING and view in scales:  # too few texts to calibrate on: the raw cosine it is
+            score = meaning.mean + meaning.spread * (score - scales[view].mean) / scales[view].spread
         total += weight
         weighted += weight * score
     return weighted / total if total else views[MEANING]
@@ -278,11 +299,12 @@ def _calibrate(
     meaning: np.ndarray,
     passages: Sequence[np.ndarray | None],
     lexical: LexicalIndex,
-) -> dict:
+) -> Calibration:
     """Mean and spread of each view over random pairs of texts in the same language; the cross-language gap."""
     rng = np.random.default_rng(0)
     codes = np.asarray(languages)
-    calibration: dict = {}
+    scales: dict[str, dict[str, Scale]] = {}
+    gap = 0.0
     same_means = []
     for language in sorted(set(languages)):
         members = np.flatnonzero(codes == language)
@@ -296,7 +318,7 @@ def _calibrate(
         scores[LEXICAL] = lexical.pair_scores(ids[a], ids[b])
         if language == "en" and all(passages[i] is not None for i in members):
             scores[ENGLISH] = np.array([float((passages[j] @ passages[i][0]).max()) for i, j in zip(a, b, strict=True)])
-        calibration[language] = {view: [float(s.mean()), float(s.std()) or 1.0] for view, s in scores.items() if len(s)}
+        scales[language] = {view: Scale(float(s.mean()), float(s.std()) or 1.0) for view, s in scores.items() if len(s)}
         same_means.append(scores[MEANING].mean())
     distinct = sorted(set(languages))
     if len(distinct) > 1 and same_means:
@@ -305,6 +327,5 @@ def _calibrate(
         cross = codes[a] != codes[b]
         if cross.sum() >= 10:
             cross_mean = np.einsum("ij,ij->i", meaning[a[cross]], meaning[b[cross]]).mean()
-            calibration["gap"] = float(np.mean(same_means) - cross_mean)
-    calibration.setdefault("gap", 0.0)
-    return calibration
+            gap = float(np.mean(same_means) - cross_mean)
+    return Calibration(scales, gap)

@@ -23,7 +23,6 @@ from kb import audit, schema
 from kb.errors import (
     IncidentNotFound,
     KnowledgeBaseUnavailable,
-    ModelVersionNotFound,
     RequesterNotFound,
     StaleEdit,
     UserNotFound,
@@ -35,12 +34,10 @@ from kb.models import (
     Incident,
     Message,
     Meta,
-    ModelVersion,
     ReplyTemplate,
     Requester,
     RequesterEmail,
     Suggestion,
-    ThresholdPolicy,
     User,
 )
 from kb.records import (
@@ -50,15 +47,14 @@ from kb.records import (
     IncidentRecord,
     KBStats,
     MessageRecord,
-    ModelVersionRecord,
     RequesterRecord,
     SuggestionRecord,
     TemplateRecord,
-    ThresholdPolicyRecord,
     UserRecord,
 )
+from kb.registry import RegistryReads
 from kb.vocab import RESOLVED_STATUSES
-from kb.writer import Writer
+from kb.writer import Writer, normalise_email
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +68,19 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
-class KnowledgeBase:
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLAlchemy URL, for SQLite on disk; None for a server database or SQLite in memory.
+
+    >>> sqlite_file("sqlite:///var/incident-kb.db"), sqlite_file("sqlite://"), sqlite_file("postgresql://h/kb")
+    (PosixPath('var/incident-kb.db'), None, None)
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+class KnowledgeBase(RegistryReads):
     """The knowledge base at ``url`` (an SQLAlchemy URL), created and migrated to the current schema on open.
 
     Parameters
@@ -102,16 +110,14 @@ class KnowledgeBase:
         except DBAPIError as exc:
             self.engine.dispose()
             where = self.url.render_as_string(hide_password=True)
-            raise KnowledgeBaseUnavailable(f"cannot open the knowledge base {where}: {exc.orig}") from exc
+            raise KnowledgeBaseUnavailable("kb_cannot_open", where=where, error=str(exc.orig)) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         audit.install(self._sessions)
 
     @property
     def sqlite_path(self) -> Path | None:
         """The database file, for SQLite on disk; None otherwise."""
-        if self.url.get_backend_name() != "sqlite" or self.url.database in (None, "", ":memory:"):
-            return None
-        return Path(self.url.database)
+        return sqlite_file(self.url.render_as_string(hide_password=False))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -133,7 +139,7 @@ class KnowledgeBase:
         log would otherwise say it all happened the moment it was replayed.
         """
         if not actor or not actor.strip():
-            raise ValueError("a write needs the name of who makes it (actor)")
+            raise ValueError("a write needs the name of who makes it (actor)")  # a programming error
         if at is not None and at.tzinfo is None:
             raise ValueError(f"datetime {at.isoformat()} has no time zone; the knowledge base stores UTC")
         try:
@@ -142,9 +148,7 @@ class KnowledgeBase:
                 session.info["at"] = at
                 yield Writer(session)
         except StaleDataError as exc:  # another transaction changed the row between our read and our write
-            raise StaleEdit(
-                "the case was changed by someone else at the same moment; nothing was saved. Reload and try again."
-            ) from exc
+            raise StaleEdit("stale_edit_same_moment") from exc
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -155,7 +159,7 @@ class KnowledgeBase:
         with self._read() as s:
             row = s.get(Incident, incident_id, options=[joinedload(Incident.requester)])
             if row is None:
-                raise IncidentNotFound(f"no incident has id {incident_id}")
+                raise IncidentNotFound("incident_not_found", id=incident_id)
             return IncidentRecord.from_row(row)
 
     def incidents(self, ids: Sequence[int]) -> list[IncidentRecord]:
@@ -277,7 +281,7 @@ class KnowledgeBase:
         with self._read() as s:
             row = s.get(Requester, requester_id, options=[selectinload(Requester.emails)])
             if row is None:
-                raise RequesterNotFound(f"no requester has id {requester_id}")
+                raise RequesterNotFound("requester_not_found", id=requester_id)
             return RequesterRecord.from_row(row)
 
     def requester_by_email(self, address: str) -> RequesterRecord | None:
@@ -285,7 +289,7 @@ class KnowledgeBase:
             row = s.scalar(
                 select(Requester)
                 .join(RequesterEmail)
-                .where(RequesterEmail.address == Writer.normalise_email(address))
+                .where(RequesterEmail.address == normalise_email(address))
                 .options(selectinload(Requester.emails))
             )
             return None if row is None else RequesterRecord.from_row(row)
@@ -297,25 +301,6 @@ class KnowledgeBase:
                 select(Event).where(Event.entity == entity, Event.entity_id == entity_id).order_by(Event.id)
             )
             return [EventRecord.from_row(r) for r in rows]
-
-    def model_versions(self) -> list[ModelVersionRecord]:
-        """Every trained suggestion model, newest first."""
-        with self._read() as s:
-            return [
-                ModelVersionRecord.from_row(r) for r in s.scalars(select(ModelVersion).order_by(ModelVersion.id.desc()))
-            ]
-
-    def model_version(self, version_id: int) -> ModelVersionRecord:
-        with self._read() as s:
-            row = s.get(ModelVersion, version_id)
-            if row is None:
-                raise ModelVersionNotFound(f"no trained model has version {version_id}")
-            return ModelVersionRecord.from_row(row)
-
-    def active_model_version(self) -> ModelVersionRecord | None:
-        with self._read() as s:
-            row = s.scalars(select(ModelVersion).where(ModelVersion.active)).first()
-            return None if row is None else ModelVersionRecord.from_row(row)
 
     def existing_import_keys(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)
@@ -384,18 +369,6 @@ class KnowledgeBase:
         with self._read() as s:
             return [HandoffRecord.from_row(row) for row in s.scalars(query)]
 
-    def threshold_policy(self) -> ThresholdPolicyRecord | None:
-        """The thresholds in force: the newest version, or None while only the settings' default applies."""
-        with self._read() as s:
-            row = s.scalars(select(ThresholdPolicy).order_by(ThresholdPolicy.id.desc())).first()
-            return None if row is None else ThresholdPolicyRecord.from_row(row)
-
-    def threshold_policies(self) -> list[ThresholdPolicyRecord]:
-        """Every version of the thresholds, newest first."""
-        with self._read() as s:
-            rows = s.scalars(select(ThresholdPolicy).order_by(ThresholdPolicy.id.desc()))
-            return [ThresholdPolicyRecord.from_row(row) for row in rows]
-
     def users(self, *, active_only: bool = True) -> list[UserRecord]:
         query = select(User).order_by(User.name)
         if active_only:
@@ -407,7 +380,7 @@ class KnowledgeBase:
         with self._read() as s:
             row = s.scalar(select(User).where(User.name == name))
             if row is None:
-                raise UserNotFound(f"no user is called {name!r}")
+                raise UserNotFound("user_not_found", name=name)
             return UserRecord.from_row(row)
 
     def templates(self) -> list[TemplateRecord]:

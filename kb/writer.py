@@ -1,10 +1,14 @@
-"""``Writer``: the changes one can make inside ``KnowledgeBase.write(actor)``, each checked against the vocabulary."""
+"""``Writer``: the changes one can make inside ``KnowledgeBase.write(actor)``, each checked against the vocabulary.
+
+Storage only: who may claim a case, when a decision needs a reason and which status resolves a case are the
+pipeline's rules (``pipeline.desk.casework``, ``pipeline.workflow``); here a change is kept whole or not at all.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from email.utils import parseaddr
 from typing import Any
 
@@ -13,10 +17,8 @@ from sqlalchemy.orm import Session
 
 from kb.audit import change_time
 from kb.errors import (
-    AlreadyClaimed,
     IncidentNotFound,
     InvalidValue,
-    ModelVersionNotFound,
     RequesterNotFound,
     StaleEdit,
     UserNotFound,
@@ -28,21 +30,19 @@ from kb.models import (
     Incident,
     Message,
     Meta,
-    ModelVersion,
     ReplyTemplate,
     Requester,
     RequesterEmail,
     Suggestion,
-    ThresholdPolicy,
     User,
 )
 from kb.records import (
     HandoffRecord,
     IncidentRecord,
-    ModelVersionRecord,
+    NewSuggestion,
     SuggestionRecord,
-    ThresholdPolicyRecord,
 )
+from kb.registry import RegistryWrites
 from kb.vocab import (
     DECISIONS,
     ESCALATION_LEVELS,
@@ -50,10 +50,10 @@ from kb.vocab import (
     LANGUAGES,
     MESSAGE_KINDS,
     PRIORITIES,
-    RESOLVED_STATUSES,
     ROLES,
     URGENCIES,
 )
+from words import Phrase
 
 _VOCABULARY = {
     "priority": PRIORITIES,
@@ -90,29 +90,35 @@ EDITABLE_FIELDS = (
 def _check(field: str, value: Any) -> None:
     allowed = _VOCABULARY.get(field)
     if allowed is not None and value is not None and value not in allowed:
-        raise InvalidValue(f"{field} must be one of {', '.join(allowed)}; got {value!r}")
+        raise InvalidValue("value_not_in_vocabulary", field=field, allowed=list(allowed), value=repr(value))
     if field == "status" and not _STATUS_NAME.fullmatch(str(value)):
-        raise InvalidValue(f"status must be a lower-case name such as in_progress; got {value!r}")
-
-
-def may_claim(assignee: str | None, user: str, replaceable: Collection[str] = ()) -> bool:
-    """Whether ``user`` may claim a case held by ``assignee``: nobody holds it, they do, or a replaceable holder."""
-    return not assignee or assignee == user or assignee in replaceable
+        raise InvalidValue("status_name_untidy", value=repr(value))
 
 
 def _required(what: str, text: str | None) -> str:
+    """``text`` without surrounding blanks; InvalidValue (``what`` is the code of the missing thing) if empty."""
     if not (text or "").strip():
-        raise InvalidValue(f"{what} cannot be empty")
+        raise InvalidValue("required_empty", what=Phrase(what))
     return text.strip()
 
 
-class Writer:
+def normalise_email(address: str) -> str:
+    """``'Taro <Taro@Example.jp>'`` -> ``'taro@example.jp'``; raises InvalidValue if it is no address."""
+    _, addr = parseaddr(address or "")
+    addr = addr.strip().lower()
+    local, _, domain = addr.partition("@")
+    if not local or "." not in domain:
+        raise InvalidValue("not_an_address", address=repr(address))
+    return addr
+
+
+class Writer(RegistryWrites):
     """Changes within one transaction. Get one from ``KnowledgeBase.write(actor)``; never build it directly."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def _now(self) -> dt.datetime:
+    def now(self) -> dt.datetime:
         """The time of this transaction's changes: now, or the past moment a replay writes them at."""
         return change_time(self._session)
 
@@ -120,16 +126,6 @@ class Writer:
         """Store a fact about this database under ``key`` (replacing any earlier value)."""
         self._session.merge(Meta(key=key, value=value))
         self._session.flush()
-
-    @staticmethod
-    def normalise_email(address: str) -> str:
-        """``'Taro <Taro@Example.jp>'`` -> ``'taro@example.jp'``; raises InvalidValue if it is no address."""
-        _, addr = parseaddr(address or "")
-        addr = addr.strip().lower()
-        local, _, domain = addr.partition("@")
-        if not local or "." not in domain:
-            raise InvalidValue(f"{address!r} is not an e-mail address")
-        return addr
 
     def add_incidents(self, rows: Iterable[Mapping[str, Any]]) -> list[int]:
         """Store new incidents (keyword fields as in ``add_incident``) in one flush; returns their ids."""
@@ -141,11 +137,11 @@ class Writer:
             for field, value in row.items():
                 _check(field, value)
             if not (row.get("title") or "").strip():
-                raise InvalidValue("an incident needs a title")
+                raise InvalidValue("required_empty", what=Phrase("what_incident_title"))
             values = dict(row)
             values.setdefault("body", "")
             values.setdefault("status", "new")
-            values.setdefault("created_at", self._now())
+            values.setdefault("created_at", self.now())
             values.setdefault("updated_at", values.get("resolved_at") or values["created_at"])
             objs.append(Incident(**values))
         self._session.add_all(objs)
@@ -160,7 +156,7 @@ class Writer:
         """The incident's row; StaleEdit if it is no longer at the version the caller saw."""
         row = self._session.get(Incident, incident_id)
         if row is None:
-            raise IncidentNotFound(f"no incident has id {incident_id}")
+            raise IncidentNotFound("incident_not_found", id=incident_id)
         if expected_version is not None and row.version != expected_version:
             last = self._session.scalars(
                 select(Event)
@@ -168,11 +164,9 @@ class Writer:
                 .order_by(Event.id.desc())
                 .limit(1)
             ).first()
-            who = f" by {last.actor} at {last.at:%Y-%m-%d %H:%M} UTC" if last else ""
-            raise StaleEdit(
-                f"case #{incident_id} was changed{who} after you opened it; nothing was saved. "
-                "Reload the case to see the change, then try again."
-            )
+            if last is None:
+                raise StaleEdit("stale_edit", case=incident_id)
+            raise StaleEdit("stale_edit_by", case=incident_id, who=last.actor, at=last.at)
         return row
 
     def incident(self, incident_id: int, expected_version: int | None = None) -> IncidentRecord:
@@ -196,34 +190,9 @@ class Writer:
         self._session.flush()
         return IncidentRecord.from_row(row)
 
-    def resolve_incident(
-        self,
-        incident_id: int,
-        *,
-        resolution: str,
-        root_cause: str | None = None,
-        at: dt.datetime | None = None,
-        expected_version: int | None = None,
-        **final_labels: Any,
-    ) -> IncidentRecord:
-        """Mark an incident resolved with how it was fixed; it becomes part of the searchable knowledge."""
-        if not (resolution or "").strip():
-            raise InvalidValue("resolving an incident needs a resolution text")
-        row = self._incident(incident_id, expected_version)
-        status = "resolved" if row.status not in RESOLVED_STATUSES else row.status
-        return self.update_incident(
-            incident_id,
-            expected_version=expected_version,
-            status=status,
-            resolution=resolution.strip(),
-            root_cause=root_cause,
-            resolved_at=at or self._now(),
-            **final_labels,
-        )
-
     def add_requester(self, name: str, emails: Iterable[str] = (), *, department: str | None = None) -> int:
         if not (name or "").strip():
-            raise InvalidValue("a requester needs a name")
+            raise InvalidValue("required_empty", what=Phrase("what_requester_name"))
         requester = Requester(name=name.strip(), department=department)
         self._session.add(requester)
         self._session.flush()
@@ -233,27 +202,27 @@ class Writer:
 
     def link_email(self, requester_id: int, address: str) -> None:
         """Add an address to a requester; refused if it already belongs to someone else."""
-        addr = self.normalise_email(address)
+        addr = normalise_email(address)
         if self._session.get(Requester, requester_id) is None:
-            raise RequesterNotFound(f"no requester has id {requester_id}")
+            raise RequesterNotFound("requester_not_found", id=requester_id)
         owner = self.requester_for_email(addr)
         if owner == requester_id:
             return
         if owner is not None:
-            raise InvalidValue(f"{addr} already belongs to requester {owner}; unlink it there first")
+            raise InvalidValue("address_taken", address=addr, owner=owner)
         self._session.add(RequesterEmail(requester_id=requester_id, address=addr))
         self._session.flush()
 
     def unlink_email(self, address: str) -> None:
-        addr = self.normalise_email(address)
+        addr = normalise_email(address)
         row = self._session.scalar(select(RequesterEmail).where(RequesterEmail.address == addr))
         if row is None:
-            raise RequesterNotFound(f"no requester has the address {addr}")
+            raise RequesterNotFound("address_not_linked", address=addr)
         self._session.delete(row)
         self._session.flush()
 
     def requester_for_email(self, address: str) -> int | None:
-        addr = self.normalise_email(address)
+        addr = normalise_email(address)
         return self._session.scalar(select(RequesterEmail.requester_id).where(RequesterEmail.address == addr))
 
     def requester_by_unique_name(self, name: str) -> int | None:
@@ -261,106 +230,11 @@ class Writer:
         ids = self._session.scalars(select(Requester.id).where(Requester.name == name.strip()).limit(2)).all()
         return ids[0] if len(ids) == 1 else None
 
-    def add_model_version(
-        self,
-        *,
-        artifact: str,
-        sha256: str,
-        embedding_model: str,
-        snapshot: str,
-        n_train: int,
-        settings: dict,
-        metrics: dict,
-    ) -> ModelVersionRecord:
-        """Register a trained model (not yet active)."""
-        row = ModelVersion(
-            artifact=artifact,
-            sha256=sha256,
-            embedding_model=embedding_model,
-            snapshot=snapshot,
-            n_train=n_train,
-            settings=settings,
-            metrics=metrics,
-            active=False,
-        )
-        self._session.add(row)
-        self._session.flush()
-        return ModelVersionRecord.from_row(row)
-
-    def activate_model_version(self, version_id: int) -> ModelVersionRecord:
-        """Make one trained model the one suggestions come from; the one active before steps back."""
-        row = self._model_version(version_id)
-        if row.discarded_at is not None:
-            raise InvalidValue(f"model version {version_id} was discarded on {row.discarded_at:%Y-%m-%d}")
-        for other in self._session.scalars(
-            select(ModelVersion).where(ModelVersion.active, ModelVersion.id != version_id)
-        ):
-            other.active = False
-        row.active = True
-        self._session.flush()
-        return ModelVersionRecord.from_row(row)
-
-    def _model_version(self, version_id: int) -> ModelVersion:
-        row = self._session.get(ModelVersion, version_id)
-        if row is None:
-            raise ModelVersionNotFound(f"no trained model has version {version_id}")
-        return row
-
-    def discard_model_version(self, version_id: int) -> ModelVersionRecord:
-        """Mark a version nobody should use again (its file may then be deleted); the active one cannot be."""
-        row = self._model_version(version_id)
-        if row.active:
-            raise InvalidValue(f"model version {version_id} is the active one; activate another before discarding it")
-        row.discarded_at = row.discarded_at or self._now()
-        self._session.flush()
-        return ModelVersionRecord.from_row(row)
-
-    def add_threshold_policy(
-        self, *, precision: Mapping[str, float], class_thresholds: Mapping[str, Mapping[str, float]], note: str = ""
-    ) -> ThresholdPolicyRecord:
-        """Put a new version of the thresholds in force: precision targets in (0, 1], class thresholds in [0, 1]."""
-        for target, value in precision.items():
-            if not 0 < value <= 1:
-                raise InvalidValue(f"the precision target of {target} must be above 0 and at most 1, not {value}")
-        for target, classes in class_thresholds.items():
-            for label, value in classes.items():
-                if not 0 <= value <= 1:
-                    raise InvalidValue(f"the threshold of {target} {label!r} must be between 0 and 1, not {value}")
-        row = ThresholdPolicy(
-            created_by=self._session.info["actor"],
-            precision={k: float(v) for k, v in precision.items()},
-            class_thresholds={t: {k: float(v) for k, v in c.items()} for t, c in class_thresholds.items() if c},
-            note=(note or "").strip(),
-        )
-        self._session.add(row)
-        self._session.flush()
-        return ThresholdPolicyRecord.from_row(row)
-
-    def claim(
-        self,
-        incident_id: int,
-        user: str,
-        *,
-        expected_version: int | None = None,
-        replaceable: Collection[str] = (),
-        **changes: Any,
-    ) -> IncidentRecord:
-        """Make ``user`` the case's assignee (with ``changes``, such as a status move) unless someone else holds it;
-        a holder in ``replaceable`` (a team a case was escalated to) gives way to the one who claims it.
-
-        Two claims at once cannot both win: the loser's write finds the case at a newer version (StaleEdit from
-        ``KnowledgeBase.write``), or, if it reads after the winner committed, AlreadyClaimed naming the holder.
-        """
-        row = self._incident(incident_id)
-        if not may_claim(row.assignee, user, replaceable):
-            raise AlreadyClaimed(f"case #{incident_id} is already held by {row.assignee}", row.assignee)
-        return self.update_incident(incident_id, expected_version=expected_version, assignee=user, **changes)
-
     def add_user(self, name: str, role: str = "agent") -> int:
         _check("role", role)
-        name = _required("a user's name", name)
+        name = _required("what_user_name", name)
         if self._session.scalar(select(User.id).where(User.name == name)) is not None:
-            raise InvalidValue(f"there is already a user called {name}")
+            raise InvalidValue("user_exists", name=name)
         user = User(name=name, role=role, active=True)
         self._session.add(user)
         self._session.flush()
@@ -370,7 +244,7 @@ class Writer:
         """Change a user's ``role`` or ``active`` flag."""
         row = self._session.get(User, user_id)
         if row is None:
-            raise UserNotFound(f"no user has id {user_id}")
+            raise UserNotFound("user_id_not_found", id=user_id)
         for field, value in changes.items():
             if field not in ("role", "active"):
                 raise TypeError(f"cannot edit a user's {field}; editable: role, active")
@@ -387,19 +261,33 @@ class Writer:
         message = Message(
             incident_id=incident_id,
             kind=kind,
-            author=_required("a message's author", author),
+            author=_required("what_message_author", author),
             subject=subject or "",
-            body=_required("a message", body),
-            at=at or self._now(),
+            body=_required("what_message", body),
+            at=at or self.now(),
         )
         self._session.add(message)
         self._session.flush()
         return message.id
 
-    def add_suggestions(self, incident_id: int, suggestions: Iterable[Mapping[str, Any]]) -> None:
-        """Store what the assistant suggested at intake: target, value (None if not sure), best, confidence."""
+    def add_suggestions(self, incident_id: int, suggestions: Sequence[NewSuggestion]) -> None:
+        """Store what the assistant suggested at intake: per target its value (None if not sure), best, confidence."""
         self._incident(incident_id)
-        self._session.add_all(Suggestion(incident_id=incident_id, **row) for row in suggestions)
+        for s in suggestions:
+            _check(s.target, s.value)
+        self._session.add_all(
+            Suggestion(
+                incident_id=incident_id,
+                target=s.target,
+                value=s.value,
+                best=s.best,
+                confidence=s.confidence,
+                model_version=s.model_version,
+                threshold_version=s.threshold_version,
+                created_at=s.created_at or self.now(),
+            )
+            for s in suggestions
+        )
         self._session.flush()
 
     def decide(
@@ -413,18 +301,16 @@ class Writer:
         reason: str = "",
         at: dt.datetime | None = None,
     ) -> SuggestionRecord:
-        """Record an agent's acceptance or override of a stored suggestion (an override needs a reason)."""
+        """Record what an agent made of a stored suggestion: accepted, overridden or chosen, with the final value."""
         _check("decision", decision)
         _check(target, final_value)
         row = self._session.scalar(
             select(Suggestion).where(Suggestion.incident_id == incident_id, Suggestion.target == target)
         )
         if row is None:
-            raise InvalidValue(f"case #{incident_id} has no stored {target} suggestion")
-        if decision == "overridden" and not (reason or "").strip():
-            raise InvalidValue(f"overriding the {target} suggestion needs a reason")
+            raise InvalidValue("no_stored_suggestion", case=incident_id, target=Phrase(f"target_{target}"))
         row.decision, row.final_value, row.reason = decision, final_value, (reason or "").strip() or None
-        row.decided_by, row.decided_at = user, at or self._now()
+        row.decided_by, row.decided_at = user, at or self.now()
         self._session.flush()
         return SuggestionRecord.from_row(row)
 
@@ -444,11 +330,11 @@ class Writer:
         row = Handoff(
             incident_id=incident_id,
             level=level,
-            holder=_required("the holder of an escalation", holder),
-            package=_required("a hand-off package", package),
+            holder=_required("what_holder", holder),
+            package=_required("what_package", package),
             created_by=created_by,
             criteria=sorted(criteria),
-            created_at=at or self._now(),
+            created_at=at or self.now(),
         )
         self._session.add(row)
         self._session.flush()
@@ -458,7 +344,7 @@ class Writer:
         """Record where a hand-off package was posted, or why posting it failed."""
         row = self._session.get(Handoff, handoff_id)
         if row is None:
-            raise InvalidValue(f"no hand-off has id {handoff_id}")
+            raise InvalidValue("handoff_not_found", id=handoff_id)
         row.posted = outcome
         self._session.flush()
         return HandoffRecord.from_row(row)
@@ -483,19 +369,19 @@ class Writer:
         """Add a reply template, or replace the one with ``template_id``."""
         _check("language", language)
         values = dict(
-            name=_required("a template's name", name),
+            name=_required("what_template_name", name),
             language=language,
             subject=subject.strip(),
-            body=_required("a template's body", body),
+            body=_required("what_template_body", body),
             subject_keywords=[k.strip() for k in subject_keywords if k.strip()],
             body_keywords=[k.strip() for k in body_keywords if k.strip()],
         )
         clash = self._session.scalar(select(ReplyTemplate.id).where(ReplyTemplate.name == values["name"]))
         if clash is not None and clash != template_id:
-            raise InvalidValue(f"there is already a reply template called {values['name']}")
+            raise InvalidValue("template_exists", name=values["name"])
         row = ReplyTemplate() if template_id is None else self._session.get(ReplyTemplate, template_id)
         if row is None:
-            raise InvalidValue(f"no reply template has id {template_id}")
+            raise InvalidValue("template_not_found", id=template_id)
         for field, value in values.items():
             setattr(row, field, value)
         self._session.add(row)
@@ -505,6 +391,6 @@ class Writer:
     def delete_template(self, template_id: int) -> None:
         row = self._session.get(ReplyTemplate, template_id)
         if row is None:
-            raise InvalidValue(f"no reply template has id {template_id}")
+            raise InvalidValue("template_not_found", id=template_id)
         self._session.delete(row)
         self._session.flush()

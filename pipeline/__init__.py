@@ -1,32 +1,22 @@
-"""The pipeline: settings, embedding, import, indexing, search and suggestions, wired together by ``Workspace``."""
+"""The work of incident-kb, grouped by whom it serves (the README's "Layout" says what lives where):
+
+- at the top, what every part shares: ``settings`` (one object for all configuration), ``workspace`` (the knowledge
+  base, models and index, opened from settings), ``workflow`` (statuses and their moves), ``text`` (report text),
+  ``files`` (reading the files people bring), ``progress``, and ``demo`` (the demo knowledge base);
+- ``triage``: the assistant itself, for agents and leads alike: embedding, the similar-case index and search, the
+  suggestion models, their thresholds, training, versions and the public yardsticks;
+- ``desk``: the agents' working day: import and intake, e-mail, cases and what is done to them, hand-offs, replies,
+  the queue, SLA clocks, requesters and the team;
+- ``review``: the leads' and analysts' look back: suggestion quality, the escalation review, knowledge base health,
+  trends, recurring problems and event logs.
+
+Data flows one way: triage knows neither the desk nor the review, the desk does not know the review. Nothing here
+writes a sentence: what a person reads leaves as a phrase (``words.Phrase``) that the app and the CLI word.
+"""
 
 from __future__ import annotations
 
-from pipeline.cases import CaseFile
-from pipeline.embed import Embedder, ModelUnavailable, load_embedder
-from pipeline.importer import ImportFileError, ImportReport, import_incidents, import_requesters
-from pipeline.search import SimilarCase
 from pipeline.settings import Settings
-from pipeline.suggest import Criterion, Suggestion, Triage
-from pipeline.text import ReportError
-from pipeline.training import SuggestionModelUnavailable
 from pipeline.workspace import Workspace
 
-__all__ = [
-    "CaseFile",
-    "Criterion",
-    "Embedder",
-    "ImportFileError",
-    "ImportReport",
-    "ModelUnavailable",
-    "ReportError",
-    "Settings",
-    "SimilarCase",
-    "Suggestion",
-    "SuggestionModelUnavailable",
-    "Triage",
-    "Workspace",
-    "import_incidents",
-    "import_requesters",
-    "load_embedder",
-]
+__all__ = ["Settings", "Workspace"]

@@ -12,12 +12,16 @@ import numpy as np
 
 from kb import CaseFilter, IncidentRecord, KnowledgeBase
 from kb.vocab import ESCALATION_LEVELS
-from pipeline import handoff
-from pipeline.importer import DATE_FIELDS, ImportReport, import_incidents, import_requesters, read_rows
-from pipeline.intake import assess, suggestion_rows
+from pipeline.desk import casework, handoff
+from pipeline.desk.importer import DATE_FIELDS, ImportReport, import_incidents, import_requesters
+from pipeline.desk.intake import assess, stored_suggestions
+from pipeline.desk.values import parse_datetime
+from pipeline.files import read_rows
 from pipeline.progress import ProgressFactory
-from pipeline.values import parse_datetime
+from pipeline.settings import Settings
+from pipeline.triage.training import resolved_incidents
 from pipeline.workspace import Workspace
+from words import PhrasedError
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +32,29 @@ REPLAYED_WEEKS = 8
 DEMO_STATE = "demo"  # kb_meta key: "building" while the demo is being built, "ready" once it is whole
 DEMO_SHIFT = "demo_shift_days"  # kb_meta key: how many days the demo's dates were moved forward
 DAY = dt.timedelta(days=1)
-# What the replay's agents say when they override a suggestion (the demo's history knows the right value, not why).
+# What the replay's agents write (the demo's history knows the right values, not why), in the case's language:
+# data of the demo, like its reports, not words of the app.
 OVERRIDE_REASONS = {
-    "category": "Checked with the requester: it belongs elsewhere",
-    "priority": "Impact and urgency confirmed with the requester",
-    "escalation_level": "Another level handles this kind of case",
+    "en": {
+        "category": "Checked with the requester: it belongs elsewhere",
+        "priority": "Impact and urgency confirmed with the requester",
+        "escalation_level": "Another level handles this kind of case",
+    },
+    "ja": {
+        "category": "依頼者に確認したところ、別のカテゴリーでした",
+        "priority": "影響度と緊急度を依頼者に確認しました",
+        "escalation_level": "この種のケースは別のレベルが担当します",
+    },
 }
 # The replay's agents' first reply to each requester.
 ACKNOWLEDGEMENTS = {
     "en": "Thank you for your report. We are looking into it and will update you here.",
     "ja": "ご連絡ありがとうございます。確認して、こちらでご報告いたします。",
 }
+
+
+class DemoError(PhrasedError, ValueError):
+    """The demo cannot be built here."""
 
 
 def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
@@ -49,18 +65,20 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
     Returns what each import did.
     """
     if ws.kb.stats().incidents:
-        raise ValueError(f"{ws.kb} already holds incidents; the demo goes into an empty knowledge base")
+        raise DemoError("demo_not_empty", kb=str(ws.kb))
     folder = ws.settings.demo_dir
     missing = [name for name in (REQUESTERS_FILE, INCIDENTS_FILE, TEAM_FILE) if not (folder / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"demo data {', '.join(missing)} not found in {folder} (setting demo_dir)")
+        raise DemoError("demo_files_missing", files=missing, folder=str(folder))
     shift = date_shift(folder / INCIDENTS_FILE, dt.datetime.now(dt.UTC))
     with ws.kb.write("demo") as w:
         w.set_meta(DEMO_STATE, "building")  # until the end: an interrupted build is known as such
         w.set_meta(DEMO_SHIFT, str(shift.days))
     reports = [
         import_requesters(ws.kb, folder / REQUESTERS_FILE, actor="demo", progress=progress),
-        import_incidents(ws.kb, folder / INCIDENTS_FILE, shift=shift, actor="demo", progress=progress),
+        import_incidents(
+            ws.kb, folder / INCIDENTS_FILE, statuses=ws.workflow.statuses, shift=shift, actor="demo", progress=progress
+        ),
     ]
     ws.reindex(progress)
     team = tomllib.loads((folder / TEAM_FILE).read_text(encoding="utf-8"))
@@ -70,11 +88,42 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
         for template in team["templates"]:
             w.save_template(**template)
     replay_desk(ws, [u["name"] for u in team["users"] if u["role"] == "agent"], progress)
-    ws.train(actor="demo", progress=progress)
+    ws.train(user="demo", progress=progress)
     assess(ws, [case.id for case in ws.kb.open_incidents()], user="demo", progress=progress)
     with ws.kb.write("demo") as w:
         w.set_meta(DEMO_STATE, "ready")
     return reports
+
+
+def start_over(settings: Settings, *, recreate: bool = False) -> bool:
+    """Delete the SQLite knowledge base (its database, index and model files) when asked to (``recreate``) or when
+    it holds a demo whose build was interrupted; returns whether it was such an interrupted build."""
+    if recreate and settings.sqlite_path is None:
+        raise DemoError("recreate_sqlite_only")
+    with KnowledgeBase(settings.resolved_database_url) as kb:
+        broken = interrupted(kb)
+    if recreate or broken:
+        _remove_sqlite(settings)
+    return broken and not recreate
+
+
+def build_if_empty(ws: Workspace, progress: ProgressFactory) -> list[ImportReport] | None:
+    """Build the demo into the workspace's knowledge base if it is empty (what each import did); None if it holds
+    incidents already."""
+    if ws.kb.stats().incidents:
+        return None
+    return build_demo(ws, progress)
+
+
+def _remove_sqlite(settings: Settings) -> None:
+    database = settings.sqlite_path
+    if database is None:  # a server database interrupted mid-build: dropping it is its owner's call
+        raise DemoError("recreate_sqlite_only")
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm"), settings.resolved_index_path):
+        path.unlink(missing_ok=True)
+    # Model files belong to the database's registry; without it they are orphans.
+    for path in settings.resolved_model_dir.glob("suggestions-*.joblib"):
+        path.unlink()
 
 
 def date_shift(path: Path, now: dt.datetime) -> dt.timedelta:
@@ -103,16 +152,18 @@ def replay_desk(ws: Workspace, agents: list[str], progress: ProgressFactory, wee
     The open cases someone holds get their holder's first reply.
     Times are drawn (seeded) within each case's life, and the event log records every change at its time.
     """
-    resolved = [case for batch in ws.kb.resolved_incidents() for case in batch]
+    resolved = resolved_incidents(ws.kb)
     start = max(case.created_at for case in resolved) - dt.timedelta(weeks=weeks)
-    ws.train(actor="demo", created_before=start, progress=progress)
+    ws.train(user="demo", created_before=start, progress=progress)
     rng = np.random.default_rng(0)
     recent = sorted((case for case in resolved if case.created_at >= start), key=lambda case: case.created_at)
     with progress("Replaying the last weeks at the desk", len(recent)) as step:
         for case in recent:
             _replay(ws, case, str(rng.choice(agents)), rng)
             step(1)
-    for case in ws.kb.open_incidents():  # the open cases someone holds have had their first reply too
+    # The open cases someone holds have had their first reply too. It came before they reached the status they were
+    # imported with (a path the replay does not know), so it is recorded without the move a reply makes.
+    for case in ws.kb.open_incidents():
         if case.assignee:
             with ws.kb.write(case.assignee, at=case.created_at + _first_reply_delay(rng)) as w:
                 w.add_message(case.id, kind="to_requester", author=case.assignee, body=ACKNOWLEDGEMENTS[case.language])
@@ -125,37 +176,30 @@ def _first_reply_delay(rng: np.random.Generator) -> dt.timedelta:
 
 def _replay(ws: Workspace, case: IncidentRecord, agent: str, rng: np.random.Generator) -> None:
     before = CaseFilter(until=case.created_at.date() - dt.timedelta(days=1))  # what was known when it came in
-    result = ws.triage(f"{case.title}\n{case.body}", where=before)
-    rows = [row | {"created_at": case.created_at} for row in suggestion_rows(result)]
+    result = ws.triage(case, where=before)
     resolved_at = case.resolved_at or case.created_at + dt.timedelta(days=1)
     life = resolved_at - case.created_at
     answered = case.created_at + min(life / 4, _first_reply_delay(rng))
-    with ws.kb.write(agent, at=answered) as w:
-        w.add_suggestions(case.id, rows)
-        w.add_message(case.id, kind="to_requester", author=agent, body=ACKNOWLEDGEMENTS[case.language])
-        for row in rows:
-            final = getattr(case, row["target"])
-            if final is None:
-                continue
-            right = row["value"] == final
-            w.decide(
-                case.id,
-                row["target"],
-                decision="chosen" if row["value"] is None else "accepted" if right else "overridden",
-                final_value=final,
-                user=agent,
-                reason="" if right or row["value"] is None else OVERRIDE_REASONS[row["target"]],
-            )
+    with ws.kb.write(agent, at=case.created_at) as w:
+        w.add_suggestions(case.id, stored_suggestions(result, at=case.created_at))
+    casework.reply(ws, case.id, user=agent, subject="", body=ACKNOWLEDGEMENTS[case.language], version=None, at=answered)
+    reasons = OVERRIDE_REASONS[case.language]
+    for target, suggestion in result.suggestions.items():
+        final = getattr(case, target)
+        if final is not None:  # the agent gives the case the value it was resolved with, as the desk records it
+            reason = reasons[target] if casework.decision(suggestion.value, final) == "overridden" else ""
+            casework.decide(ws, case.id, target, final, user=agent, version=None, reason=reason, at=answered)
     if case.escalation_level not in ESCALATION_LEVELS[1:]:
         return
-    suggested = result.escalation.best if result.escalation else case.escalation_level
+    suggested = result.escalation_level.best if result.escalation_level else case.escalation_level
     levels = [case.escalation_level]
     if ESCALATION_LEVELS.index(suggested) > ESCALATION_LEVELS.index(case.escalation_level):
         levels.insert(0, suggested)  # escalated as suggested, then handed back down
     criteria = [c.key for c in result.criteria if c.proposed]
     at = case.created_at + min(life / 2, dt.timedelta(hours=float(rng.lognormal(np.log(2), 1))))
     for level in levels:
-        package = handoff.draft(ws, case.id, level, why=", ".join(criteria), similar=result.similar)
+        drafted = handoff.draft(ws, case.id, level, criteria=criteria, similar=result.similar)
+        package = drafted.markdown(case.language)
         with ws.kb.write(agent, at=at) as w:
             holder = ws.settings.escalation_holders[level]
             w.update_incident(case.id, assignee=holder)

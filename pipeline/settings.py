@@ -21,8 +21,9 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from kb import sqlite_file
 from kb.retrieval import Weights
-from kb.vocab import IMPACTS, URGENCIES, EscalationLevel, Priority
+from kb.vocab import IMPACTS, RESOLVED_STATUSES, URGENCIES, EscalationLevel, Priority
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ DEFAULT_STATUSES = {
         en="Reopened", ja="再オープン", next=["in_progress", "waiting_requester", "escalated", "resolved"]
     ),
 }
-# What happens to a case's status on its own; "*" means from any status that may move there.
+# The actions that move a case on their own, and what they do by default ("*": from any status that may move there).
+Move = Literal["claim", "reply", "requester_message", "escalate", "resolve"]
 DEFAULT_AUTOMATIC_MOVES = {
     "claim": {"new": "in_progress", "triage": "in_progress", "reopened": "in_progress"},
     "reply": {"*": "waiting_requester"},
@@ -76,8 +78,9 @@ DEFAULT_AUTOMATIC_MOVES = {
     "escalate": {"*": "escalated"},
     "resolve": {"*": "resolved"},
 }
-# Statuses the code itself relies on: intake files cases as new; the knowledge base learns from the other two.
-REQUIRED_STATUSES = ("new", "resolved", "closed")
+# The status intake files new cases under; with the statuses of resolved cases, every workflow must have it.
+NEW = "new"
+REQUIRED_STATUSES = (NEW, *RESOLVED_STATUSES)
 
 
 def _default_cache_dir() -> Path:
@@ -268,14 +271,12 @@ class Settings(BaseSettings):
             "(new, resolved and closed must exist)."
         ),
     )
-    automatic_moves: dict[Literal["claim", "reply", "requester_message", "escalate", "resolve"], dict[str, str]] = (
-        Field(
-            DEFAULT_AUTOMATIC_MOVES,
-            description=(
-                "Status moves that happen on their own, per action: {from status: to status}; '*' means from any "
-                "status allowed to move there."
-            ),
-        )
+    automatic_moves: dict[Move, dict[str, str]] = Field(
+        DEFAULT_AUTOMATIC_MOVES,
+        description=(
+            "Status moves that happen on their own, per action: {from status: to status}; '*' means from any "
+            "status allowed to move there."
+        ),
     )
     escalation_holders: dict[Literal["L1", "L2", "L3"], str] = Field(
         {"L1": "Senior helpdesk", "L2": "Specialist team", "L3": "External vendor"},
@@ -363,10 +364,7 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path | None:
         """The database file, for SQLite on disk; None for a server database or SQLite in memory."""
-        url = make_url(self.resolved_database_url)
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            return Path(url.database)
-        return None
+        return sqlite_file(self.resolved_database_url)
 
     @property
     def resolved_index_path(self) -> Path:

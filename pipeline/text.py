@@ -1,10 +1,12 @@
-"""Report text: checking what an agent typed, the text that represents an incident, and its language."""
+"""Report text: checking what an agent typed, the text that stands for an incident, and its language."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from html.parser import HTMLParser
+
+from words import PhrasedError
 
 # Hiragana, katakana (full and half width) and CJK ideographs.
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
@@ -13,7 +15,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class ReportError(ValueError):
+class ReportError(PhrasedError, ValueError):
     """A report that cannot be searched or stored, with what to do about it."""
 
 
@@ -41,14 +43,20 @@ def clean_report(text: str | None) -> str:
     """The report as it will be searched; raises ReportError when there is nothing to search for."""
     cleaned = clean_text(text or "")
     if not cleaned:
-        raise ReportError("The report is empty: type or paste what the requester wrote.")
+        raise ReportError("report_empty")
     return cleaned
 
 
 def incident_text(title: str, body: str, max_chars: int) -> str:
-    """The text that stands for an incident in the index: title, then body, cut to ``max_chars``.
+    """The text that stands for a stored incident wherever it is embedded: in the index, in the models' training
+    data, and as the query when a stored case looks for its like. Title, then body, cut to ``max_chars``.
 
     A title that only repeats the start of the body (as the importer makes for rows without one) is left out.
+
+    >>> incident_text("VPN drops", "every ten minutes", 100)
+    'VPN drops\\nevery ten minutes'
+    >>> incident_text("The printer jams…", "The printer jams on every page", 100)
+    'The printer jams on every page'
     """
     title, body = title.strip(), body.strip()
     text = body if body.startswith(title.rstrip("…")) else f"{title}\n{body}".strip()

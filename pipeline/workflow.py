@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.settings import Settings, StatusDef
+from pipeline.settings import NEW, Move, Settings, StatusDef
+from words import Localized, PhrasedError
 
 
-class TransitionRefused(ValueError):
+class TransitionRefused(PhrasedError, ValueError):
     """The workflow does not allow this status move."""
 
 
@@ -16,15 +17,21 @@ class TransitionRefused(ValueError):
 class Workflow:
     statuses: dict[str, StatusDef]
     automatic_moves: dict[str, dict[str, str]]
+    # Where intake files a new case (every workflow has it: the settings check).
+    new: str = NEW
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Workflow:
         return cls(dict(settings.statuses), dict(settings.automatic_moves))
 
-    def label(self, status: str, language: str = "en") -> str:
-        """The status's name in ``language`` (``ja`` or ``en``); an unknown status shows as stored."""
+    def name(self, status: str) -> Localized:
+        """The status's name in each language; an unknown status is named as stored."""
         known = self.statuses.get(status)
-        return status if known is None else getattr(known, language, known.en)
+        return Localized(status, status) if known is None else Localized(known.en, known.ja)
+
+    def label(self, status: str, language: str = "en") -> str:
+        """The status's name in ``language`` (``ja`` or ``en``)."""
+        return getattr(self.name(status), language, status)
 
     def next_statuses(self, status: str) -> list[str]:
         known = self.statuses.get(status)
@@ -36,28 +43,31 @@ class Workflow:
     def check(self, old: str, new: str) -> None:
         """Raise TransitionRefused, naming the allowed moves, unless ``old`` may move to ``new``."""
         if new not in self.statuses:
-            raise TransitionRefused(f"{new!r} is not a status of this workflow; known: {', '.join(self.statuses)}")
+            raise TransitionRefused("status_unknown", status=new, known=list(self.statuses))
         if not self.allows(old, new):
-            allowed = ", ".join(self.label(s) for s in self.next_statuses(old)) or "none"
-            raise TransitionRefused(
-                f"a case cannot move from {self.label(old)} to {self.label(new)} (allowed: {allowed})"
-            )
+            allowed = [self.name(s) for s in self.next_statuses(old)]
+            raise TransitionRefused("move_refused", old=self.name(old), new=self.name(new), allowed=allowed)
 
-    def _target(self, action: str, status: str) -> str | None:
+    def _target(self, action: Move, status: str) -> str | None:
         moves = self.automatic_moves.get(action, {})
         return moves.get(status, moves.get("*"))
 
-    def after(self, action: str, status: str) -> str | None:
+    def after(self, action: Move, status: str) -> str | None:
         """The status ``action`` moves a case in ``status`` to on its own, or None if it stays."""
         target = self._target(action, status)
         if target is None or target == status or not self.allows(status, target):
             return None
         return target
 
-    def required_move(self, action: str, status: str) -> str | None:
+    def required_move(self, action: Move, status: str) -> str | None:
         """Like ``after``, for actions that must move the case (escalate, resolve): TransitionRefused if the
         workflow does not allow the move from ``status``."""
         target = self._target(action, status)
         if target is not None:
             self.check(status, target)
         return self.after(action, status)
+
+    def resolved_status(self, status: str) -> str:
+        """The status a case in ``status`` has once resolved: the resolve move's (TransitionRefused where the
+        workflow forbids it), or its own where it is already where a resolve leads."""
+        return self.required_move("resolve", status) or status

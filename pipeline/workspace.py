@@ -1,4 +1,5 @@
-"""``Workspace``: the knowledge base, the embedding model and the index, opened from settings and kept in step.
+"""``Workspace``: the knowledge base, the embedding models, the index and the suggestion models, opened from settings
+and kept in step. The desk and the review work through it; the triage modules it composes never see it.
 
 The CLI opens one per command and the app one per server process. The index of resolved cases follows the
 database: before each search it is checked against the database's corpus version (one small query) and rebuilt if
@@ -12,26 +13,29 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
-from kb import CaseFilter, IncidentRecord, KnowledgeBase, ModelVersionRecord
+from kb import CaseFilter, IncidentRecord, InvalidValue, KnowledgeBase, ModelVersionRecord
 from kb.retrieval import Query, SearchIndex
 from kb.vocab import RESOLVED_STATUSES
-from pipeline.cases import CaseFile, case_file
-from pipeline.embed import Embedder, load_embedder
-from pipeline.embed_cache import EmbeddingCache
-from pipeline.indexing import Encoders, add_to_index, build_index, open_index
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.search import SearchResult, SimilarCase, similar_cases
 from pipeline.settings import Settings
-from pipeline.suggest import Triage, triage
 from pipeline.text import clean_report, incident_text
-from pipeline.thresholds import Thresholds
-from pipeline.training import SuggestionModels, load_active, load_version, save_version, train_models
+from pipeline.triage import versions
+from pipeline.triage.embed import Embedder, load_embedder
+from pipeline.triage.embed_cache import EmbeddingCache
+from pipeline.triage.indexing import Encoders, add_to_index, build_index, index_of, open_index
+from pipeline.triage.reports import Reports, embed_incidents
+from pipeline.triage.search import SearchResult, SimilarCase, similar_cases
+from pipeline.triage.suggest import Triage, triage
+from pipeline.triage.thresholds import Thresholds
+from pipeline.triage.training import SuggestionModels, SuggestionModelUnavailable, is_held_out, resolved_incidents
+from pipeline.triage.training import train_models as _train_models
 from pipeline.workflow import Workflow
+from words import Phrase
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ class Workspace:
         self._open: tuple[tuple, SearchIndex] | None = None
         self._models: SuggestionModels | None = None
         self._lock = threading.RLock()
-        self.notices: list[str] = []
+        self.notices: list[Phrase] = []
 
     def __enter__(self) -> Workspace:
         return self
@@ -61,6 +65,7 @@ class Workspace:
                 embedder.cache.close()
         self.kb.close()
 
+    # -- models and index ------------------------------------------------------------------------------------------
     def _load(self, model: str) -> Embedder:
         with self._lock:
             if model not in self._embedders:
@@ -85,9 +90,24 @@ class Workspace:
         """The statuses and their moves, from settings (which do not change while the workspace is open)."""
         return Workflow.from_settings(self.settings)
 
-    def _notice(self, message: str | None) -> None:
-        if message:
-            self.notices.append(message)
+    def embed_incidents(
+        self,
+        incidents: Sequence[IncidentRecord],
+        *,
+        step: Phrase | None = None,
+        progress: ProgressFactory = no_progress,
+    ) -> Reports:
+        """Stored incidents as the models see them (``triage.reports.embed_incidents``), with this workspace's
+        multilingual model and settings."""
+        s = self.settings
+        return embed_incidents(
+            self.embedder,
+            incidents,
+            max_chars=s.max_report_chars,
+            batch_size=s.embed_batch_size,
+            step=step,
+            progress=progress,
+        )
 
     def index_is_current(self) -> bool:
         """Whether the index is loaded and reflects the database as it is now (so ``index()`` is instant)."""
@@ -98,12 +118,13 @@ class Workspace:
         s = self.settings
         with self._lock:
             if self._index is None:
-                self._index, message = open_index(
+                self._index, notice = open_index(
                     self.kb, self.encoders, s.resolved_index_path, max_chars=s.max_report_chars, progress=progress
                 )
-                self._notice(message)
+                if notice is not None:
+                    self.notices.append(notice)
             elif not self.index_is_current():
-                self._notice("The knowledge base changed since the index was loaded; rebuilt the index.")
+                self.notices.append(Phrase("index_changed_elsewhere"))
                 self._index = self.reindex(progress)
             return self._index
 
@@ -121,21 +142,25 @@ class Workspace:
         key = tuple(self.kb.open_versions())
         with self._lock:
             if self._open is None or self._open[0] != key:
-                records = self.kb.incidents([i for i, _ in key])
-                limit = self.settings.max_report_chars
                 # Open cases are too few to measure the views' scales on: the knowledge base's scales make their
                 # similarities read like those of resolved cases (so the duplicate threshold holds).
-                index = self.encoders.index(
-                    [r.id for r in records],
-                    [incident_text(r.title, r.body, limit) for r in records],
+                index = index_of(
+                    self.encoders,
+                    self.kb.incidents([i for i, _ in key]),
+                    max_chars=self.settings.max_report_chars,
                     calibration=self.index().calibration_,
                 )
                 self._open = key, index
             return self._open[1]
 
+    # -- search and suggestions ------------------------------------------------------------------------------------
     def _query(self, report: str) -> Query:
-        """The report as searched (cleaned, cut to ``max_report_chars``) and embedded; ReportError if empty."""
+        """A report as typed, cleaned and cut to ``max_report_chars``, embedded; ReportError if empty."""
         return self.encoders.query(clean_report(report)[: self.settings.max_report_chars])
+
+    def _case_query(self, case: IncidentRecord) -> Query:
+        """A stored case as it looks for its like: the same text that stands for it in the index."""
+        return self.encoders.query(clean_report(incident_text(case.title, case.body, self.settings.max_report_chars)))
 
     def _similar(
         self, query: Query, k: int | None, where: CaseFilter | None = None, *, open_cases: bool = False
@@ -153,9 +178,10 @@ class Workspace:
                 duplicate_similarity=s.duplicate_similarity if open_cases else None,
             )
 
-    def similar_cases(self, report: str, *, k: int | None = None) -> list[SimilarCase]:
-        """The resolved incidents most like ``report``; raises ReportError for an empty report."""
-        return self._similar(self._query(report), k)
+    def similar_cases(self, report: str | IncidentRecord, *, k: int | None = None) -> list[SimilarCase]:
+        """The resolved incidents most like a report (typed) or a stored case; ReportError for an empty report."""
+        query = self._case_query(report) if isinstance(report, IncidentRecord) else self._query(report)
+        return self._similar(query, k)
 
     def search(self, report: str, *, k: int | None = None, where: CaseFilter | None = None) -> SearchResult:
         """Resolved and open cases like ``report`` that pass ``where``; open ones this close are flagged.
@@ -174,7 +200,7 @@ class Workspace:
         active = self.kb.active_model_version()
         with self._lock:
             if self._models is None or active is None or self._models.version != active.id:
-                self._models = load_active(self.kb, self.embedder.name)
+                self._models = versions.load_active(self.kb, self.embedder.name)
             return self._models
 
     def thresholds(self) -> Thresholds:
@@ -183,75 +209,105 @@ class Workspace:
 
     def triage(
         self,
-        report: str,
+        report: str | IncidentRecord,
         *,
         ticked: Collection[str] | None = None,
         k: int | None = None,
         where: CaseFilter | None = None,
     ) -> Triage:
-        """Suggestions for a new report, with the similar resolved cases (those passing ``where``) and the open
-        cases it may duplicate.
+        """Suggestions for a report (as typed) or a stored case, with the similar resolved cases (those passing
+        ``where``) and the open cases it may duplicate (itself left out).
 
         Raises ReportError when the report is empty, SuggestionModelUnavailable when no model fits.
         """
-        query = self._query(report)
+        query = self._case_query(report) if isinstance(report, IncidentRecord) else self._query(report)
         models = self.suggestion_models()
         similar = self._similar(query, k, where)
         result = triage(
             models, query.text, query.meaning, similar, self.settings, thresholds=self.thresholds(), ticked=ticked
         )
-        duplicates = [case for case in self._similar(query, k, open_cases=True) if case.possible_duplicate]
-        return replace(result, duplicates=tuple(duplicates))
+        itself = report.id if isinstance(report, IncidentRecord) else None
+        open_cases = self._similar(query, k, open_cases=True)
+        duplicates = tuple(c for c in open_cases if c.possible_duplicate and c.incident.id != itself)
+        return replace(result, duplicates=duplicates)
 
+    # -- model versions --------------------------------------------------------------------------------------------
     def train(
         self,
         *,
-        actor: str,
+        user: str,
         activate: bool = True,
         created_before: dt.datetime | None = None,
         progress: ProgressFactory = no_progress,
     ) -> ModelVersionRecord:
         """Train every target on the knowledge base as it is now (or on the cases created before ``created_before``)
         and save the version; by default make it active, else keep it as a candidate to compare with the active one."""
-        models = train_models(self.kb, self.embedder, self.settings, created_before=created_before, progress=progress)
-        record = save_version(self.kb, models, self.settings, actor=actor, activate=activate)
+        models = _train_models(self.kb, self.embedder, self.settings, created_before=created_before, progress=progress)
+        record = versions.save_version(self.kb, models, self.settings, user=user, activate=activate)
         if activate:
             with self._lock:
                 models.version, self._models = record.id, models  # already in memory: no need to read the file back
         return record
 
-    def activate(self, version_id: int, *, actor: str) -> ModelVersionRecord:
+    def activate(self, version_id: int, *, user: str) -> ModelVersionRecord:
         """Make an earlier (or newer) version the active one, if it may be (not discarded) and it loads and fits;
-        otherwise nothing changes."""
-        with self.kb.write(actor) as w:
+        otherwise nothing changes. Also how a lead rolls back."""
+        with self.kb.write(user) as w:
             record = w.activate_model_version(version_id)
-            models = load_version(record, self.embedder.name)  # inside: a version that fails to load is not activated
+            models = versions.load_version(record, self.embedder.name)  # inside: one that fails is not activated
         with self._lock:
             self._models = models
         return record
 
-    def case(self, incident_id: int) -> CaseFile:
-        return case_file(self.kb, incident_id)
+    def compare_versions(
+        self, candidate: int, baseline: int | None = None, *, progress: ProgressFactory = no_progress
+    ) -> versions.Comparison:
+        """``candidate`` beside ``baseline`` (the active version by default) on today's held-out incidents, each at
+        the thresholds in force."""
+        if baseline is None:
+            active = self.kb.active_model_version()
+            if active is None:
+                raise SuggestionModelUnavailable("nothing_active_to_compare")
+            baseline = active.id
 
+        def twins(version: int) -> SuggestionModels:
+            record = self.kb.model_version(version)
+            # The active version is already in memory: read from disk only the other one.
+            return self.suggestion_models() if record.active else versions.load_version(record, self.embedder.name)
+
+        both = {"baseline": twins(baseline), "candidate": twins(candidate)}
+        held = [i for i in resolved_incidents(self.kb) if is_held_out(i.id)]
+        reports = self.embed_incidents(held, step=Phrase("progress_embedding_held_out"), progress=progress)
+        targets = versions.compare(both, held, reports, self.thresholds())
+        return versions.Comparison(baseline=baseline, candidate=candidate, targets=targets)
+
+    # -- resolving -------------------------------------------------------------------------------------------------
     def resolve(
         self,
         incident_id: int,
         *,
-        actor: str,
+        user: str,
         resolution: str,
         root_cause: str | None = None,
         expected_version: int | None = None,
         **final_labels: Any,
     ) -> IncidentRecord:
-        """Resolve an incident and add it to the index at once, so the very next search can find it."""
+        """Resolve a case the way the workflow's resolve move does, with how it was fixed, and add it to the index
+        at once, so the very next search can find it. InvalidValue without a resolution, TransitionRefused where the
+        workflow forbids it."""
+        if not (resolution or "").strip():
+            raise InvalidValue("resolution_needed")
         with self._lock:
             index = self.index()
-            with self.kb.write(actor) as w:
-                record = w.resolve_incident(
+            with self.kb.write(user) as w:
+                case = w.incident(incident_id, expected_version)
+                record = w.update_incident(
                     incident_id,
-                    resolution=resolution,
-                    root_cause=root_cause,
                     expected_version=expected_version,
+                    status=self.workflow.resolved_status(case.status),
+                    resolution=resolution.strip(),
+                    root_cause=root_cause,
+                    resolved_at=w.now(),
                     **final_labels,
                 )
             add_to_index(self.kb, index, self.encoders, [incident_id], max_chars=self.settings.max_report_chars)

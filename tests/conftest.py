@@ -13,14 +13,15 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from kb import KnowledgeBase
 from pipeline.demo import DEMO_SHIFT, build_demo
-from pipeline.embed import Embedder, load_embedder
-from pipeline.embed_cache import EmbeddingCache
-from pipeline.indexing import Encoders
 from pipeline.progress import no_progress
 from pipeline.settings import Settings
+from pipeline.triage.embed import Embedder, load_embedder
+from pipeline.triage.embed_cache import EmbeddingCache
+from pipeline.triage.indexing import Encoders
 from pipeline.workspace import Workspace
 
 # An incident whose text is markup: every page must show it as typed.
@@ -108,12 +109,42 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
+def copy_knowledge_base(settings: Settings, folder: Path) -> Settings:
+    """Settings of a private copy of a SQLite knowledge base with its index and model files, in ``folder``: opened
+    as it is, with nothing to rebuild, and nothing a test does to it reaches the original."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = Settings(database_url=str(folder / "copy.db"), model_dir=folder / "models")
+    shutil.copy(settings.sqlite_path, copy.sqlite_path)
+    shutil.copy(settings.resolved_index_path, copy.resolved_index_path)
+    shutil.copytree(settings.resolved_model_dir, copy.resolved_model_dir)
+    old, new = str(settings.resolved_model_dir.resolve()), str(copy.resolved_model_dir.resolve())
+    with KnowledgeBase(copy.resolved_database_url) as kb, kb.engine.begin() as connection:
+        # The registry names each model file by its absolute path: point it at the copies.
+        repoint = text("UPDATE model_versions SET artifact = replace(artifact, :old, :new)")
+        connection.execute(repoint, {"old": old, "new": new})
+    return copy
+
+
 @pytest.fixture
 def demo_copy(demo_settings: Settings, tmp_path: Path) -> Settings:
-    """Settings of a private copy of the demo knowledge base (with its trained model), for tests that change it."""
-    db = tmp_path / "copy.db"
-    shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), db)
-    return Settings(database_url=str(db), model_dir=tmp_path / "models")
+    """Settings of a private copy of the demo knowledge base (index and trained models), for tests that change it."""
+    return copy_knowledge_base(demo_settings, tmp_path / "demo")
+
+
+@pytest.fixture(scope="session")
+def demo_with_candidate(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The demo with a third model version trained on it and kept as a candidate (version 2 stays active): one
+    training shared by every test of comparing, activating, discarding and rolling back. Tests copy it."""
+    settings = copy_knowledge_base(demo_settings, tmp_path_factory.mktemp("candidate"))
+    with Workspace(settings) as ws:
+        ws.train(user="Lena Park", activate=False)
+    return settings
+
+
+@pytest.fixture
+def candidate_copy(demo_with_candidate: Settings, tmp_path: Path) -> Settings:
+    """A private copy of ``demo_with_candidate``."""
+    return copy_knowledge_base(demo_with_candidate, tmp_path / "candidate")
 
 
 def demo_date(settings: Settings, day: str) -> str:

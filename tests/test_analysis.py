@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from kb import KnowledgeBase
-from pipeline import analysis
-from pipeline.analysis import Analysis
-from pipeline.eventlog import incidents_of, read_event_log, state_history
-from pipeline.problems import recurring_problems, telling_words
+from pipeline.review import analysis
+from pipeline.review.analysis import Analysis
+from pipeline.review.eventlog import incidents_of, read_event_log, state_history
+from pipeline.review.problems import recurring_problems, telling_words
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.workspace import Workspace
 from tests.test_app import open_app
@@ -42,14 +42,14 @@ def desk_history(kb: KnowledgeBase) -> None:
     with kb.write("intake", at=at(0)) as w:
         a = w.add_incident(title="VPN down", language="en", category="Network", priority="P2", created_at=at(0))
     with kb.write("ann", at=at(0.5)) as w:
-        w.claim(a, "ann", status="in_progress")
+        w.update_incident(a, assignee="ann", status="in_progress")
     with kb.write("ann", at=at(1)) as w:
         w.add_message(a, kind="to_requester", author="ann", body="Looking into it")
     with kb.write("ann", at=at(3)) as w:
         w.update_incident(a, assignee="Specialist team", status="escalated", escalation_level="L2")
         w.add_handoff(a, level="L2", holder="Specialist team", package="VPN down", created_by="ann")
     with kb.write("Specialist team", at=at(24)) as w:
-        w.resolve_incident(a, resolution="Gateway restarted")
+        w.update_incident(a, status="resolved", resolution="Gateway restarted", resolved_at=w.now())
 
     b_in = at(47)  # Wednesday 08:00
     with kb.write("intake", at=b_in) as w:
@@ -58,16 +58,16 @@ def desk_history(kb: KnowledgeBase) -> None:
             created_at=b_in,
         )  # fmt: skip
     with kb.write("bob", at=b_in + dt.timedelta(minutes=10)) as w:
-        w.claim(b, "bob", status="in_progress")
+        w.update_incident(b, assignee="bob", status="in_progress")
     with kb.write("bob", at=b_in + dt.timedelta(minutes=20)) as w:
         w.add_message(b, kind="note", author="bob", body="Checking the mail flow")  # a note is no reply
         w.add_message(b, kind="to_requester", author="bob", body="確認します")
     with kb.write("bob", at=b_in + dt.timedelta(hours=2)) as w:
-        w.resolve_incident(b, resolution="Rule removed")
+        w.update_incident(b, status="resolved", resolution="Rule removed", resolved_at=w.now())
     with kb.write("bob", at=b_in + dt.timedelta(hours=25)) as w:
         w.update_incident(b, status="reopened")
     with kb.write("bob", at=b_in + dt.timedelta(hours=27)) as w:
-        w.resolve_incident(b, resolution="Second rule removed")
+        w.update_incident(b, status="resolved", resolution="Second rule removed", resolved_at=w.now())
 
     with kb.write("intake", at=at(192)) as w:
         w.add_incident(title="Wi-Fi slow", language="en", category="Network", priority="P2", created_at=at(192))
@@ -172,13 +172,13 @@ def test_transitions_take_repeated_updates_in_one_state_as_one_stay() -> None:
 def test_the_headline_leaves_out_what_is_not_known(known: Analysis) -> None:
     incidents = known.incidents()
     met = known.targets_met(incidents, now=pd.Timestamp(at(195)))["resolution"]
-    assert analysis.headline(incidents, met) == {
-        "cases": 4, "median_hours_to_resolve": 24, "escalated_share": 1 / 3, "resolved_within_target": 1.0,
-    }  # fmt: skip
+    assert analysis.headline(incidents, met) == analysis.Headline(
+        cases=4, median_hours_to_resolve=24, escalated_share=1 / 3, resolved_within_target=1.0
+    )
     nothing = analysis.headline(incidents.iloc[:0], met.iloc[:0])
-    assert nothing == {
-        "cases": 0, "median_hours_to_resolve": None, "escalated_share": None, "resolved_within_target": None,
-    }  # fmt: skip
+    assert nothing == analysis.Headline(
+        cases=0, median_hours_to_resolve=None, escalated_share=None, resolved_within_target=None
+    )
 
 
 def test_escalations_and_suggestions_frames(known: Analysis) -> None:

@@ -117,6 +117,16 @@ def test_suggestions_show_value_confidence_and_reasons(app: AppTest) -> None:
     ]
 
 
+def test_in_japanese_every_reason_and_refusal_is_in_japanese(app: AppTest) -> None:
+    app.radio(key="lang").set_value("ja")
+    search(app, "VPNに接続できません。エラー809が出ます。在宅勤務中です。")
+    reasons = [c.value.replace("\\", "") for c in app.caption]
+    assert any("確信度" in r and "から提案します" in r for r in reasons)
+    assert not any("sure" in r or "suggested from" in r or "similar cases went" in r for r in reasons)
+    search(app, "   \n ")
+    assert app.warning[0].value.startswith("報告が空です")
+
+
 def test_ticking_a_criterion_raises_the_escalation_level(app: AppTest) -> None:
     search(app, "The keyboard of my laptop has a sticky key")
     assert not any(c.value for c in app.checkbox)

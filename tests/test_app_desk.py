@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.common import md
 from kb import KnowledgeBase
-from pipeline import intake
+from pipeline.desk import intake
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
 from tests.conftest import HTML_TITLE

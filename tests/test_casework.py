@@ -6,11 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from kb import AlreadyClaimed, InvalidValue, StaleEdit
-from pipeline import casework, handoff, intake, replies
-from pipeline.queue import queue
+from kb import InvalidValue, StaleEdit
+from pipeline.desk import casework, handoff, intake, replies
+from pipeline.desk.casework import AlreadyClaimed
+from pipeline.desk.queue import queue
 from pipeline.settings import Settings
-from pipeline.thresholds import change_thresholds
+from pipeline.triage.thresholds import change_thresholds
 from pipeline.workflow import TransitionRefused
 from pipeline.workspace import Workspace
 from tests.conftest import Webhook
@@ -40,10 +41,10 @@ def test_a_report_lands_in_the_queue_as_new_with_its_suggestions_stored(ws: Work
     stored = {s.target: s for s in ws.kb.suggestions(case)}
     assert set(stored) == {"category", "priority", "escalation_level"}
     assert all(s.best and 0 < s.confidence <= 1 for s in stored.values())
-    assert case in queue(ws, view="unassigned")["id"].tolist()
+    assert case in [e.case.id for e in queue(ws, view="unassigned")]
     again = intake.submit(ws, user="Raj Mehta", title="VPN keeps dropping", body=VPN_REPORT)
     assert ws.kb.incident(again).duplicate_of == case
-    assert queue(ws).set_index("id").loc[again, "duplicate_of"] == f"#{case}"
+    assert {e.case.id: e.case.duplicate_of for e in queue(ws)}[again] == case
 
 
 def test_an_email_is_filed_for_its_requester_and_a_reply_to_it_moves_the_case_back(ws: Workspace) -> None:
@@ -88,7 +89,8 @@ def test_a_table_upload_files_good_rows_as_new_and_names_the_bad_lines(ws: Works
     report = intake.upload(ws, "reports.csv", data.encode(), user="Raj Mehta")
     assert len(report.added) == 2
     assert {ws.kb.incident(i).status for i in report.added} == {"new"}
-    assert report.problems == ["line 5: 2 cells where the header has 3 columns"]
+    assert [str(p) for p in report.problems] == ["line 5: 2 cells where the header has 3 columns"]
+    assert [p.say("ja") for p in report.problems] == ["5 行目: 見出しは 3 列ですが、この行は 2 個です"]
 
 
 def test_two_claims_one_wins_the_other_is_told_who_and_stale_edits_are_refused(ws: Workspace) -> None:
@@ -133,18 +135,26 @@ def test_the_whole_path_from_report_to_knowledge(demo_copy: Settings, webhook: W
         casework.note(ws, case, "Reinstalled GlobalProtect; see gp-client.log", user="Tom Fischer")
 
         similar = ws.similar_cases(VPN_REPORT, k=3)
-        package = handoff.draft(ws, case, "L2", why="gateway timeouts for one user only", similar=similar)
+        drafted = handoff.draft(
+            ws, case, "L2", criteria=["technical_limit"], why="gateway timeouts for one user only", similar=similar
+        )
+        assert drafted.files == ("gp-client.log",) and drafted.similar == tuple(similar)
+        package = drafted.markdown("en")
         assert "## What was tried" in package and "gp-client.log" in package and "## Similar resolved cases" in package
+        assert "Technical limit (beyond the helpdesk's knowledge), gateway timeouts for one user only" in package
+        japanese = drafted.markdown("ja")
+        assert "## 試したこと" in japanese and "## 類似の解決済みケース" in japanese and "gp-client.log" in japanese
         record = ws.kb.incident(case)
         sent = handoff.escalate(
             ws, case, user="Tom Fischer", version=record.version, level="L2", package=package, post=True
         )
-        assert sent.posted.startswith("posted to 127.0.0.1")
+        outcome = handoff.posted(sent)
+        assert str(outcome).startswith("posted to 127.0.0.1") and "へ投稿しました" in outcome.say("ja")
         assert "secret-token" not in sent.posted
         assert webhook.received[0]["text"] == package
         record = ws.kb.incident(case)
         assert (record.status, record.escalation_level, record.assignee) == ("escalated", "L2", "Specialist team")
-        assert case in queue(ws, view="mine", user="Tom Fischer")["id"].tolist()
+        assert case in [e.case.id for e in queue(ws, view="mine", user="Tom Fischer")]
         record = casework.claim(ws, case, user="Aiko Tanaka-Reed", version=record.version)  # of the L2 team
         assert record.assignee == "Aiko Tanaka-Reed"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.classify import Reports, TicketClassifier, lexical_terms
-from pipeline.metrics import classification_figures, coverage_at_precision, expected_calibration_error
+from pipeline.triage.classify import Reports, TicketClassifier, lexical_terms
+from pipeline.triage.figures import classification_figures, coverage_at_precision, expected_calibration_error
 
 VOCAB = {
     "Network": ["vpn", "wifi", "router", "dns", "proxy", "switch", "latency", "packet"],
@@ -68,10 +68,10 @@ def test_thresholds_reach_the_precision_target_on_unseen_reports(fitted) -> None
     proba = model.predict_proba(X)
     predicted, confidence = model.classes_[proba.argmax(axis=1)], proba.max(axis=1)
     for target in (0.9, 0.95):
-        answered = classification_figures(y, predicted, confidence, thresholds=model.thresholds(target))["abstaining"]
+        answered = classification_figures(y, predicted, confidence, thresholds=model.thresholds(target)).abstaining
         # Thresholds come from the training data's out-of-fold probabilities; on new data they hold within noise.
-        assert answered["precision"] >= target - 0.04
-        assert 0.1 <= answered["coverage"] < 0.9  # it answers part, and keeps quiet on the ambiguous rest
+        assert answered.precision >= target - 0.04
+        assert 0.1 <= answered.coverage < 0.9  # it answers part, and keeps quiet on the ambiguous rest
     looser = model.thresholds(0.8)
     stricter = model.thresholds(0.95)
     assert all(looser[c] <= stricter[c] for c in ("Network", "Printing", "Access"))
@@ -131,7 +131,7 @@ def test_a_class_seen_once_neither_breaks_training_nor_shrinks_the_folds() -> No
 
 
 def test_the_shared_weights_stacker_trusts_the_view_that_is_right() -> None:
-    from pipeline.classify import SharedWeightsStacker
+    from pipeline.triage.classify import SharedWeightsStacker
 
     rng = np.random.default_rng(5)
     k, n = 40, 2000

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli import cli
 from kb import KnowledgeBase
-from pipeline.cli import cli
-from pipeline.demo import INCIDENTS_FILE, REQUESTERS_FILE, TEAM_FILE
+from pipeline.demo import INCIDENTS_FILE, REQUESTERS_FILE, TEAM_FILE, start_over
 from pipeline.settings import REPO_ROOT, Settings
 from tests.conftest import demo_date
 
@@ -93,8 +93,8 @@ def test_search_resolve_and_reindex(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_builds_once_and_again_when_asked_or_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Every fourth demo incident, over the whole time span: the command behaves the same, three builds cost less.
+def test_demo_builds_once_and_again_when_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every fourth demo incident, over the whole time span: the command behaves the same, two builds cost less.
     demo = tmp_path / "demo"
     demo.mkdir()
     for name in (REQUESTERS_FILE, TEAM_FILE):
@@ -111,14 +111,28 @@ def test_demo_builds_once_and_again_when_asked_or_interrupted(tmp_path: Path, mo
     code, output = run("demo", db=db)
     assert code == 0 and f"already holds {n} incidents; nothing to do" in output
     with KnowledgeBase(f"sqlite:///{db}") as kb, kb.write("test") as w:
-        w.add_incident(title="scratch", language="en")
-    code, output = run("demo", "--recreate", db=db)
-    assert code == 0 and f"Demo knowledge base ready: {n} incidents" in output
-    with KnowledgeBase(f"sqlite:///{db}") as kb, kb.write("test") as w:
         w.set_meta("demo", "building")  # as a build stopped by Ctrl-C leaves it
     code, output = run("demo", db=db)
     assert code == 0 and "was interrupted before it finished; building it again" in output
     assert f"Demo knowledge base ready: {n} incidents" in output
+    code, output = run("--lang", "ja", "demo", db=db)
+    assert code == 0 and f"すでに {n} 件のインシデントがあります" in output
+
+
+def test_recreate_deletes_the_sqlite_knowledge_base_with_its_index_and_models(tmp_path: Path) -> None:
+    settings = Settings(database_url=str(tmp_path / "kb.db"))
+    with KnowledgeBase(settings.resolved_database_url) as kb, kb.write("test") as w:
+        w.add_incident(title="scratch", language="en")
+    settings.resolved_index_path.write_bytes(b"index")
+    settings.resolved_model_dir.mkdir()
+    (settings.resolved_model_dir / "suggestions-1.joblib").write_bytes(b"model")
+    assert not start_over(settings)  # neither asked nor interrupted: kept
+    assert settings.sqlite_path.exists()
+    assert not start_over(settings, recreate=True)
+    assert not settings.sqlite_path.exists() and not settings.resolved_index_path.exists()
+    assert not list(settings.resolved_model_dir.iterdir())
+    code, output = run("--db", "postgresql://localhost/kb", "demo", "--recreate")
+    assert code == 1 and "--recreate only deletes SQLite files" in output
 
 
 def test_settings_lists_every_setting_with_its_variable(tmp_path: Path) -> None:
@@ -129,27 +143,30 @@ def test_settings_lists_every_setting_with_its_variable(tmp_path: Path) -> None:
     assert f"database_url = {tmp_path / 'x.db'}" in output
 
 
-def test_train_suggest_and_reactivate_from_the_command_line(demo_copy: Settings) -> None:
-    db = Path(demo_copy.database_url)
-    # The demo has two versions: the model of eight weeks before (replayed at the desk) and the active one.
-    code, output = run("train", "--actor", "lead", db=db)
-    assert code == 0, output
-    assert "Model version 3 trained on" in output and "category" in output and "held-out accuracy" in output
+def test_suggest_compare_activate_and_discard_from_the_command_line(candidate_copy: Settings) -> None:
+    db = Path(candidate_copy.database_url)
+    # The demo's two versions (the model of eight weeks before, replayed at the desk, and the active one) and a
+    # candidate trained on the same data.
+    code, output = run("models", "list", db=db)
+    assert [line[:4] for line in output.splitlines()] == ["  v3", "* v2", "  v1"]
+    assert "category 99." in output.splitlines()[1]  # the held-out accuracy of each measured target
     code, output = run("suggest", "VPNに接続できません。エラー809が出ます。", "--json", db=db)
     assert code == 0, output
     result = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
-    assert result["category"]["value"] == "Network" and result["model_version"] == 3
+    assert result["category"]["value"] == "Network" and result["model_version"] == 2
     assert set(result["criteria"]) == {"technical_limit", "time_constraint", "complexity", "customer_request"}
-    code, output = run("models", "activate", "2", db=db)
-    assert code == 0 and "Model version 2 is now active" in output
-    code, output = run("models", "list", db=db)
-    assert [line[:4] for line in output.splitlines()] == ["  v3", "* v2", "  v1"]
     code, output = run("models", "compare", "3", db=db)
     assert code == 0 and "v2 (baseline) against v3 (candidate)" in output and "coverage_at_0.9" in output
+    code, output = run("models", "activate", "3", db=db)
+    assert code == 0 and "Model version 3 is now active" in output
+    code, output = run("--lang", "ja", "models", "activate", "2", db=db)
+    assert code == 0 and "モデル v2 を有効にしました" in output
     code, output = run("models", "discard", "3", db=db)
     assert code == 0 and run("models", "list", db=db)[1].splitlines()[0].startswith("x v3")
     code, output = run("models", "activate", "7", db=db)
     assert code == 1 and "no trained model has version 7" in output
+    code, output = run("--lang", "ja", "models", "activate", "7", db=db)
+    assert code == 1 and "バージョン 7 の学習済みモデルはありません" in output and "Traceback" not in output
 
 
 def test_thresholds_and_the_review_from_the_command_line(demo_copy: Settings, tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import embed
-from pipeline.embed import Embedder, ModelUnavailable, UniversalSentenceEncoder, load_embedder
-from pipeline.embed_cache import EmbeddingCache
+from pipeline.triage import embed
+from pipeline.triage.embed import Embedder, ModelUnavailable, UniversalSentenceEncoder, load_embedder
+from pipeline.triage.embed_cache import EmbeddingCache
 
 
 class CountingUSE(UniversalSentenceEncoder):

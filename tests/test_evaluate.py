@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.embed_cache import EmbeddingCache
 from pipeline.settings import Settings
 from pipeline.text import detect_language
+from pipeline.triage.embed_cache import EmbeddingCache
 from tests.test_cli import run
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "it_service_tickets_v3.csv.gz"

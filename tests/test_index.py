@@ -17,8 +17,8 @@ import pytest
 from kb import CaseFilter, IndexCorrupt, IndexMismatch, KnowledgeBase
 from kb.index import VectorIndex
 from kb.retrieval import SearchIndex
-from pipeline.indexing import Encoders, build_index, open_index
 from pipeline.settings import Settings
+from pipeline.triage.indexing import Encoders, build_index, open_index
 from pipeline.workspace import Workspace
 from tests.conftest import add_resolved
 
@@ -148,21 +148,21 @@ def test_open_index_rebuilds_when_missing_corrupt_stale_or_foreign(
 ) -> None:
     path = tmp_path / "kb.index"
     index, message = open_index(indexed_kb, encoders, path, max_chars=1000)
-    assert len(index) == 3 and "no index at" in message
+    assert len(index) == 3 and "no index at" in str(message)
     assert open_index(indexed_kb, encoders, path, max_chars=1000)[1] is None  # fits: loaded as is
 
     path.write_bytes(b"garbage")
     index, message = open_index(indexed_kb, encoders, path, max_chars=1000)
-    assert len(index) == 3 and "cannot be read" in message
+    assert len(index) == 3 and "cannot be read" in str(message)
 
     with indexed_kb.write("test") as w:
-        w.resolve_incident(4, resolution="done")
+        w.update_incident(4, status="resolved", resolution="done")
     index, message = open_index(indexed_kb, encoders, path, max_chars=1000)
-    assert len(index) == 4 and "database is now at" in message
+    assert len(index) == 4 and "database is now at" in str(message)
 
     meaning_only = Encoders(encoders.meaning)
     index, message = open_index(indexed_kb, meaning_only, path, max_chars=1000)
-    assert index.models == meaning_only.models and "built with embedding models" in message
+    assert index.models == meaning_only.models and "built with embedding models" in str(message)
 
 
 def test_the_index_is_rebuilt_from_the_database_alone(indexed_kb: KnowledgeBase, encoders: Encoders) -> None:
@@ -176,7 +176,7 @@ def test_resolving_adds_the_incident_to_the_index_at_once(workspace: Workspace) 
     assert len(workspace.index()) == 1
     with workspace.kb.write("agent") as w:
         new_id = w.add_incident(title="Teams has no audio", body="nobody hears me in meetings", language="en")
-    workspace.resolve(new_id, actor="agent", resolution="Selected the headset as audio device")
+    workspace.resolve(new_id, user="agent", resolution="Selected the headset as audio device")
     assert workspace.index_is_current()  # no rebuild needed
     assert workspace.similar_cases("No sound in Teams calls", k=1)[0].incident.id == new_id
     on_disk = SearchIndex.load(workspace.settings.resolved_index_path)
@@ -189,7 +189,7 @@ def test_a_change_by_another_process_is_noticed_before_the_next_search(workspace
     with KnowledgeBase(workspace.settings.resolved_database_url) as other, other.write("someone else") as w:
         w.add_incident(title="Laptop battery swollen", language="en", status="resolved", resolution="Replaced")
     assert workspace.similar_cases("battery is bulging", k=1)[0].incident.title == "Laptop battery swollen"
-    assert any("changed since the index was loaded" in n for n in workspace.notices)
+    assert any("changed since the index was loaded" in str(n) for n in workspace.notices)
 
 
 def test_filters_keep_only_the_cases_asked_for(workspace: Workspace) -> None:

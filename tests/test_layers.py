@@ -1,4 +1,6 @@
-"""Data flows one way, app -> pipeline -> kb: no module imports a layer above its own."""
+"""The house stays easy to see: data flows one way (app and CLI -> pipeline -> kb), pipeline/ is split by whom it
+serves (triage knows neither the desk nor the review, the desk does not know the review), only the app imports
+Streamlit, and no module grows past what a reader takes in at once."""
 
 from __future__ import annotations
 
@@ -8,11 +10,21 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# What each layer may not import.
+# Per folder (or module) of the project: the project's packages and the libraries it may not import.
 FORBIDDEN = {
-    "kb": ("pipeline", "app_pages", "streamlit"),
-    "pipeline": ("app_pages", "streamlit"),
+    "words": ("kb", "pipeline", "cli", "app_pages", "streamlit"),
+    "kb": ("pipeline", "cli", "app_pages", "streamlit"),
+    "pipeline": ("cli", "app_pages", "streamlit"),
+    "pipeline/triage": ("pipeline.desk", "pipeline.review", "pipeline.workspace", "pipeline.demo"),
+    "pipeline/desk": ("pipeline.review", "pipeline.demo"),
+    "pipeline/review": ("pipeline.demo",),
+    "cli": ("app_pages", "streamlit"),
+    "bench": ("app_pages", "streamlit"),
 }
+# Modules that are not one idea but a list of many (migrations are generated; tests are their own).
+SIZE_EXEMPT = ("kb/migrations", "tests")
+MAX_LINES = 420  # "about 400"
+MAX_TOP_MODULES = 12
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -22,16 +34,33 @@ def imported_modules(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)  # "from pipeline import demo"
     return names
 
 
-@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
-def test_no_backward_imports(layer: str) -> None:
+def _python_files(folder: str) -> list[Path]:
+    return sorted((REPO / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("folder", sorted(FORBIDDEN))
+def test_no_backward_imports(folder: str) -> None:
     offenders = [
         f"{path.relative_to(REPO)} imports {name}"
-        for path in sorted((REPO / layer).rglob("*.py"))
+        for path in _python_files(folder)
         for name in imported_modules(path)
-        if name.split(".")[0] in FORBIDDEN[layer]
+        if any(name == f or name.startswith(f"{f}.") for f in FORBIDDEN[folder])
+    ]
+    assert offenders == []
+
+
+def test_only_the_app_imports_streamlit() -> None:
+    app = {REPO / "app.py", *_python_files("app_pages"), *_python_files("tests")}
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in REPO.rglob("*.py")
+        if ".venv" not in path.parts
+        and path not in app
+        and "streamlit" in {n.split(".")[0] for n in imported_modules(path)}
     ]
     assert offenders == []
 
@@ -39,8 +68,28 @@ def test_no_backward_imports(layer: str) -> None:
 def test_pages_hold_no_sql_or_numerics() -> None:
     offenders = [
         f"{path.name} imports {name}"
-        for path in sorted((REPO / "app_pages").glob("*.py"))
+        for path in _python_files("app_pages")
         for name in imported_modules(path)
         if name.split(".")[0] in ("sqlalchemy", "sqlite3", "numpy", "faiss", "sklearn")
     ]
     assert offenders == []
+
+
+def test_no_module_is_longer_than_a_reader_takes_in() -> None:
+    long = {
+        str(path.relative_to(REPO)): n
+        for path in REPO.rglob("*.py")
+        if ".venv" not in path.parts and not str(path.relative_to(REPO)).startswith(SIZE_EXEMPT)
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def test_the_top_of_pipeline_holds_what_every_part_shares_and_no_more() -> None:
+    top = sorted(path.name for path in (REPO / "pipeline").glob("*.py"))
+    assert len(top) <= MAX_TOP_MODULES, top
+    assert {path.name for path in (REPO / "pipeline").iterdir() if path.is_dir() and path.name != "__pycache__"} == {
+        "triage",
+        "desk",
+        "review",
+    }

@@ -13,19 +13,20 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kb import InvalidValue
-from pipeline import intake
-from pipeline.escalations import escalation_review
-from pipeline.health import health_report
-from pipeline.quality import NOT_SURE, quality_report
+from kb import InvalidValue, NewSuggestion
+from pipeline.desk import intake
+from pipeline.review.escalation_review import escalation_review
+from pipeline.review.kb_health import health_report
+from pipeline.review.suggestion_quality import NOT_SURE, quality_report
 from pipeline.settings import Settings
-from pipeline.thresholds import Thresholds, class_table, curves, restore_thresholds, set_thresholds
-from pipeline.training import is_held_out
-from pipeline.versions import activate_version, compare_versions, discard_version
+from pipeline.triage.thresholds import Thresholds, class_table, curves, restore_thresholds, set_thresholds
+from pipeline.triage.training import is_held_out
+from pipeline.triage.versions import discard_version
 from pipeline.workspace import Workspace
 from tests.conftest import add_resolved
 from tests.test_app import open_app
 from tests.test_app_desk import goto, run, texts
+from words import say_all
 
 LEAD = "Lena Park"
 
@@ -36,10 +37,7 @@ def at(day: int, hour: int = 9, minute: int = 0) -> dt.datetime:
 
 def suggest(ws: Workspace, case: int, value: str | None, best: str, confidence: float, day: int) -> None:
     with ws.kb.write("intake") as w:
-        row = dict(
-            target="category", value=value, best=best, confidence=confidence, model_version=1, created_at=at(day)
-        )
-        w.add_suggestions(case, [row])
+        w.add_suggestions(case, [NewSuggestion("category", value, best, confidence, 1, None, created_at=at(day))])
 
 
 def decide(ws: Workspace, case: int, decision: str, final: str, day: int, reason: str = "") -> None:
@@ -73,7 +71,7 @@ def history(workspace: Workspace) -> tuple[Workspace, dict[str, int]]:
     decide(ws, ids["D"], "accepted", "Email", 9)
     decide(ws, ids["E"], "overridden", "Hardware", 10, reason="The docking station")
     for name, category in (("A", "Network"), ("B", "Email"), ("E", "Hardware")):
-        ws.resolve(ids[name], actor="Ann", resolution="Done.", category=category)
+        ws.resolve(ids[name], user="Ann", resolution="Done.", category=category)
     return ws, ids
 
 
@@ -179,9 +177,7 @@ def escalations(workspace: Workspace) -> tuple[Workspace, dict[str, int]]:
     ):
         with ws.kb.write("Ann") as w:
             w.add_handoff(case, level=level, holder="team", package="...", created_by="Ann", criteria=criteria, at=when)
-    ws.resolve(
-        x1, actor="Ann", resolution="Reinstalled the VPN client.", root_cause="Old client", escalation_level="L1"
-    )
+    ws.resolve(x1, user="Ann", resolution="Reinstalled the VPN client.", root_cause="Old client", escalation_level="L1")
     return ws, dict(r1=r1, h1=h1, n1=n1, x1=x1, x2=x2)
 
 
@@ -270,7 +266,7 @@ def test_a_lead_threshold_takes_effect_on_the_next_suggestion_and_is_versioned(d
         )  # fmt: skip
         after = ws.triage(REPORT)
         assert after.category.value is None and after.category.best == before.value
-        assert after.threshold_version == first.id and "set by a lead" in after.category.reason
+        assert after.threshold_version == first.id and "set by a lead" in say_all(after.category.reasons)
         [created] = [e for e in ws.kb.events("threshold_policy", first.id) if e.action == "create"]
         assert created.actor == LEAD and "too many wrong" in created.new_value
 
@@ -291,22 +287,21 @@ def test_curves_and_class_table_come_from_the_held_out_cases(demo_copy: Settings
     with Workspace(demo_copy) as ws:
         models = ws.suggestion_models()
         held = models.holdout["category"]
-        assert held["ids"] and all(is_held_out(i) for i in held["ids"])
+        assert held.ids and all(is_held_out(i) for i in held.ids)
         lines = curves(models, "category")
         for _, group in lines.groupby("class"):
             assert group["coverage"].is_monotonic_increasing and group["coverage"].iloc[-1] == 1.0
         table = class_table(models, Thresholds(0.9), "category").set_index("class")
-        assert table["held_out_suggestions"].sum() == len(held["ids"])
+        assert table["held_out_suggestions"].sum() == len(held.ids)
         strict = class_table(models, Thresholds(0.9, {}, {"category": {"Email": 1.0}}), "category").set_index("class")
         assert (strict.loc["Email", "source"], strict.loc["Email", "coverage"]) == ("set", 0.0)
 
 
-def test_retrain_compare_discard_and_roll_back(demo_copy: Settings) -> None:
-    with Workspace(demo_copy) as ws:
-        active = ws.kb.active_model_version()
-        candidate = ws.train(actor=LEAD, activate=False)
-        assert ws.kb.active_model_version().id == active.id  # a candidate waits for a lead
-        comparison = compare_versions(ws, candidate.id)
+def test_compare_activate_discard_and_roll_back(candidate_copy: Settings) -> None:
+    with Workspace(candidate_copy) as ws:
+        active, candidate = ws.kb.active_model_version(), ws.kb.model_versions()[0]
+        assert (active.id, candidate.id) == (2, 3)  # a candidate waits for a lead
+        comparison = ws.compare_versions(candidate.id)
         assert comparison.baseline == active.id and set(comparison.targets) >= {"category", "priority"}
         category = comparison.targets["category"]
         held_out = sum(is_held_out(i.id) for batch in ws.kb.resolved_incidents() for i in batch if i.category)
@@ -315,13 +310,13 @@ def test_retrain_compare_discard_and_roll_back(demo_copy: Settings) -> None:
         assert category.figures["baseline"].tolist() == category.figures["candidate"].tolist()
         assert set(category.classes["verdict"]) == {"same"}
 
-        activate_version(ws, candidate.id, user=LEAD)
+        ws.activate(candidate.id, user=LEAD)
         assert ws.suggestion_models().version == candidate.id
-        activate_version(ws, active.id, user=LEAD)  # roll back
+        ws.activate(active.id, user=LEAD)  # roll back
         assert ws.kb.active_model_version().id == active.id
         with pytest.raises(InvalidValue, match="active one"):
-            discard_version(ws, active.id, user=LEAD)
-        discard_version(ws, candidate.id, user=LEAD)
+            discard_version(ws.kb, active.id, user=LEAD)
+        discard_version(ws.kb, candidate.id, user=LEAD)
         assert not Path(candidate.artifact).exists() and ws.kb.model_version(candidate.id).discarded_at
         with pytest.raises(InvalidValue, match="discarded"):
-            activate_version(ws, candidate.id, user=LEAD)
+            ws.activate(candidate.id, user=LEAD)

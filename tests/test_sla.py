@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pipeline.queue import queue
-from pipeline.sla import deadline
+from pipeline.desk.queue import queue
+from pipeline.desk.sla import deadline
 from pipeline.workspace import Workspace
+from words import duration
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
@@ -66,14 +67,21 @@ def test_the_next_deadline_is_the_first_reply_until_there_is_one_then_the_resolu
 
 def test_the_queue_shows_filters_and_sorts_by_the_next_deadline(workspace: Workspace) -> None:
     ids = known_cases(workspace)
-    table = queue(workspace, sort="due", now=NOW).set_index("title")
-    assert table.index.tolist() == ["unanswered P2", "late P1", "fresh P1", "answered P2", "no priority"]
-    assert table[["sla", "clock", "due_in"]].to_dict("index") == {
-        "unanswered P2": {"sla": "breached", "clock": "response", "due_in": "1 h 0 min"},
-        "late P1": {"sla": "warning", "clock": "response", "due_in": "5 min"},
-        "fresh P1": {"sla": "on_track", "clock": "response", "due_in": "20 min"},
-        "answered P2": {"sla": "on_track", "clock": "resolution", "due_in": "21 h 0 min"},
-        "no priority": {"sla": "", "clock": "", "due_in": ""},
+    entries = queue(workspace, sort="due", now=NOW)
+    assert [e.case.title for e in entries] == ["unanswered P2", "late P1", "fresh P1", "answered P2", "no priority"]
+    clocks = {
+        e.case.title: (e.deadline.state, e.deadline.clock, e.deadline.left) if e.deadline else None for e in entries
     }
+    assert clocks == {
+        "unanswered P2": ("breached", "response", -dt.timedelta(hours=1)),
+        "late P1": ("warning", "response", dt.timedelta(minutes=5)),
+        "fresh P1": ("on_track", "response", dt.timedelta(minutes=20)),
+        "answered P2": ("on_track", "resolution", dt.timedelta(hours=21)),
+        "no priority": None,
+    }
+    # The edges word the time left in the reader's language.
+    assert [duration(abs(e.deadline.left)) for e in entries[:2]] == ["1 h 0 min", "5 min"]
+    assert duration(abs(entries[0].deadline.left), "ja") == "1時間0分"
+    assert entries[-1].age == dt.timedelta(hours=50)
     at_risk = queue(workspace, sla=["breached", "warning"], sort="due", now=NOW)
-    assert at_risk["id"].tolist() == [ids["unanswered P2"], ids["late P1"]]
+    assert [e.case.id for e in at_risk] == [ids["unanswered P2"], ids["late P1"]]

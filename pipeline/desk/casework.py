@@ -1,0 +1,226 @@
+"""A case as an agent works it: its file (everything recorded about it), and what they do to it: claim it, move it
+along the workflow, note what was tried, reply, decide on the suggestions, and resolve it into the knowledge base.
+
+Every change is made under the agent's name and against the version of the case the agent saw, so that an edit on
+a stale view is refused. The desk's rules live here, not in storage: who may claim a case, and when a decision on a
+suggestion is an acceptance, an override (which needs a reason) or a choice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from kb import (
+    EventRecord,
+    HandoffRecord,
+    IncidentRecord,
+    InvalidValue,
+    MessageRecord,
+    RequesterRecord,
+    StaleEdit,
+    SuggestionRecord,
+    Writer,
+)
+from kb.vocab import Decision
+from pipeline.settings import Move
+from pipeline.triage.targets import SUGGESTED
+from pipeline.workflow import Workflow
+from pipeline.workspace import Workspace
+from words import Phrase, PhrasedError
+
+
+class AlreadyClaimed(PhrasedError, RuntimeError):
+    """Someone else holds the case (``holder``)."""
+
+    @property
+    def holder(self) -> str:
+        return self.phrase.values["holder"]
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """One incident with its requester, conversation, suggestions, escalations and full history."""
+
+    incident: IncidentRecord
+    requester: RequesterRecord | None
+    history: list[EventRecord]
+    messages: list[MessageRecord]
+    suggestions: dict[str, SuggestionRecord]
+    handoffs: list[HandoffRecord]
+    followers: list[str]
+
+    @property
+    def notes(self) -> list[MessageRecord]:
+        """What was tried and found: the agents' internal notes."""
+        return [m for m in self.messages if m.kind == "note"]
+
+    @property
+    def first_reply_at(self) -> dt.datetime | None:
+        """When the requester first had a reply (None before it)."""
+        return min((m.at for m in self.messages if m.kind == "to_requester"), default=None)
+
+    @property
+    def conversation(self) -> list[MessageRecord]:
+        """The messages exchanged with the requester."""
+        return [m for m in self.messages if m.kind != "note"]
+
+
+def case_file(ws: Workspace, incident_id: int) -> CaseFile:
+    """Everything recorded about one incident; raises IncidentNotFound for an unknown id."""
+    kb = ws.kb
+    incident = kb.incident(incident_id)
+    requester = kb.requester(incident.requester_id) if incident.requester_id is not None else None
+    return CaseFile(
+        incident,
+        requester,
+        kb.events("incident", incident_id),
+        kb.messages([incident_id]),
+        {s.target: s for s in kb.suggestions(incident_id)},
+        kb.handoffs(incident_id),
+        kb.followers(incident_id),
+    )
+
+
+def _may_claim(holder: str | None, user: str, teams: Collection[str]) -> bool:
+    """Nobody holds the case, ``user`` does, or only the team it was escalated to (whoever of it takes it on)."""
+    return not holder or holder == user or holder in teams
+
+
+def claimable(ws: Workspace, case: IncidentRecord, user: str | None) -> bool:
+    """Whether ``user`` may claim the case as it is: nobody holds it, or only the team it was escalated to."""
+    teams = ws.settings.escalation_holders.values()
+    return bool(user) and case.assignee != user and _may_claim(case.assignee, user, teams)
+
+
+def claim(ws: Workspace, incident_id: int, *, user: str, version: int | None = None) -> IncidentRecord:
+    """Take a case (a new one moves to in progress); AlreadyClaimed names whoever was faster.
+
+    Two claims at once cannot both win: the loser's write finds the case at a newer version (StaleEdit, turned into
+    AlreadyClaimed naming the winner), or, if it reads after the winner committed, sees the holder.
+    """
+    teams = ws.settings.escalation_holders.values()
+    try:
+        with ws.kb.write(user) as w:
+            case = w.incident(incident_id)
+            if not _may_claim(case.assignee, user, teams):
+                raise AlreadyClaimed("already_held", case=incident_id, holder=case.assignee)
+            moved = ws.workflow.after("claim", case.status)
+            changes = {"status": moved} if moved else {}
+            return w.update_incident(incident_id, expected_version=version, assignee=user, **changes)
+    except StaleEdit:
+        holder = ws.kb.incident(incident_id).assignee
+        if not _may_claim(holder, user, teams):
+            raise AlreadyClaimed("just_claimed", case=incident_id, holder=holder) from None
+        raise
+
+
+def move(ws: Workspace, incident_id: int, status: str, *, user: str, version: int) -> IncidentRecord:
+    """Move a case to another status, if the workflow allows it from where the case is."""
+    with ws.kb.write(user) as w:
+        ws.workflow.check(w.incident(incident_id).status, status)
+        return w.update_incident(incident_id, expected_version=version, status=status)
+
+
+def note(ws: Workspace, incident_id: int, text: str, *, user: str) -> None:
+    """Record something that was tried or found (an internal note the requester does not see)."""
+    with ws.kb.write(user) as w:
+        w.add_message(incident_id, kind="note", author=user, body=text)
+
+
+def _move_after(workflow: Workflow, action: Move, w: Writer, incident_id: int) -> None:
+    """Make the status move ``action`` implies, if the workflow has one from where the case is."""
+    moved = workflow.after(action, w.incident(incident_id).status)
+    if moved:
+        w.update_incident(incident_id, status=moved)
+
+
+def reply(
+    ws: Workspace,
+    incident_id: int,
+    *,
+    user: str,
+    subject: str,
+    body: str,
+    version: int | None,
+    at: dt.datetime | None = None,
+) -> IncidentRecord:
+    """Record a reply sent to the requester; the case then waits for the requester. ``at``: when, for a replay."""
+    with ws.kb.write(user, at=at) as w:
+        w.incident(incident_id, expected_version=version)
+        w.add_message(incident_id, kind="to_requester", author=user, subject=subject, body=body)
+        _move_after(ws.workflow, "reply", w, incident_id)
+    return ws.kb.incident(incident_id)
+
+
+def requester_wrote(
+    ws: Workspace, incident_id: int, *, author: str, subject: str, body: str, at: dt.datetime | None = None
+) -> None:
+    """A new message from the requester on an existing case; a case waiting for them moves back to work."""
+    with ws.kb.write(author) as w:
+        w.add_message(incident_id, kind="from_requester", author=author, subject=subject, body=body, at=at)
+        _move_after(ws.workflow, "requester_message", w, incident_id)
+
+
+def decision(suggested: str | None, value: str) -> Decision:
+    """What setting ``value`` makes of a suggestion of ``suggested`` (None: the assistant was not sure): "chosen"
+    where it was not sure, "accepted" where the agent agrees, "overridden" where not (which needs a reason)."""
+    if suggested is None:
+        return "chosen"
+    return "accepted" if suggested == value else "overridden"
+
+
+def decide(
+    ws: Workspace,
+    incident_id: int,
+    target: str,
+    value: str,
+    *,
+    user: str,
+    version: int | None,
+    reason: str = "",
+    at: dt.datetime | None = None,
+) -> SuggestionRecord:
+    """Give the case ``value`` for a suggested ``target``, recorded against the stored suggestion as ``decision``
+    says; an override without a reason is refused. Both the decision and the change are in the case's history.
+
+    ``version`` None skips the stale-view check, and ``at`` records a past time: for the demo's replay.
+    """
+    if target not in SUGGESTED:
+        raise InvalidValue("not_a_suggested_target", target=target, targets=list(SUGGESTED))
+    stored = {s.target: s for s in ws.kb.suggestions(incident_id)}.get(target)
+    if stored is None:
+        raise InvalidValue("no_stored_suggestion", case=incident_id, target=Phrase(f"target_{target}"))
+    kind = decision(stored.value, value)
+    if kind == "overridden" and not reason.strip():
+        raise InvalidValue("override_needs_reason", target=Phrase(f"target_{target}"))
+    with ws.kb.write(user, at=at) as w:
+        record = w.decide(incident_id, target, decision=kind, final_value=value, user=user, reason=reason)
+        w.update_incident(incident_id, expected_version=version, **{target: value})
+    return record
+
+
+def resolve(
+    ws: Workspace,
+    incident_id: int,
+    *,
+    user: str,
+    version: int,
+    resolution: str,
+    root_cause: str,
+    category: str | None,
+    priority: str | None,
+    escalation_level: str | None,
+) -> IncidentRecord:
+    """Resolve with the resolution, root cause and final labels; the very next search finds the case."""
+    return ws.resolve(
+        incident_id,
+        user=user,
+        resolution=resolution,
+        root_cause=root_cause.strip() or None,
+        expected_version=version,
+        category=category,
+        priority=priority,
+        escalation_level=escalation_level,
+    )

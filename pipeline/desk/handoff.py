@@ -1,0 +1,184 @@
+"""Escalation: the hand-off package the next level reads (gathered from the case, its conversation and its similar
+cases; the agent edits it), stored with the case, exportable as Markdown, optionally posted to a chat webhook.
+
+The package is a typed value; ``HandoffPackage.markdown(language)`` writes it in the language the edge asks for,
+every heading and line from the catalogue. What was posted (or why not) is kept as a phrase, worded when shown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from pydantic import TypeAdapter, ValidationError
+
+from kb import HandoffRecord, InvalidValue
+from kb.models import utcnow
+from pipeline.desk.casework import CaseFile, case_file
+from pipeline.settings import CRITERIA
+from pipeline.triage.search import SimilarCase
+from pipeline.workspace import Workspace
+from words import Localized, Phrase, say
+
+# File names an agent or requester mentions ("see vpn.log"): the package lists them so nobody has to ask.
+_FILE_NAME = re.compile(
+    r"[\w.-]+\.(?:log|txt|csv|json|xml|png|jpe?g|gif|pdf|zip|evtx|dmp|har|pcap|docx?|xlsx?)\b", re.I
+)
+_WEBHOOK_TIMEOUT = 10
+SIMILAR_LISTED = 3
+_PHRASE = TypeAdapter(Phrase)  # how a posting outcome is kept in ``handoffs.posted``
+
+
+@dataclass(frozen=True)
+class HandoffPackage:
+    """What the next level needs, gathered from a case: its situation and details, the conversation, what was
+    tried, the logs and attachments named, the similar resolved cases, and the level with why."""
+
+    case: CaseFile
+    status: Localized
+    level: str
+    criteria: tuple[str, ...]  # the escalation guide's criteria ticked for it
+    why: str  # the agent's own words
+    files: tuple[str, ...]
+    similar: tuple[SimilarCase, ...]
+
+    def markdown(self, language: str) -> str:
+        """The package as Markdown in ``language``, for the agent to edit and send."""
+
+        def t(code: str, **values: object) -> str:
+            return say(code, language, **values)
+
+        incident, requester = self.case.incident, self.case.requester
+        who = (
+            t("handoff_requester", name=requester.name, department=requester.department or t("no_department"))
+            if requester
+            else t("unknown_requester")
+        )
+        level = Phrase(f"level_{self.level}")
+        lines = [
+            "# " + t("handoff_heading", id=incident.id, level=level),
+            "",
+            "## " + t("handoff_situation"),
+            incident.title,
+            "",
+            "- " + t("handoff_requester_line", who=who),
+            "- " + t("handoff_opened", at=incident.created_at, status=self.status),
+            "- " + t("handoff_labels", category=incident.category or "—", priority=incident.priority or "—"),
+            "- " + t("handoff_held_by", holder=incident.assignee or "—"),
+            "",
+            "## " + t("handoff_details"),
+            _quote(incident.body or incident.title),
+        ]
+        for m in self.case.conversation:
+            author = t("handoff_requester_wrote") if m.kind == "from_requester" else m.author
+            lines += ["", f"{author}, {m.at:%Y-%m-%d %H:%M}:", _quote(m.body)]
+        lines += ["", "## " + t("handoff_tried")]
+        lines += [f"- {m.at:%Y-%m-%d %H:%M} {m.author}: {m.body}" for m in self.case.notes]
+        lines += [] if self.case.notes else ["- " + t("handoff_nothing_tried")]
+        lines += ["", "## " + t("handoff_files")]
+        lines += [f"- {name}" for name in self.files] or ["- " + t("handoff_no_files")]
+        if self.similar:
+            lines += ["", "## " + t("handoff_similar")]
+            for s in self.similar[:SIMILAR_LISTED]:
+                fix = (s.incident.resolution or t("no_resolution_recorded")).split("\n")[0]
+                lines.append(f"- #{s.incident.id} {s.incident.title} ({s.similarity:.2f}): {fix}")
+        reasons = [say(Phrase(f"criterion_{key}"), language) for key in self.criteria] + [self.why.strip()]
+        why = ", ".join(r for r in reasons if r) or t("handoff_see_details")
+        lines += ["", "## " + t("handoff_level_and_why"), f"{say(level, language)}: {why}"]
+        return "\n".join(lines) + "\n"
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" for line in text.strip().split("\n"))
+
+
+def draft(
+    ws: Workspace,
+    incident_id: int,
+    level: str,
+    *,
+    criteria: Collection[str] = (),
+    why: str = "",
+    similar: Sequence[SimilarCase] = (),
+) -> HandoffPackage:
+    """The hand-off package for escalating a case to ``level``, with the ticked ``criteria`` and the agent's ``why``."""
+    case = case_file(ws, incident_id)
+    texts = [case.incident.title, case.incident.body, *(m.body for m in case.messages)]
+    return HandoffPackage(
+        case=case,
+        status=ws.workflow.name(case.incident.status),
+        level=level,
+        criteria=tuple(key for key in CRITERIA if key in criteria),
+        why=why,
+        files=tuple(sorted({name for text in texts for name in _FILE_NAME.findall(text)})),
+        similar=tuple(similar),
+    )
+
+
+def escalate(
+    ws: Workspace,
+    incident_id: int,
+    *,
+    user: str,
+    version: int,
+    level: str,
+    package: str,
+    holder: str = "",
+    criteria: Collection[str] = (),
+    post: bool = False,
+) -> HandoffRecord:
+    """Hand a case to ``level``: store the package and the escalation guide's ``criteria`` ticked for it, give the
+    case to the level's holder, keep the escalating agent as a follower; with ``post``, send the package to the
+    chat webhook of the settings."""
+    if unknown := set(criteria) - set(CRITERIA):
+        raise InvalidValue("unknown_criteria", unknown=sorted(unknown), known=list(CRITERIA))
+    holder = holder.strip() or ws.settings.escalation_holders.get(level, level)
+    with ws.kb.write(user) as w:
+        case = w.incident(incident_id, expected_version=version)
+        moved = ws.workflow.required_move("escalate", case.status)
+        w.update_incident(incident_id, escalation_level=level, assignee=holder, **({"status": moved} if moved else {}))
+        handoff = w.add_handoff(
+            incident_id, level=level, holder=holder, package=package, created_by=user, criteria=criteria
+        )
+        w.follow(incident_id, user)
+    if not post:
+        return handoff
+    outcome = post_to_chat(ws.settings.chat_webhook_url, package)  # after the commit: a slow chat holds no lock
+    with ws.kb.write(user) as w:
+        return w.mark_posted(handoff.id, _PHRASE.dump_json(outcome).decode())
+
+
+def posted(record: HandoffRecord) -> Phrase | None:
+    """What became of posting a hand-off to the chat, as ``escalate`` recorded it; None if it was not asked for."""
+    if not record.posted:
+        return None
+    try:
+        return _PHRASE.validate_json(record.posted)
+    except ValidationError:  # recorded by an earlier release, in words
+        return Phrase("as_recorded", text=record.posted)
+
+
+def post_to_chat(url: str | None, markdown: str) -> Phrase:
+    """Post to a Slack- or Teams-style incoming webhook; returns what happened (never raises)."""
+    if not url:
+        return Phrase("post_no_webhook")
+    host = urlsplit(url).netloc or url  # the path of a webhook URL is its secret: never show it
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"text": markdown}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=_WEBHOOK_TIMEOUT) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        return Phrase("post_failed", host=host, error=f"HTTP {exc.code} {exc.reason}")
+    except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+        return Phrase("post_failed", host=host, error=str(getattr(exc, "reason", exc)))
+    return Phrase("post_done", host=host, at=f"{utcnow():%Y-%m-%d %H:%M}", status=status)

@@ -1,0 +1,227 @@
+"""Suggestion model versions as the registry keeps them and leads manage them: a trained version saved as a file and
+registered, loaded back only while unchanged, made active, discarded, and two compared on the same held-out cases.
+
+A version is a file (the fitted models, their held-out twins and predictions) plus a row in the knowledge base's
+registry (``kb.models.ModelVersion``) that names the file, its SHA-256, the embedding model, the training data
+snapshot, the settings it was trained with and its typed metrics. Only a file whose hash matches its row is ever
+unpickled.
+
+Versions are compared by their held-out twins on the knowledge base's held-out incidents as they are labelled now:
+neither twin saw any of them, so the figures are comparable, and a lead's relabelling counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from pydantic import TypeAdapter
+
+from kb import IncidentRecord, KnowledgeBase, ModelVersionRecord
+from pipeline.settings import Settings
+from pipeline.triage.figures import Figures, classification_figures
+from pipeline.triage.reports import Reports
+from pipeline.triage.targets import TARGETS
+from pipeline.triage.thresholds import Thresholds
+from pipeline.triage.training import METRICS, SuggestionModels, SuggestionModelUnavailable, TargetMetrics
+
+# A class's F1 must move by more than this to count as better or worse (less is noise at held-out sizes).
+F1_CHANGE = 0.01
+# The figures a comparison shows, one row each, read off the held-out figures at the thresholds in force.
+FIGURES: dict[str, Callable[[Figures], float | None]] = {
+    "accuracy": lambda f: f.accuracy,
+    "macro_f1": lambda f: f.macro_f1,
+    "coverage": lambda f: f.abstaining.coverage,
+    "precision": lambda f: f.abstaining.precision,
+    "coverage_at_0.9": lambda f: f.coverage_at_precision[0.9],
+}
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """What a version was trained with, kept in the registry: a loaded file must fit the libraries of now."""
+
+    precision_target: float
+    min_class_examples: int
+    max_report_chars: int
+    priority_matrix: dict[str, dict[str, str]]
+    library_versions: dict[str, str]
+
+
+_TRAINING_SETTINGS = TypeAdapter(TrainingSettings)
+
+
+def library_versions() -> dict[str, str]:
+    """The versions a pickled model depends on: scikit-learn refuses (or misreads) estimators of another release."""
+    return {name: importlib.metadata.version(name) for name in ("incident-kb", "scikit-learn")}
+
+
+def trained_with(record: ModelVersionRecord) -> TrainingSettings:
+    """The settings and library versions a registered version was trained with."""
+    return _TRAINING_SETTINGS.validate_python(record.settings)
+
+
+def version_metrics(record: ModelVersionRecord) -> dict[str, TargetMetrics]:
+    """A registered version's metrics, per target, as the typed outcomes training gave."""
+    return METRICS.validate_python(record.metrics)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_version(
+    kb: KnowledgeBase, models: SuggestionModels, settings: Settings, *, user: str, activate: bool = True
+) -> ModelVersionRecord:
+    """Write the artifact atomically, register it, and (by default) make it the active version."""
+    folder = settings.resolved_model_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"suggestions-{models.created_at:%Y%m%dT%H%M%S%f}.joblib"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
+    os.close(fd)
+    try:
+        joblib.dump(models, tmp, compress=3)
+        os.replace(tmp, folder / name)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    path = (folder / name).resolve()  # absolute: the app and the CLI may run from other folders
+    trained_with = TrainingSettings(
+        precision_target=settings.precision_target,
+        min_class_examples=settings.min_class_examples,
+        max_report_chars=settings.max_report_chars,
+        priority_matrix=settings.priority_matrix,
+        library_versions=library_versions(),
+    )
+    with kb.write(user) as w:
+        record = w.add_model_version(
+            artifact=str(path),
+            sha256=_file_sha256(path),
+            embedding_model=models.embedding_model,
+            snapshot=models.snapshot,
+            n_train=models.n_train,
+            settings=_TRAINING_SETTINGS.dump_python(trained_with, mode="json"),
+            metrics=METRICS.dump_python(models.metrics, mode="json"),
+        )
+        if activate:
+            record = w.activate_model_version(record.id)
+    return record
+
+
+def load_version(record: ModelVersionRecord, embedding_model: str) -> SuggestionModels:
+    """The fitted models of a registered version, refused if their file changed or they use another embedding."""
+    if record.embedding_model != embedding_model:
+        raise SuggestionModelUnavailable(
+            "version_other_embedding", version=record.id, trained_on=record.embedding_model, now=embedding_model
+        )
+    path = Path(record.artifact)
+    if not path.is_file():
+        raise SuggestionModelUnavailable("version_file_missing", version=record.id, path=str(path))
+    if _file_sha256(path) != record.sha256:
+        raise SuggestionModelUnavailable("version_file_changed", version=record.id, path=str(path))
+    saved_with, now = trained_with(record).library_versions, library_versions()
+    if saved_with != now:
+        changed = [f"{lib} {saved_with.get(lib, '?')} -> {now[lib]}" for lib in now if saved_with.get(lib) != now[lib]]
+        raise SuggestionModelUnavailable("version_other_libraries", version=record.id, changed=changed)
+    models = joblib.load(path)
+    models.version = record.id
+    return models
+
+
+def load_active(kb: KnowledgeBase, embedding_model: str) -> SuggestionModels:
+    record = kb.active_model_version()
+    if record is None:
+        raise SuggestionModelUnavailable("no_model_trained")
+    return load_version(record, embedding_model)
+
+
+def discard_version(kb: KnowledgeBase, version: int, *, user: str) -> ModelVersionRecord:
+    """Mark a candidate discarded and delete its file (the active version cannot be discarded)."""
+    with kb.write(user) as w:
+        record = w.discard_model_version(version)
+    Path(record.artifact).unlink(missing_ok=True)
+    return record
+
+
+@dataclass(frozen=True)
+class TargetComparison:
+    target: str
+    cases: int
+    # One row per figure (FIGURES), a column per version: "baseline" and "candidate".
+    figures: pd.DataFrame
+    # One row per class: support, the F1 of each version, the change and "better" / "worse" / "same".
+    classes: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Comparison:
+    baseline: int
+    candidate: int
+    targets: dict[str, TargetComparison]
+
+
+def compare(
+    versions: Mapping[str, SuggestionModels],
+    held: list[IncidentRecord],
+    reports: Reports,
+    thresholds: Thresholds,
+) -> dict[str, TargetComparison]:
+    """The ``baseline`` and ``candidate`` versions' held-out twins on the held-out incidents ``held`` (embedded as
+    ``reports``), each at the thresholds in force; per target that both measured."""
+    for models in versions.values():
+        if not models.holdout_models:
+            raise SuggestionModelUnavailable("version_without_twin", version=models.version)
+    targets = {}
+    for target in TARGETS:
+        if not all(target in v.holdout_models for v in versions.values()):
+            continue
+        rows = np.array([n for n, i in enumerate(held) if getattr(i, target)], dtype=int)
+        if not len(rows):
+            continue
+        truth = np.array([getattr(held[n], target) for n in rows], dtype=object)
+        figures: dict[str, Figures] = {}
+        for name, models in versions.items():
+            twin = models.holdout_models[target]
+            proba = twin.predict_proba(reports.take(rows))
+            predicted, confidence = twin.classes_[proba.argmax(axis=1)], proba.max(axis=1)
+            figures[name] = classification_figures(
+                truth, predicted, confidence, thresholds=thresholds.for_model(target, twin)
+            )
+        targets[target] = TargetComparison(
+            target=target,
+            cases=len(rows),
+            figures=pd.DataFrame(
+                {name: [read(f) for read in FIGURES.values()] for name, f in figures.items()}, index=list(FIGURES)
+            ),
+            classes=_class_changes(figures["baseline"], figures["candidate"]),
+        )
+    return targets
+
+
+def _class_changes(before: Figures, after: Figures) -> pd.DataFrame:
+    rows = []
+    for label in sorted(set(before.per_class) | set(after.per_class)):
+        old, new = before.per_class.get(label), after.per_class.get(label)
+        change = (new.f1 if new else 0.0) - (old.f1 if old else 0.0)
+        rows.append(
+            {
+                "class": label,
+                "support": max(old.support if old else 0, new.support if new else 0),
+                "baseline_f1": old.f1 if old else 0.0,
+                "candidate_f1": new.f1 if new else 0.0,
+                "change": change,
+                "verdict": "better" if change > F1_CHANGE else "worse" if change < -F1_CHANGE else "same",
+            }
+        )
+    return pd.DataFrame(rows, columns=["class", "support", "baseline_f1", "candidate_f1", "change", "verdict"])
