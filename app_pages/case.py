@@ -13,9 +13,18 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import act, case_card, deadline_text, level_label, md, ready_workspace, remembered, status_label
+from app_pages.common import (
+    act,
+    case_card,
+    deadline_text,
+    found,
+    level_label,
+    md,
+    ready_workspace,
+    remembered,
+    status_label,
+)
 from app_pages.i18n import LANGUAGES, language, t, t_all
-from kb import IncidentNotFound
 from kb.vocab import ESCALATION_LEVELS, PRIORITIES
 from pipeline import Workspace
 from pipeline.desk import casework, handoff, intake, replies
@@ -153,7 +162,7 @@ def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, similar: l
                 f"{t('criterion_' + criterion.key)} → {level_label(criterion.raises_to)}",
                 value=criterion.ticked,
                 key=f"case_criterion_{criterion.key}",
-                help=t_all(criterion.reasons) or None,
+                help=md(t_all(criterion.reasons)) or None,
             )
 
     st.markdown(f"#### {t('what_was_tried')}")
@@ -174,8 +183,8 @@ def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, similar: l
                 on_click=lambda: st.session_state.update(resolve_text=similar_case.incident.resolution),
             )
 
-    for found in similar[:SIMILAR_SHOWN]:
-        case_card(found, actions=reuse)
+    for near in similar[:SIMILAR_SHOWN]:
+        case_card(near, actions=reuse)
 
 
 def conversation_tab(ws: Workspace, case: CaseFile, user: str | None, seen: int) -> None:
@@ -335,11 +344,7 @@ if case_id is None:
     st.stop()
 case_id = int(case_id)
 st.query_params["id"] = str(case_id)
-try:
-    case = casework.case_file(ws, case_id)
-except IncidentNotFound as exc:
-    st.warning(t(exc.phrase))
-    st.stop()
+case = found(lambda: casework.case_file(ws, case_id))
 user = st.session_state.get("user")
 # The version this page showed before the click being handled now; the next click is checked against this one.
 seen_key = f"case_seen_{case_id}"

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.i18n import LANGUAGES, language, t
-from kb import InvalidValue, KnowledgeBaseUnavailable, RequesterNotFound, StaleEdit
+from kb import IncidentNotFound, InvalidValue, KnowledgeBaseUnavailable, RequesterNotFound, StaleEdit
 from pipeline import Settings, Workspace
 from pipeline.desk import people
 from pipeline.desk.casework import AlreadyClaimed
@@ -56,6 +56,20 @@ def period_input(key: str, days: int = 365) -> tuple[dt.date | None, dt.date | N
 def md(text: object) -> str:
     """Text from a report or the database, made safe to put inside st.markdown: shown as typed, never parsed."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
+
+
+def found(fetch: Callable[[], T]) -> T:
+    """What ``fetch`` finds; where the case or requester asked for is not there, the page says so and stops."""
+    try:
+        return fetch()
+    except (IncidentNotFound, RequesterNotFound) as exc:
+        st.warning(t(exc.phrase))
+        st.stop()
+
+
+def percent_column(label: str) -> st.column_config.NumberColumn:
+    """A table column of shares, headed by the catalogue's ``label``."""
+    return st.column_config.NumberColumn(t(label), format="percent")
 
 
 def refuse(exc: PhrasedError) -> None:

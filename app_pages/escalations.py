@@ -7,14 +7,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from app_pages.common import (
-    case_table,
-    level_label,
-    period_input,
-    progress_bar,
-    remembered,
-    review_page,
-)
+from app_pages.common import case_table, level_label, period_input, progress_bar, remembered, review_page
 from app_pages.i18n import t
 from pipeline.review.escalation_review import escalation_review
 

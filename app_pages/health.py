@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import case_table, progress_bar, remembered, review_page
+from app_pages.common import case_table, percent_column, progress_bar, remembered, review_page
 from app_pages.i18n import t
 from pipeline.review.kb_health import health_report
 
@@ -74,7 +74,7 @@ abstention_columns = {
     "category": t("category"),
     "suggestions": t("suggestions_made"),
     "abstained": t("abstained"),
-    "share": st.column_config.NumberColumn(t("abstained_share"), format="percent"),
+    "share": percent_column("abstained_share"),
 }
 held_out, recorded = st.columns(2)
 with held_out:

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import current_reviewer, md, workspace
+from app_pages.common import current_reviewer, md, percent_column, workspace
 from app_pages.i18n import t
 from pipeline.review.suggestion_quality import NOT_SURE, quality_report
 from pipeline.triage.targets import SUGGESTED
@@ -72,13 +72,13 @@ st.dataframe(
         "class": t("class"),
         "suggestions": t("suggestions_made"),
         "sure": t("sure"),
-        "coverage": st.column_config.NumberColumn(t("coverage"), format="percent"),
+        "coverage": percent_column("coverage"),
         "accepted": t("accepted"),
         "overridden": t("overridden"),
-        "acceptance_rate": st.column_config.NumberColumn(t("accepted_share"), format="percent"),
-        "override_rate": st.column_config.NumberColumn(t("overridden_share"), format="percent"),
+        "acceptance_rate": percent_column("accepted_share"),
+        "override_rate": percent_column("overridden_share"),
         "judged": st.column_config.NumberColumn(t("judged"), help=t("judged_help")),
-        "precision": st.column_config.NumberColumn(t("precision"), format="percent"),
+        "precision": percent_column("precision"),
     },
 )
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import act, md, status_label, workspace
+from app_pages.common import act, found, md, status_label, workspace
 from app_pages.i18n import t
-from kb import RequesterNotFound
 from pipeline.desk import people
 
 st.title(t("requester_title"))
@@ -25,11 +24,7 @@ if requester_id is None:
     st.info(t("pick_requester"))
     st.stop()
 st.query_params["id"] = str(requester_id)
-try:
-    history = people.requester_history(ws, requester_id)
-except RequesterNotFound as exc:
-    st.warning(t(exc.phrase))
-    st.stop()
+history = found(lambda: people.requester_history(ws, requester_id))
 
 requester = history.requester
 st.subheader(md(requester.name))

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import act, md, review_page
+from app_pages.common import act, md, percent_column, review_page
 from app_pages.i18n import t
 from pipeline.triage.thresholds import change_thresholds, class_table, curves, restore_thresholds
 from pipeline.triage.training import SuggestionModelUnavailable
@@ -67,8 +67,8 @@ st.dataframe(
         "threshold": st.column_config.NumberColumn(t("threshold"), format="%.3f"),
         "source": t("threshold_source"),
         "held_out_suggestions": t("held_out_suggestions"),
-        "coverage": st.column_config.NumberColumn(t("coverage"), format="percent"),
-        "precision": st.column_config.NumberColumn(t("precision"), format="percent"),
+        "coverage": percent_column("coverage"),
+        "precision": percent_column("precision"),
     },
 )
 

@@ -8,14 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import (
-    case_table,
-    level_label,
-    period_input,
-    progress_bar,
-    remembered,
-    review_page,
-)
+from app_pages.common import case_table, level_label, period_input, progress_bar, remembered, review_page
 from app_pages.i18n import t
 from kb.vocab import ESCALATION_LEVELS
 from pipeline.review import analysis

@@ -137,7 +137,7 @@ for criterion in result.criteria:
         t("criterion_at_least", criterion=t("criterion_" + criterion.key), level=level_label(criterion.raises_to)),
         value=criterion.ticked,
         key=key,
-        help=t_all(criterion.reasons) or None,
+        help=md(t_all(criterion.reasons)) or None,
     )
     if criterion.proposed:
         st.caption(t("proposed_because", reason=md(t_all(criterion.reasons))))

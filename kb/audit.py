@@ -14,22 +14,8 @@ from typing import Any
 from sqlalchemy import Integer, Text, cast, event, insert, inspect, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from kb.models import (
-    Event,
-    Follower,
-    Handoff,
-    Incident,
-    Message,
-    Meta,
-    ModelVersion,
-    ReplyTemplate,
-    Requester,
-    RequesterEmail,
-    Suggestion,
-    ThresholdPolicy,
-    User,
-    utcnow,
-)
+from kb import models
+from kb.models import utcnow
 from kb.vocab import RESOLVED_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -37,17 +23,23 @@ logger = logging.getLogger(__name__)
 # Fields whose change alters what a resolved incident contributes to the similar-case index.
 _CORPUS_FIELDS = {"title", "body"}
 _UNLOGGED_FIELDS = {"id", "updated_at", "version", "incident_id"}
+_EVENT_COLUMNS = ("at", "actor", "entity", "entity_id", "action", "field", "old_value", "new_value")
 # What the event log calls each kind of audited row.
 _ENTITIES = {
-    Incident: "incident",
-    Requester: "requester",
-    ModelVersion: "model_version",
-    User: "user",
-    ReplyTemplate: "reply_template",
-    ThresholdPolicy: "threshold_policy",
+    models.Incident: "incident",
+    models.Requester: "requester",
+    models.ModelVersion: "model_version",
+    models.User: "user",
+    models.ReplyTemplate: "reply_template",
+    models.ThresholdPolicy: "threshold_policy",
 }
 # Rows that belong to one case: logged in the case's history, as "add_message", "suggestion.decision", ...
-_CASE_PARTS = {Message: "message", Suggestion: "suggestion", Handoff: "handoff", Follower: "follower"}
+_CASE_PARTS = {
+    models.Message: "message",
+    models.Suggestion: "suggestion",
+    models.Handoff: "handoff",
+    models.Follower: "follower",
+}
 
 
 class ReadOnlySession(RuntimeError):
@@ -87,7 +79,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:
         raise ReadOnlySession("writes must go through KnowledgeBase.write(actor), which records who made them")
     now = change_time(session)
     for obj in session.dirty:
-        if isinstance(obj, Incident) and session.is_modified(obj, include_collections=False):
+        if isinstance(obj, models.Incident) and session.is_modified(obj, include_collections=False):
             obj.updated_at = now
 
 
@@ -109,24 +101,14 @@ def _after_flush(session: Session, flush_context) -> None:
     corpus_changed = False
 
     def log(entity: str, entity_id: int, action: str, field=None, old=None, new=None) -> None:
-        rows.append(
-            dict(
-                at=now,
-                actor=actor,
-                entity=entity,
-                entity_id=entity_id,
-                action=action,
-                field=field,
-                old_value=_text(old),
-                new_value=_text(new),
-            )
-        )
+        values = (now, actor, entity, entity_id, action, field, _text(old), _text(new))
+        rows.append(dict(zip(_EVENT_COLUMNS, values, strict=True)))
 
     for obj in session.new:
         if type(obj) in _ENTITIES:
             log(_ENTITIES[type(obj)], obj.id, "create", new=_snapshot(obj))
-            corpus_changed |= isinstance(obj, Incident) and _is_resolved(obj.status)
-        elif isinstance(obj, RequesterEmail):
+            corpus_changed |= isinstance(obj, models.Incident) and _is_resolved(obj.status)
+        elif isinstance(obj, models.RequesterEmail):
             log("requester", obj.requester_id, "link_email", field="address", new=obj.address)
         elif type(obj) in _CASE_PARTS:
             log("incident", obj.incident_id, f"add_{_CASE_PARTS[type(obj)]}", new=_snapshot(obj))
@@ -134,34 +116,34 @@ def _after_flush(session: Session, flush_context) -> None:
     for obj in session.dirty:
         if type(obj) in _CASE_PARTS:
             part = _CASE_PARTS[type(obj)]
-            part = f"{part}.{obj.target}" if isinstance(obj, Suggestion) else part
+            part = f"{part}.{obj.target}" if isinstance(obj, models.Suggestion) else part
             for field, old, new in _changes(obj):
                 log("incident", obj.incident_id, "update", f"{part}.{field}", old, new)
         elif type(obj) in _ENTITIES:
             for field, old, new in _changes(obj):
                 log(_ENTITIES[type(obj)], obj.id, "update", field, old, new)
-                if isinstance(obj, Incident):
+                if isinstance(obj, models.Incident):
                     if field == "status":
                         corpus_changed |= _is_resolved(old) != _is_resolved(new)
                     elif field in _CORPUS_FIELDS:
                         corpus_changed |= _is_resolved(obj.status)
 
     for obj in session.deleted:
-        if isinstance(obj, RequesterEmail):
+        if isinstance(obj, models.RequesterEmail):
             log("requester", obj.requester_id, "unlink_email", field="address", old=obj.address)
         elif type(obj) in _CASE_PARTS:
             log("incident", obj.incident_id, f"remove_{_CASE_PARTS[type(obj)]}", old=_snapshot(obj))
         elif type(obj) in _ENTITIES:
             log(_ENTITIES[type(obj)], obj.id, "delete", old=_snapshot(obj))
-            corpus_changed |= isinstance(obj, Incident) and _is_resolved(obj.status)
+            corpus_changed |= isinstance(obj, models.Incident) and _is_resolved(obj.status)
 
     connection = session.connection()
     if rows:
-        connection.execute(insert(Event.__table__), rows)
+        connection.execute(insert(models.Event.__table__), rows)
     if corpus_changed:
-        value = Meta.__table__.c.value
+        value = models.Meta.__table__.c.value
         connection.execute(
-            update(Meta.__table__)
-            .where(Meta.__table__.c.key == "corpus_generation")
+            update(models.Meta.__table__)
+            .where(models.Meta.__table__.c.key == "corpus_generation")
             .values(value=cast(cast(value, Integer) + 1, Text))
         )

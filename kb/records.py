@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Self
 
@@ -85,23 +86,6 @@ class KBStats:
 
 
 @dataclass(frozen=True, slots=True)
-class ModelVersionRecord(_Record):
-    """A trained suggestion model as the registry knows it; the artifact itself is a file at ``artifact``."""
-
-    id: int
-    created_at: dt.datetime
-    artifact: str
-    sha256: str
-    embedding_model: str
-    snapshot: str
-    n_train: int
-    settings: dict
-    metrics: dict
-    active: bool
-    discarded_at: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
 class UserRecord(_Record):
     id: int
     name: str
@@ -153,6 +137,43 @@ class NewSuggestion:
     model_version: int | None
     threshold_version: int | None
     created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewModelVersion:
+    """A trained suggestion model to register (``Writer.add_model_version``): its file, that file's SHA-256, what it
+    was trained on and with, and its metrics (JSON)."""
+
+    artifact: str
+    sha256: str
+    embedding_model: str
+    snapshot: str
+    n_train: int
+    settings: dict
+    metrics: dict
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionRecord(NewModelVersion, _Record):
+    """A trained suggestion model as the registry knows it: what was registered, and its id, time and state. The
+    artifact itself is a file at ``artifact``."""
+
+    id: int
+    created_at: dt.datetime
+    active: bool
+    discarded_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewTemplate:
+    """A reply template to save (``Writer.save_template``); its keyword lists may hold blanks, which are dropped."""
+
+    name: str
+    language: str
+    subject: str
+    body: str
+    subject_keywords: Sequence[str] = ()
+    body_keywords: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import asdict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.errors import InvalidValue, ModelVersionNotFound
 from kb.models import ModelVersion, ThresholdPolicy
-from kb.records import ModelVersionRecord, ThresholdPolicyRecord
+from kb.records import ModelVersionRecord, NewModelVersion, ThresholdPolicyRecord
 
 
 class RegistryReads:
@@ -59,28 +60,9 @@ class RegistryWrites:
     _session: Session
     now: Callable[[], dt.datetime]
 
-    def add_model_version(
-        self,
-        *,
-        artifact: str,
-        sha256: str,
-        embedding_model: str,
-        snapshot: str,
-        n_train: int,
-        settings: dict,
-        metrics: dict,
-    ) -> ModelVersionRecord:
+    def add_model_version(self, version: NewModelVersion) -> ModelVersionRecord:
         """Register a trained model (not yet active)."""
-        row = ModelVersion(
-            artifact=artifact,
-            sha256=sha256,
-            embedding_model=embedding_model,
-            snapshot=snapshot,
-            n_train=n_train,
-            settings=settings,
-            metrics=metrics,
-            active=False,
-        )
+        row = ModelVersion(**asdict(version), active=False)
         self._session.add(row)
         self._session.flush()
         return ModelVersionRecord.from_row(row)

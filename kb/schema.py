@@ -13,14 +13,15 @@ from sqlalchemy import Engine
 logger = logging.getLogger(__name__)
 
 
-def _config() -> Config:
+def alembic_config() -> Config:
+    """Alembic's configuration for the package's own migration scripts."""
     config = Config()
     config.set_main_option("script_location", "kb:migrations")
     return config
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -32,7 +33,7 @@ def upgrade(engine: Engine) -> None:
     """Apply every migration the database has not seen yet (a no-op on an up-to-date database)."""
     if current_revision(engine) == head_revision():
         return
-    config = _config()
+    config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

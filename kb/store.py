@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from kb import audit, schema
+from kb.case_parts import CasePartReads
 from kb.errors import (
     IncidentNotFound,
     KnowledgeBaseUnavailable,
@@ -29,10 +30,8 @@ from kb.errors import (
 )
 from kb.models import (
     Event,
-    Follower,
     Handoff,
     Incident,
-    Message,
     Meta,
     ReplyTemplate,
     Requester,
@@ -43,12 +42,9 @@ from kb.models import (
 from kb.records import (
     CaseFilter,
     EventRecord,
-    HandoffRecord,
     IncidentRecord,
     KBStats,
-    MessageRecord,
     RequesterRecord,
-    SuggestionRecord,
     TemplateRecord,
     UserRecord,
 )
@@ -80,7 +76,7 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-class KnowledgeBase(RegistryReads):
+class KnowledgeBase(CasePartReads, RegistryReads):
     """The knowledge base at ``url`` (an SQLAlchemy URL), created and migrated to the current schema on open.
 
     Parameters
@@ -268,14 +264,7 @@ class KnowledgeBase(RegistryReads):
             by_language = dict(s.execute(select(Incident.language, func.count()).group_by(Incident.language)).all())
             suggestions = s.scalar(select(func.count()).select_from(Suggestion))
             handoffs = s.scalar(select(func.count()).select_from(Handoff))
-        return KBStats(
-            incidents=total,
-            resolved=resolved,
-            requesters=requesters,
-            by_language=by_language,
-            suggestions=suggestions,
-            handoffs=handoffs,
-        )
+        return KBStats(total, resolved, requesters, by_language, suggestions, handoffs)
 
     def requester(self, requester_id: int) -> RequesterRecord:
         with self._read() as s:
@@ -322,52 +311,11 @@ class KnowledgeBase(RegistryReads):
         with self._read() as s:
             return [IncidentRecord.from_row(row) for row in s.scalars(query)]
 
-    def followed_by(self, user: str) -> set[int]:
-        """The cases ``user`` follows (those they escalated)."""
-        with self._read() as s:
-            return set(s.scalars(select(Follower.incident_id).where(Follower.user == user)))
-
-    def followers(self, incident_id: int) -> list[str]:
-        with self._read() as s:
-            return list(s.scalars(select(Follower.user).where(Follower.incident_id == incident_id)))
-
     def requester_incidents(self, requester_id: int) -> list[IncidentRecord]:
         """Every case of one requester, oldest first."""
         query = select(Incident).where(Incident.requester_id == requester_id).order_by(Incident.created_at)
         with self._read() as s:
             return [IncidentRecord.from_row(row, with_requester=False) for row in s.scalars(query)]
-
-    def messages(self, incident_ids: Sequence[int]) -> list[MessageRecord]:
-        """The conversation of these cases, in time order."""
-        query = select(Message).where(Message.incident_id.in_(list(incident_ids))).order_by(Message.at, Message.id)
-        with self._read() as s:
-            return [MessageRecord.from_row(row) for row in s.scalars(query)]
-
-    def first_replies(self, incident_ids: Sequence[int]) -> dict[int, dt.datetime]:
-        """When each of these cases first had a reply to its requester; cases without one are left out."""
-        query = (
-            select(Message.incident_id, func.min(Message.at))
-            .where(Message.kind == "to_requester", Message.incident_id.in_(list(incident_ids)))
-            .group_by(Message.incident_id)
-        )
-        with self._read() as s:
-            return {incident_id: at for incident_id, at in s.execute(query)}
-
-    def suggestions(self, incident_id: int | None = None) -> list[SuggestionRecord]:
-        """The stored suggestions of one case, or (without an id) of every case, oldest first."""
-        query = select(Suggestion).order_by(Suggestion.id)
-        if incident_id is not None:
-            query = query.where(Suggestion.incident_id == incident_id)
-        with self._read() as s:
-            return [SuggestionRecord.from_row(row) for row in s.scalars(query)]
-
-    def handoffs(self, incident_id: int | None = None) -> list[HandoffRecord]:
-        """The escalations of one case, or (without an id) of every case, oldest first."""
-        query = select(Handoff).order_by(Handoff.id)
-        if incident_id is not None:
-            query = query.where(Handoff.incident_id == incident_id)
-        with self._read() as s:
-            return [HandoffRecord.from_row(row) for row in s.scalars(query)]
 
     def users(self, *, active_only: bool = True) -> list[UserRecord]:
         query = select(User).order_by(User.name)

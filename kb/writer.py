@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import asdict
 from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb import models
 from kb.audit import change_time
 from kb.errors import (
     IncidentNotFound,
@@ -23,23 +25,11 @@ from kb.errors import (
     StaleEdit,
     UserNotFound,
 )
-from kb.models import (
-    Event,
-    Follower,
-    Handoff,
-    Incident,
-    Message,
-    Meta,
-    ReplyTemplate,
-    Requester,
-    RequesterEmail,
-    Suggestion,
-    User,
-)
 from kb.records import (
     HandoffRecord,
     IncidentRecord,
     NewSuggestion,
+    NewTemplate,
     SuggestionRecord,
 )
 from kb.registry import RegistryWrites
@@ -124,7 +114,7 @@ class Writer(RegistryWrites):
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a fact about this database under ``key`` (replacing any earlier value)."""
-        self._session.merge(Meta(key=key, value=value))
+        self._session.merge(models.Meta(key=key, value=value))
         self._session.flush()
 
     def add_incidents(self, rows: Iterable[Mapping[str, Any]]) -> list[int]:
@@ -143,7 +133,7 @@ class Writer(RegistryWrites):
             values.setdefault("status", "new")
             values.setdefault("created_at", self.now())
             values.setdefault("updated_at", values.get("resolved_at") or values["created_at"])
-            objs.append(Incident(**values))
+            objs.append(models.Incident(**values))
         self._session.add_all(objs)
         self._session.flush()
         return [obj.id for obj in objs]
@@ -152,16 +142,16 @@ class Writer(RegistryWrites):
         """Store one new incident and return its id."""
         return self.add_incidents([dict(title=title, body=body, language=language, **fields)])[0]
 
-    def _incident(self, incident_id: int, expected_version: int | None = None) -> Incident:
+    def _incident(self, incident_id: int, expected_version: int | None = None) -> models.Incident:
         """The incident's row; StaleEdit if it is no longer at the version the caller saw."""
-        row = self._session.get(Incident, incident_id)
+        row = self._session.get(models.Incident, incident_id)
         if row is None:
             raise IncidentNotFound("incident_not_found", id=incident_id)
         if expected_version is not None and row.version != expected_version:
             last = self._session.scalars(
-                select(Event)
-                .where(Event.entity == "incident", Event.entity_id == incident_id)
-                .order_by(Event.id.desc())
+                select(models.Event)
+                .where(models.Event.entity == "incident", models.Event.entity_id == incident_id)
+                .order_by(models.Event.id.desc())
                 .limit(1)
             ).first()
             if last is None:
@@ -193,7 +183,7 @@ class Writer(RegistryWrites):
     def add_requester(self, name: str, emails: Iterable[str] = (), *, department: str | None = None) -> int:
         if not (name or "").strip():
             raise InvalidValue("required_empty", what=Phrase("what_requester_name"))
-        requester = Requester(name=name.strip(), department=department)
+        requester = models.Requester(name=name.strip(), department=department)
         self._session.add(requester)
         self._session.flush()
         for address in emails:
@@ -203,19 +193,19 @@ class Writer(RegistryWrites):
     def link_email(self, requester_id: int, address: str) -> None:
         """Add an address to a requester; refused if it already belongs to someone else."""
         addr = normalise_email(address)
-        if self._session.get(Requester, requester_id) is None:
+        if self._session.get(models.Requester, requester_id) is None:
             raise RequesterNotFound("requester_not_found", id=requester_id)
         owner = self.requester_for_email(addr)
         if owner == requester_id:
             return
         if owner is not None:
             raise InvalidValue("address_taken", address=addr, owner=owner)
-        self._session.add(RequesterEmail(requester_id=requester_id, address=addr))
+        self._session.add(models.RequesterEmail(requester_id=requester_id, address=addr))
         self._session.flush()
 
     def unlink_email(self, address: str) -> None:
         addr = normalise_email(address)
-        row = self._session.scalar(select(RequesterEmail).where(RequesterEmail.address == addr))
+        row = self._session.scalar(select(models.RequesterEmail).where(models.RequesterEmail.address == addr))
         if row is None:
             raise RequesterNotFound("address_not_linked", address=addr)
         self._session.delete(row)
@@ -223,26 +213,30 @@ class Writer(RegistryWrites):
 
     def requester_for_email(self, address: str) -> int | None:
         addr = normalise_email(address)
-        return self._session.scalar(select(RequesterEmail.requester_id).where(RequesterEmail.address == addr))
+        return self._session.scalar(
+            select(models.RequesterEmail.requester_id).where(models.RequesterEmail.address == addr)
+        )
 
     def requester_by_unique_name(self, name: str) -> int | None:
         """The requester with exactly this name, if there is exactly one."""
-        ids = self._session.scalars(select(Requester.id).where(Requester.name == name.strip()).limit(2)).all()
+        ids = self._session.scalars(
+            select(models.Requester.id).where(models.Requester.name == name.strip()).limit(2)
+        ).all()
         return ids[0] if len(ids) == 1 else None
 
     def add_user(self, name: str, role: str = "agent") -> int:
         _check("role", role)
         name = _required("what_user_name", name)
-        if self._session.scalar(select(User.id).where(User.name == name)) is not None:
+        if self._session.scalar(select(models.User.id).where(models.User.name == name)) is not None:
             raise InvalidValue("user_exists", name=name)
-        user = User(name=name, role=role, active=True)
+        user = models.User(name=name, role=role, active=True)
         self._session.add(user)
         self._session.flush()
         return user.id
 
     def update_user(self, user_id: int, **changes: Any) -> None:
         """Change a user's ``role`` or ``active`` flag."""
-        row = self._session.get(User, user_id)
+        row = self._session.get(models.User, user_id)
         if row is None:
             raise UserNotFound("user_id_not_found", id=user_id)
         for field, value in changes.items():
@@ -258,7 +252,7 @@ class Writer(RegistryWrites):
         """Add to a case's conversation: a message from or to the requester, or an internal note."""
         _check("kind", kind)
         self._incident(incident_id)
-        message = Message(
+        message = models.Message(
             incident_id=incident_id,
             kind=kind,
             author=_required("what_message_author", author),
@@ -276,16 +270,7 @@ class Writer(RegistryWrites):
         for s in suggestions:
             _check(s.target, s.value)
         self._session.add_all(
-            Suggestion(
-                incident_id=incident_id,
-                target=s.target,
-                value=s.value,
-                best=s.best,
-                confidence=s.confidence,
-                model_version=s.model_version,
-                threshold_version=s.threshold_version,
-                created_at=s.created_at or self.now(),
-            )
+            models.Suggestion(incident_id=incident_id, **(asdict(s) | {"created_at": s.created_at or self.now()}))
             for s in suggestions
         )
         self._session.flush()
@@ -305,7 +290,9 @@ class Writer(RegistryWrites):
         _check("decision", decision)
         _check(target, final_value)
         row = self._session.scalar(
-            select(Suggestion).where(Suggestion.incident_id == incident_id, Suggestion.target == target)
+            select(models.Suggestion).where(
+                models.Suggestion.incident_id == incident_id, models.Suggestion.target == target
+            )
         )
         if row is None:
             raise InvalidValue("no_stored_suggestion", case=incident_id, target=Phrase(f"target_{target}"))
@@ -327,7 +314,7 @@ class Writer(RegistryWrites):
     ) -> HandoffRecord:
         """Store an escalation with its package and the escalation guide's criteria ticked for it."""
         _check("escalation_level", level)
-        row = Handoff(
+        row = models.Handoff(
             incident_id=incident_id,
             level=level,
             holder=_required("what_holder", holder),
@@ -342,7 +329,7 @@ class Writer(RegistryWrites):
 
     def mark_posted(self, handoff_id: int, outcome: str) -> HandoffRecord:
         """Record where a hand-off package was posted, or why posting it failed."""
-        row = self._session.get(Handoff, handoff_id)
+        row = self._session.get(models.Handoff, handoff_id)
         if row is None:
             raise InvalidValue("handoff_not_found", id=handoff_id)
         row.posted = outcome
@@ -351,45 +338,30 @@ class Writer(RegistryWrites):
 
     def follow(self, incident_id: int, user: str) -> None:
         self._incident(incident_id)
-        if self._session.get(Follower, (incident_id, user)) is None:
-            self._session.add(Follower(incident_id=incident_id, user=user))
+        if self._session.get(models.Follower, (incident_id, user)) is None:
+            self._session.add(models.Follower(incident_id=incident_id, user=user))
             self._session.flush()
 
-    def save_template(
-        self,
-        *,
-        name: str,
-        language: str,
-        subject: str,
-        body: str,
-        subject_keywords: Iterable[str] = (),
-        body_keywords: Iterable[str] = (),
-        template_id: int | None = None,
-    ) -> int:
+    def save_template(self, template: NewTemplate, *, template_id: int | None = None) -> int:
         """Add a reply template, or replace the one with ``template_id``."""
-        _check("language", language)
-        values = dict(
-            name=_required("what_template_name", name),
-            language=language,
-            subject=subject.strip(),
-            body=_required("what_template_body", body),
-            subject_keywords=[k.strip() for k in subject_keywords if k.strip()],
-            body_keywords=[k.strip() for k in body_keywords if k.strip()],
-        )
-        clash = self._session.scalar(select(ReplyTemplate.id).where(ReplyTemplate.name == values["name"]))
+        _check("language", template.language)
+        name = _required("what_template_name", template.name)
+        clash = self._session.scalar(select(models.ReplyTemplate.id).where(models.ReplyTemplate.name == name))
         if clash is not None and clash != template_id:
-            raise InvalidValue("template_exists", name=values["name"])
-        row = ReplyTemplate() if template_id is None else self._session.get(ReplyTemplate, template_id)
+            raise InvalidValue("template_exists", name=name)
+        row = models.ReplyTemplate() if template_id is None else self._session.get(models.ReplyTemplate, template_id)
         if row is None:
             raise InvalidValue("template_not_found", id=template_id)
-        for field, value in values.items():
-            setattr(row, field, value)
+        row.name, row.language, row.subject = name, template.language, template.subject.strip()
+        row.body = _required("what_template_body", template.body)
+        row.subject_keywords = [k.strip() for k in template.subject_keywords if k.strip()]
+        row.body_keywords = [k.strip() for k in template.body_keywords if k.strip()]
         self._session.add(row)
         self._session.flush()
         return row.id
 
     def delete_template(self, template_id: int) -> None:
-        row = self._session.get(ReplyTemplate, template_id)
+        row = self._session.get(models.ReplyTemplate, template_id)
         if row is None:
             raise InvalidValue("template_not_found", id=template_id)
         self._session.delete(row)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import CaseFilter, IncidentRecord, KnowledgeBase
+from kb import CaseFilter, IncidentRecord, KnowledgeBase, NewTemplate
 from kb.vocab import ESCALATION_LEVELS
 from pipeline.desk import casework, handoff
 from pipeline.desk.importer import DATE_FIELDS, ImportReport, import_incidents, import_requesters
@@ -86,7 +86,7 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
         for user in team["users"]:
             w.add_user(user["name"], user["role"])
         for template in team["templates"]:
-            w.save_template(**template)
+            w.save_template(NewTemplate(**template))
     replay_desk(ws, [u["name"] for u in team["users"] if u["role"] == "agent"], progress)
     ws.train(user="demo", progress=progress)
     assess(ws, [case.id for case in ws.kb.open_incidents()], user="demo", progress=progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -199,3 +200,19 @@ def test_templates_are_suggested_by_their_conditions_then_similarity_and_filled(
     assert all("パスワード" not in m.template.name for m in matches)
     subject, body = replies.fill(matches[0].template, record, agent="Raj Mehta")
     assert subject.startswith(f"Re: [#{case}] VPN") and "Hello Kim Lee" in body and "Raj Mehta" in body
+
+
+def test_what_was_recorded_of_a_posting_is_worded_whatever_the_column_holds() -> None:
+    """A posting outcome is kept as a phrase; a value written by an earlier release (or by hand) is shown as it is."""
+    import dataclasses
+
+    from kb import HandoffRecord
+
+    record = HandoffRecord(1, 1, "L2", "team", "package", "Ann", dt.datetime.now(dt.UTC), None, [])
+    assert handoff.posted(record) is None
+    done = handoff.post_to_chat(None, "package")
+    kept = dataclasses.replace(record, posted='{"code":"post_no_webhook","values":{}}')
+    assert handoff.posted(kept) == done and handoff.posted(kept).say("ja").startswith("投稿していません")
+    for written in ("posted to chat at 09:00 UTC", "<script>alert(1)</script> {0} {x}", '{"code": 7}', "null"):
+        shown = handoff.posted(dataclasses.replace(record, posted=written))
+        assert str(shown) == written and shown.say("ja") == written

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.demo import date_shift
+from pipeline.desk.casework import decision
 from pipeline.desk.importer import DATE_FIELDS
 from pipeline.desk.queue import queue
 from pipeline.settings import Settings
+from pipeline.text import detect_language
 from pipeline.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -83,3 +85,27 @@ def test_the_built_demo_opens_on_a_live_desk(demo_settings: Settings) -> None:
     assert datetime.now(UTC) - newest < timedelta(days=3)
     breached = sum(e.deadline is not None and e.deadline.state == "breached" for e in open_cases)
     assert len(open_cases) == 22 and 0 < breached < 22
+
+
+@pytest.mark.slow
+def test_the_replay_decides_on_the_suggestions_as_the_desk_does(demo_settings: Settings) -> None:
+    """Each replayed decision is what casework.decision makes of it, and an override says why in the case's language."""
+    with Workspace(demo_settings) as ws:
+        decided = [s for s in ws.kb.suggestions() if s.decision]
+        languages = {c.id: c.language for c in ws.kb.incidents(sorted({s.incident_id for s in decided}))}
+    assert len(decided) > 400
+    assert all(s.decision == decision(s.value, s.final_value) for s in decided)
+    overridden = [s for s in decided if s.decision == "overridden"]
+    assert overridden and all(s.reason for s in overridden)
+    assert {detect_language(s.reason) for s in overridden if languages[s.incident_id] == "ja"} == {"ja"}
+    assert {detect_language(s.reason) for s in overridden if languages[s.incident_id] == "en"} == {"en"}
+
+
+@pytest.mark.slow
+def test_the_readme_python_examples_run(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INCIDENT_KB_DATABASE_URL", demo_settings.database_url)
+    readme = (DATA.parent / "README.md").read_text(encoding="utf-8")
+    blocks = [block.split("```", 1)[0] for block in readme.split("```python\n")[1:]]
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})

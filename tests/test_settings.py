@@ -7,8 +7,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from pipeline.desk.importer import import_incidents
+from pipeline.desk.values import parse_status
+from pipeline.files import RowError
 from pipeline.settings import Settings
 from pipeline.workflow import TransitionRefused, Workflow
+from pipeline.workspace import Workspace
 
 
 def test_environment_beats_the_toml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,3 +78,38 @@ def test_a_workflow_naming_an_unknown_status_is_refused() -> None:
         Settings(statuses={**Settings().statuses, "new": {"en": "New", "ja": "新規", "next": ["limbo"]}})
     with pytest.raises(ValidationError, match="must include closed"):
         Settings(statuses={k: v for k, v in Settings().statuses.items() if k != "closed"})
+
+
+CUSTOM = {
+    "new": {"en": "Open", "ja": "受付", "next": ["on_hold", "closed"]},
+    "on_hold": {"en": "On hold", "ja": "保留", "next": ["closed"]},
+    "resolved": {"en": "Done", "ja": "完了", "next": ["closed"]},
+    "closed": {"en": "Closed", "ja": "終了", "next": []},
+}
+
+
+def test_the_statuses_come_from_the_settings_only(tmp_path: Path) -> None:
+    """An import knows the workflow's statuses, not a list of its own, and resolving follows the workflow's resolve
+    move: here straight to closed, from a status that may not move to resolved."""
+    settings = Settings(
+        database_url=str(tmp_path / "kb.db"), statuses=CUSTOM, automatic_moves={"resolve": {"*": "closed"}}
+    )
+    rows = tmp_path / "cases.csv"
+    rows.write_text("title,status\nPrinter jam,on hold\nVPN down,in progress\n", encoding="utf-8")
+    with Workspace(settings) as ws:
+        report = import_incidents(ws.kb, rows, statuses=ws.workflow.statuses)
+        assert [ws.kb.incident(i).status for i in report.added_ids] == ["on_hold"]
+        assert [str(p) for p in report.problems] == [
+            "line 3: status 'in progress' is not one of new, on_hold, resolved, closed"
+        ]
+        assert ws.workflow.resolved_status("on_hold") == "closed"
+        with ws.kb.write("test") as w:
+            case = w.add_incident(title="Mail bounces", language="en", status="new")
+        record = ws.resolve(case, user="Ann", resolution="Fixed the MX record")
+        assert (record.status, record.resolution) == ("closed", "Fixed the MX record")
+        with pytest.raises(TransitionRefused, match="cannot move from Closed to On hold"):
+            ws.workflow.check("closed", "on_hold")
+    default = tuple(Settings().statuses)
+    assert parse_status("On hold", default) == "waiting_requester"  # a common word for a status of the workflow
+    with pytest.raises(RowError, match="status 'parked' is not one of new, triage, in_progress"):
+        parse_status("parked", default)

@@ -8,14 +8,17 @@ import threading
 import time
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from kb import IncidentNotFound, InvalidValue, KnowledgeBase, KnowledgeBaseUnavailable, NewSuggestion, StaleEdit
 from kb.models import Base
-from kb.schema import current_revision, head_revision
+from kb.schema import alembic_config, current_revision, head_revision
+from pipeline.triage.training import HeldOut, NotHeldOut, NotTrained
+from pipeline.triage.versions import version_metrics
 
 
 def test_schema_is_migrated_to_head_and_matches_the_models(kb: KnowledgeBase) -> None:
@@ -207,3 +210,37 @@ def test_case_parts_are_logged_in_the_case_history(kb: KnowledgeBase) -> None:
     assert {a for _, a, _, _ in history} >= {"create", "add_suggestion", "add_message", "add_follower"}
     assert kb.suggestions(case)[0].reason == "MX record"
     assert kb.followed_by("sato") == {case}
+
+
+def test_model_metrics_stored_by_an_earlier_release_are_read_as_typed_outcomes(tmp_path) -> None:
+    """Migration 0005: figures, a bare "held_out" note and a "skipped" list become the three typed outcomes."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+        figures = {"accuracy": 0.9, "macro_f1": 0.8, "per_class": {"Email": {"precision": 1, "recall": 1, "f1": 1,
+                   "support": 12}}, "coverage_at_precision": {"0.9": 0.7}, "calibration_error": 0.01,
+                   "abstaining": {"coverage": 0.8, "precision": 0.95}}  # fmt: skip
+        old = {
+            "category": figures | {"train_seconds": 3.0, "n_train": 60},
+            "priority": {"held_out": "too few cases to hold any out", "train_seconds": 1.0, "n_train": 5},
+            "skipped": {"impact": "needs at least two labels with two cases each; has {}"},
+        }
+        connection.execute(
+            text(
+                "INSERT INTO model_versions (created_at, artifact, sha256, embedding_model, snapshot, n_train, "
+                "settings, metrics, active) VALUES ('2026-11-20 00:00:00', 'm.joblib', 'x', 'use-ml@0.2.1', 's', 60, "
+                "'{}', :metrics, 1)"
+            ),
+            {"metrics": json.dumps(old)},
+        )
+    engine.dispose()
+    with KnowledgeBase(url) as kb:
+        metrics = version_metrics(kb.model_version(1))
+    category, priority, impact = metrics["category"], metrics["priority"], metrics["impact"]
+    assert isinstance(category, HeldOut) and (category.n_train, category.n_held_out) == (60, 12)
+    assert category.figures.accuracy == 0.9 and category.figures.coverage_at_precision == {0.9: 0.7}
+    assert isinstance(priority, NotHeldOut) and str(priority.reason) == "too few cases to hold any out"
+    assert isinstance(impact, NotTrained) and "needs at least two labels" in str(impact.reason)

@@ -7,7 +7,7 @@ import re
 import string
 from dataclasses import dataclass
 
-from kb import IncidentRecord, TemplateRecord
+from kb import IncidentRecord, NewTemplate, TemplateRecord
 from pipeline.desk.mail import CASE_TAG
 from pipeline.workspace import Workspace
 
@@ -63,10 +63,10 @@ def fill(template: TemplateRecord, case: IncidentRecord, *, agent: str) -> tuple
     return subject, string.Template(template.body).safe_substitute(fields)
 
 
-def save_template(ws: Workspace, *, user: str, template_id: int | None = None, **fields: object) -> int:
+def save_template(ws: Workspace, template: NewTemplate, *, user: str, template_id: int | None = None) -> int:
     """Add a reply template, or change the one with ``template_id``."""
     with ws.kb.write(user) as w:
-        return w.save_template(template_id=template_id, **fields)
+        return w.save_template(template, template_id=template_id)
 
 
 def delete_template(ws: Workspace, template_id: int, *, user: str) -> None:

@@ -86,12 +86,13 @@ def parse_level3(value: str | None, what: str = "impact") -> str | None:
 
 def parse_status(value: str | None, statuses: Collection[str]) -> str | None:
     """A status of the workflow (``statuses``, from the settings), by its name or a common word for it."""
-    key = _key(value or "").replace("-", "_")
+    key = _key(value or "")
     if not key:
         return None
-    if key in statuses:
-        return key
-    word = _STATUS_WORDS.get(key.replace("_", " "))
+    name = re.sub(r"[\s-]+", "_", key)  # "On hold", "on-hold" -> on_hold
+    if name in statuses:
+        return name
+    word = _STATUS_WORDS.get(name.replace("_", " "))
     if word in statuses:
         return word
     raise RowError("bad_status", value=repr(value), statuses=list(statuses))

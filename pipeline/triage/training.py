@@ -60,23 +60,25 @@ class HeldOutPredictions:
 
 
 @dataclass(frozen=True)
-class HeldOut:
+class _Trained:
+    n_train: int  # the cases its model learned from
+    train_seconds: float
+
+
+@dataclass(frozen=True)
+class HeldOut(_Trained):
     """A target trained and measured: its figures on the held-out cases at the settings' precision target."""
 
     figures: Figures
-    n_train: int
     n_held_out: int
-    train_seconds: float
     kind: Literal["held_out"] = "held_out"
 
 
 @dataclass(frozen=True)
-class NotHeldOut:
+class NotHeldOut(_Trained):
     """A target trained on every case it has, too few to hold any out: it suggests, but nothing measures it."""
 
     reason: Phrase
-    n_train: int
-    train_seconds: float
     kind: Literal["not_held_out"] = "not_held_out"
 
 
@@ -111,7 +113,7 @@ class SuggestionModels:
     @property
     def n_train(self) -> int:
         """The most cases any target learned from."""
-        return max((m.n_train for m in self.metrics.values() if not isinstance(m, NotTrained)), default=0)
+        return max((m.n_train for m in self.metrics.values() if isinstance(m, _Trained)), default=0)
 
 
 def _snapshot_id(kb: KnowledgeBase, incidents: list[IncidentRecord]) -> str:
@@ -205,9 +207,9 @@ def train_models(
             seconds = time.perf_counter() - started
             if measurable:
                 figures = result.holdout[target].figures(twin.thresholds(settings.precision_target))
-                result.metrics[target] = HeldOut(figures, len(rows), int(test.sum()), seconds)
+                result.metrics[target] = HeldOut(len(rows), seconds, figures, int(test.sum()))
             else:
-                result.metrics[target] = NotHeldOut(Phrase("too_few_to_hold_out"), len(rows), seconds)
+                result.metrics[target] = NotHeldOut(len(rows), seconds, Phrase("too_few_to_hold_out"))
     result.metrics = {target: result.metrics[target] for target in TARGETS}  # in the targets' order
     return result
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter
 
-from kb import IncidentRecord, KnowledgeBase, ModelVersionRecord
+from kb import IncidentRecord, KnowledgeBase, ModelVersionRecord, NewModelVersion
 from pipeline.settings import Settings
 from pipeline.triage.figures import Figures, classification_figures
 from pipeline.triage.reports import Reports
@@ -106,13 +106,15 @@ def save_version(
     )
     with kb.write(user) as w:
         record = w.add_model_version(
-            artifact=str(path),
-            sha256=_file_sha256(path),
-            embedding_model=models.embedding_model,
-            snapshot=models.snapshot,
-            n_train=models.n_train,
-            settings=_TRAINING_SETTINGS.dump_python(trained_with, mode="json"),
-            metrics=METRICS.dump_python(models.metrics, mode="json"),
+            NewModelVersion(
+                artifact=str(path),
+                sha256=_file_sha256(path),
+                embedding_model=models.embedding_model,
+                snapshot=models.snapshot,
+                n_train=models.n_train,
+                settings=_TRAINING_SETTINGS.dump_python(trained_with, mode="json"),
+                metrics=METRICS.dump_python(models.metrics, mode="json"),
+            )
         )
         if activate:
             record = w.activate_model_version(record.id)

@@ -1,0 +1,65 @@
+"""What belongs to one case besides its own fields: the conversation with the requester and the agents' notes,
+the suggestions stored at intake with the agents' decisions, the hand-offs, and who follows it (read here, mixed
+into ``KnowledgeBase``; written through ``Writer``, logged in the case's history)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kb.models import Follower, Handoff, Message, Suggestion
+from kb.records import HandoffRecord, MessageRecord, SuggestionRecord
+
+Part = Suggestion | Handoff
+R = TypeVar("R", SuggestionRecord, HandoffRecord)
+
+
+class CasePartReads:
+    """The reads of cases' parts, for ``KnowledgeBase``."""
+
+    _read: Callable[[], AbstractContextManager[Session]]
+
+    def followed_by(self, user: str) -> set[int]:
+        """The cases ``user`` follows (those they escalated)."""
+        with self._read() as s:
+            return set(s.scalars(select(Follower.incident_id).where(Follower.user == user)))
+
+    def followers(self, incident_id: int) -> list[str]:
+        with self._read() as s:
+            return list(s.scalars(select(Follower.user).where(Follower.incident_id == incident_id)))
+
+    def messages(self, incident_ids: Sequence[int]) -> list[MessageRecord]:
+        """The conversation of these cases, in time order."""
+        query = select(Message).where(Message.incident_id.in_(list(incident_ids))).order_by(Message.at, Message.id)
+        with self._read() as s:
+            return [MessageRecord.from_row(row) for row in s.scalars(query)]
+
+    def first_replies(self, incident_ids: Sequence[int]) -> dict[int, dt.datetime]:
+        """When each of these cases first had a reply to its requester; cases without one are left out."""
+        query = (
+            select(Message.incident_id, func.min(Message.at))
+            .where(Message.kind == "to_requester", Message.incident_id.in_(list(incident_ids)))
+            .group_by(Message.incident_id)
+        )
+        with self._read() as s:
+            return {incident_id: at for incident_id, at in s.execute(query)}
+
+    def suggestions(self, incident_id: int | None = None) -> list[SuggestionRecord]:
+        """The stored suggestions of one case, or (without an id) of every case, oldest first."""
+        return self._parts(Suggestion, SuggestionRecord, incident_id)
+
+    def handoffs(self, incident_id: int | None = None) -> list[HandoffRecord]:
+        """The escalations of one case, or (without an id) of every case, oldest first."""
+        return self._parts(Handoff, HandoffRecord, incident_id)
+
+    def _parts(self, table: type[Part], record: type[R], incident_id: int | None) -> list[R]:
+        query = select(table).order_by(table.id)
+        if incident_id is not None:
+            query = query.where(table.incident_id == incident_id)
+        with self._read() as s:
+            return [record.from_row(row) for row in s.scalars(query)]
