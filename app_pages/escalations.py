@@ -11,6 +11,8 @@ from app_pages.common import case_table, level_label, period_input, progress_bar
 from app_pages.i18n import t
 from pipeline.review.escalation_review import escalation_review
 
+LEVEL_COLUMNS = ("first_level", "peak_level", "final_level")
+
 _, ws = review_page("escalations_title")
 since, until = period_input("esc_period")
 review = remembered(
@@ -74,6 +76,11 @@ show = st.segmented_control(
 )  # fmt: skip
 shown = (
     cases[cases["came_back_down"]] if show == "came_back_down" else cases[avoidable] if show == "avoidable" else cases
+)
+levels = {column: shown[column].map(level_label, na_action="ignore") for column in LEVEL_COLUMNS}
+shown = shown.assign(
+    criteria=shown["criteria"].map(lambda keys: ", ".join(t(f"criterion_short_{k}") for k in keys.split(", ") if k)),
+    **levels,
 )
 case_table(
     shown,

@@ -83,8 +83,8 @@ st.dataframe(
 )
 
 st.markdown(f"#### {t('confusion_matrix')}")
-st.caption(t("confusion_help", not_sure=NOT_SURE))
-st.dataframe(report.confusion(target), width="stretch")
+st.caption(t("confusion_help", not_sure=t("not_sure")))
+st.dataframe(report.confusion(target).rename(columns={NOT_SURE: t("not_sure")}), width="stretch")
 
 st.markdown(f"#### {t('overrides')}")
 overrides = report.overrides[report.overrides["target"] == target]

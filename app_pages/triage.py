@@ -123,8 +123,10 @@ with columns[0]:
 with columns[1]:
     show(result.priority, "priority")
     if result.impact is not None and result.urgency is not None:
-        impact = result.impact.value or t("not_sure_best", best=result.impact.best)
-        urgency = result.urgency.value or t("not_sure_best", best=result.urgency.best)
+        impact, urgency = (
+            t(f"scale_{s.value}") if s.value else t("not_sure_best", best=t(f"scale_{s.best}"))
+            for s in (result.impact, result.urgency)
+        )
         st.caption(t("impact_urgency", impact=md(impact), urgency=md(urgency)))
 with columns[2]:
     show(result.escalation_level, "escalation_level")
