@@ -16,6 +16,7 @@ import streamlit as st
 from app_pages.common import (
     act,
     case_card,
+    current_user,
     deadline_text,
     found,
     level_label,
@@ -23,9 +24,11 @@ from app_pages.common import (
     ready_workspace,
     remembered,
     status_label,
+    t_known,
+    value_label,
 )
 from app_pages.i18n import LANGUAGES, language, t, t_all
-from kb.vocab import ESCALATION_LEVELS, PRIORITIES
+from kb.vocab import ESCALATION_LEVELS, PRIORITIES, VOCABULARIES
 from pipeline import Workspace
 from pipeline.desk import casework, handoff, intake, replies
 from pipeline.desk.casework import CaseFile
@@ -116,24 +119,25 @@ def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, similar: l
     if not case.suggestions:
         st.caption(t("no_stored_suggestions"))
         if st.button(t("compute_suggestions"), key="case_assess"):
-            act(intake.assess, ws, [case_id])
-    options = {
-        "category": ws.kb.categories(),
-        "priority": list(PRIORITIES),
-        "escalation_level": list(ESCALATION_LEVELS),
-    }
+            notes = intake.assess(ws, [case_id], user=current_user())
+            for note in notes:  # why nothing could be suggested
+                st.warning(md(t(note)))
+            if not notes:
+                st.rerun()
+    categories = ws.kb.categories()  # the one suggested field without a fixed vocabulary
     for target, stored in case.suggestions.items():
         with st.container(border=True, key=f"decide_{target}"):
             name, verdict = st.columns([3, 2])
-            shown = stored.value if stored.value is not None else t("not_sure_best", best=stored.best)
-            if target == "escalation_level" and stored.value is not None:
-                shown = level_label(stored.value)
+            if stored.value is not None:
+                shown = value_label(target, stored.value)
+            else:
+                shown = t("not_sure_best", best=value_label(target, stored.best))
             name.markdown(f"**{t(target)}**: {md(shown)} · {stored.confidence:.0%}")
             if stored.decision:
                 verdict.caption(
                     t(
                         f"decision_{stored.decision}",
-                        value=md(stored.final_value),
+                        value=md(value_label(target, stored.final_value)),
                         by=md(stored.decided_by),
                         reason=md(stored.reason or ""),
                     )
@@ -143,7 +147,7 @@ def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, similar: l
                 act(casework.decide, ws, case_id, target, stored.value, version=seen)
             chosen = choice.selectbox(
                 t("other_value"),
-                options[target],
+                VOCABULARIES.get(target, categories),
                 index=None,
                 placeholder=t("choose"),
                 key=f"override_value_{target}",
@@ -319,7 +323,10 @@ def resolve_tab(ws: Workspace, case: CaseFile, seen: int) -> None:
 def history_tab(case: CaseFile) -> None:
     """The case's event log: who changed what, when."""
     columns = (t("when_utc"), t("who"), t("what"), t("field"), t("from"), t("to"))
-    rows = [(e.at, e.actor, e.action, e.field, e.old_value, e.new_value) for e in case.history]
+    rows = []
+    for e in case.history:
+        what, field = t_known(f"event_{e.action}", e.action), e.field and t_known(e.field, e.field)
+        rows.append((e.at, e.actor, what, field, e.old_value, e.new_value))
     st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, width="stretch")
 
 

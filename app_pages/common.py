@@ -24,7 +24,7 @@ from pipeline.triage.embed import ModelUnavailable
 from pipeline.triage.search import SimilarCase
 from pipeline.triage.training import SuggestionModelUnavailable
 from pipeline.workflow import TransitionRefused
-from words import Phrase, PhrasedError, duration
+from words import CATALOGUE, Phrase, PhrasedError, duration
 
 T = TypeVar("T")
 
@@ -77,7 +77,7 @@ def refuse(exc: PhrasedError) -> None:
     st.error(md(t(exc.phrase)), icon=":material/block:")
 
 
-@st.cache_resource(show_spinner="Opening the knowledge base…", on_release=lambda ws: ws.close())
+@st.cache_resource(show_spinner=False, on_release=lambda ws: ws.close())
 def _open_workspace() -> Workspace:
     return Workspace(Settings())
 
@@ -85,9 +85,10 @@ def _open_workspace() -> Workspace:
 def workspace() -> Workspace:
     """The knowledge base, model and index of this server process, opened once and shared by all sessions."""
     try:
-        return _open_workspace()
+        with st.spinner(t("opening_kb")):
+            return _open_workspace()
     except KnowledgeBaseUnavailable as exc:  # not cached: the next run tries again, once the file is fixed
-        st.error(t("kb_unavailable", error=t(exc.phrase)))
+        st.error(md(t("kb_unavailable", error=t(exc.phrase))))
         st.stop()
 
 
@@ -141,7 +142,7 @@ def sidebar() -> None:
         st.caption(
             t("resolved_searchable", n=f"{stats.resolved:,}")
             + " · "
-            + " · ".join(f"{md(lang)} {n:,}" for lang, n in sorted(stats.by_language.items()))
+            + " · ".join(f"{md(LANGUAGES.get(lang, lang))} {n:,}" for lang, n in sorted(stats.by_language.items()))
         )
         st.caption(t("model", name=md(ws.settings.embedding_model)))
         for notice in ws.notices[-3:]:
@@ -187,12 +188,30 @@ def act(action: Callable[..., object], *args: object, **kwargs: object) -> None:
         st.rerun()
 
 
+def t_known(code: str, fallback: str) -> str:
+    """The catalogue's words for ``code`` where it has them, else ``fallback`` as it is (a name from the data)."""
+    return t(code) if code in CATALOGUE else fallback
+
+
+def hours(value: float | None) -> str:
+    return "—" if value is None else t("hours_value", hours=value)
+
+
 def status_label(ws: Workspace, status: str) -> str:
     return ws.workflow.label(status, language())
 
 
 def level_label(level: str | None) -> str:
     return t(f"level_{level}") if level else "—"
+
+
+def value_label(target: str, value: str | None) -> str:
+    """A suggested or chosen value as a person reads it: levels and ITIL scales named, categories as they are."""
+    if value is None:
+        return "—"
+    if target == "escalation_level":
+        return level_label(value)
+    return t(f"scale_{value}") if target in ("impact", "urgency") else value
 
 
 def deadline_text(due: Deadline | None) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from app_pages.common import case_table, level_label, period_input, progress_bar, remembered, review_page
+from app_pages.common import case_table, hours, level_label, period_input, progress_bar, remembered, review_page
 from app_pages.i18n import t
 from pipeline.review.escalation_review import escalation_review
 
@@ -31,7 +31,7 @@ for column, (label, value) in zip(
     st.columns(4),
     (
         (t("escalated_cases"), f"{summary.cases:,}"),
-        (t("median_hours"), "—" if summary.median_hours is None else f"{summary.median_hours:.1f} h"),
+        (t("median_hours"), hours(summary.median_hours)),
         (t("came_back_down"), f"{summary.came_back_down:,}"),
         (t("avoidable"), f"{summary.avoidable:,}"),
     ),
@@ -67,7 +67,8 @@ with right:
 
 st.markdown(f"#### {t('first_and_final_level')}")
 st.caption(t("first_and_final_help"))
-st.dataframe(review.levels.rename(index=level_label, columns=level_label), width="stretch")
+levels = review.levels.rename(index=level_label, columns=level_label)
+st.dataframe(levels.rename_axis(index=t("first_level"), columns=t("final_level")), width="stretch")
 
 st.markdown(f"#### {t('escalated_cases')}")
 show = st.segmented_control(

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import current_reviewer, md, percent_column, workspace
+from app_pages.common import current_reviewer, md, percent_column, value_label, workspace
 from app_pages.i18n import t
 from pipeline.review.suggestion_quality import NOT_SURE, quality_report
 from pipeline.triage.targets import SUGGESTED
@@ -84,7 +84,9 @@ st.dataframe(
 
 st.markdown(f"#### {t('confusion_matrix')}")
 st.caption(t("confusion_help", not_sure=t("not_sure")))
-st.dataframe(report.confusion(target).rename(columns={NOT_SURE: t("not_sure")}), width="stretch")
+confusion = report.confusion(target).rename(columns={NOT_SURE: t("not_sure")})
+confusion = confusion.rename(index=lambda v: value_label(target, v), columns=lambda v: value_label(target, v))
+st.dataframe(confusion.rename_axis(index=t("axis_outcome"), columns=t("axis_suggested")), width="stretch")
 
 st.markdown(f"#### {t('overrides')}")
 overrides = report.overrides[report.overrides["target"] == target]
@@ -110,4 +112,20 @@ for row in overrides.head(OVERRIDES_LISTED).itertuples():
         )
 if len(overrides) > OVERRIDES_LISTED:
     st.caption(t("more_overrides", n=len(overrides) - OVERRIDES_LISTED))
-    st.dataframe(overrides.iloc[OVERRIDES_LISTED:], hide_index=True, width="stretch")
+    more = overrides.iloc[OVERRIDES_LISTED:]
+    st.dataframe(
+        more.assign(target=more["target"].map(t)),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "decided_at": st.column_config.DatetimeColumn(t("when_utc"), format="YYYY-MM-DD HH:mm"),
+            "incident_id": st.column_config.NumberColumn("#", format="%d"),
+            "title": t("title"),
+            "target": t("target"),
+            "value": t("axis_suggested"),
+            "best": t("best_guess"),
+            "final_value": t("decided_value"),
+            "reason": t("reason"),
+            "decided_by": t("who"),
+        },
+    )

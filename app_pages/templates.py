@@ -64,7 +64,7 @@ if current is not None and st.button(t("delete_template"), key="template_delete"
     st.rerun()
 
 for tpl in templates.values():
-    with st.expander(f"{tpl.name} · {LANGUAGES.get(tpl.language, tpl.language)}"):
+    with st.expander(f"{md(tpl.name)} · {LANGUAGES.get(tpl.language, tpl.language)}"):
         st.caption(
             t(
                 "conditions",

@@ -118,7 +118,7 @@ if not history:
 
 def summary(p) -> str:
     precision = ", ".join(f"{t(k)} {v:.0%}" for k, v in p.precision.items())
-    classes = ", ".join(f"{k}: {c} ≥ {v:.2f}" for k, cs in p.class_thresholds.items() for c, v in cs.items())
+    classes = ", ".join(f"{t(k)}: {c} ≥ {v:.2f}" for k, cs in p.class_thresholds.items() for c, v in cs.items())
     return "; ".join(part for part in (precision, classes) if part)
 
 
@@ -143,4 +143,4 @@ if older:
     pick, go = st.columns([3, 1], vertical_alignment="bottom")
     version = pick.selectbox(t("restore_version"), older, index=None, placeholder=t("choose"), key="th_restore")
     if go.button(t("restore"), key="th_restore_go", disabled=version is None):
-        act(restore_thresholds, ws.kb, version)
+        act(restore_thresholds, ws.kb, version, note=t("restored_version", version=version))

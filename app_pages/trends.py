@@ -8,8 +8,18 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import case_table, level_label, period_input, progress_bar, remembered, review_page
-from app_pages.i18n import t
+from app_pages.common import (
+    case_table,
+    hours,
+    level_label,
+    md,
+    period_input,
+    progress_bar,
+    remembered,
+    review_page,
+    status_label,
+)
+from app_pages.i18n import LANGUAGES, t
 from kb.vocab import ESCALATION_LEVELS
 from pipeline.review import analysis
 from pipeline.review.problems import PeriodTooLong, recurring_problems
@@ -34,14 +44,14 @@ glance = analysis.headline(incidents, met["resolution"])
 for column, (label, value, shown) in zip(
     st.columns(4),
     (
-        (t("incidents_opened"), glance.cases, "{:,}"),
-        (t("median_hours_to_resolve"), glance.median_hours_to_resolve, "{:.1f} h"),
-        (t("escalated_share"), glance.escalated_share, "{:.0%}"),
-        (t("resolution_target_met"), glance.resolved_within_target, "{:.0%}"),
+        (t("incidents_opened"), glance.cases, "{:,}".format),
+        (t("median_hours_to_resolve"), glance.median_hours_to_resolve, hours),
+        (t("escalated_share"), glance.escalated_share, "{:.0%}".format),
+        (t("resolution_target_met"), glance.resolved_within_target, "{:.0%}".format),
     ),
     strict=True,
 ):
-    column.metric(label, "—" if value is None else shown.format(value))
+    column.metric(label, "—" if value is None else shown(value))
 
 st.markdown(f"#### {t('weekly_volumes')}")
 weekly = pd.concat(
@@ -139,10 +149,15 @@ except PeriodTooLong as exc:
 if not problems:
     st.info(t("no_recurring_problems"))
 for number, problem in enumerate(problems):
-    languages = ", ".join(f"{n} {lang}" for lang, n in problem.languages.items())
-    with st.expander(f"**{problem.label}** — {t('reports_count', n=problem.size)} ({languages})", expanded=number == 0):
+    languages = ", ".join(f"{n} {LANGUAGES.get(lang, lang)}" for lang, n in problem.languages.items())
+    heading = f"**{md(problem.label)}** — {t('reports_count', n=problem.size)} ({languages})"
+    with st.expander(heading, expanded=number == 0):
+        cases = problem.cases.assign(
+            language=problem.cases["language"].map(lambda lang: LANGUAGES.get(lang, lang)),
+            status=problem.cases["status"].map(lambda status: status_label(ws, status)),
+        )
         case_table(
-            problem.cases,
+            cases,
             f"problem_{number}",
             ("id",),
             {

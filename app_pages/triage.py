@@ -104,9 +104,10 @@ def show(s: Suggestion | None, target: str) -> None:
             if s.supporters:
                 st.markdown(t("supporters"))
                 for sup in s.supporters[:5]:
+                    similarity = t("similarity", value=f"{sup.similarity:.2f}")
                     st.page_link(
                         "app_pages/case.py",
-                        label=f"#{sup.incident_id} · {t('similarity', value=f'{sup.similarity:.2f}')} · {sup.label}",
+                        label=f"#{sup.incident_id} · {similarity} · {md(sup.label)}",
                         query_params={"id": sup.incident_id},
                     )
             st.caption(

@@ -55,15 +55,16 @@ def evaluate_classify_command(
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
     for note in result.notes:
-        click.echo("note: " + run.say(note), err=True)
+        run.echo("note_line", err=True, note=note)
     model, base = result.figures, result.baseline
     run.echo("evaluation_rows", train=result.n_train, test=result.n_test, classes=result.n_classes)
-    click.echo(f"{'':<22}{'model':>10}{'baseline':>10}")
-    click.echo(f"{'accuracy':<22}{model.accuracy:>10.4f}{base.accuracy:>10.4f}")
-    click.echo(f"{'macro F1':<22}{model.macro_f1:>10.4f}{base.macro_f1:>10.4f}")
-    click.echo(f"{'training seconds':<22}{result.train_seconds:>10.1f}{result.baseline_seconds:>10.1f}")
+    click.echo(f"{'':<22}{run.say('table_model'):>10}{run.say('table_baseline'):>10}")
+    click.echo(f"{run.say('table_accuracy'):<22}{model.accuracy:>10.4f}{base.accuracy:>10.4f}")
+    click.echo(f"{run.say('table_macro_f1'):<22}{model.macro_f1:>10.4f}{base.macro_f1:>10.4f}")
+    seconds = run.say("table_training_seconds")
+    click.echo(f"{seconds:<22}{result.train_seconds:>10.1f}{result.baseline_seconds:>10.1f}")
     for level, coverage in model.coverage_at_precision.items():
-        click.echo(f"{f'coverage @ precision {level}':<22}{coverage:>10.4f}")
+        click.echo(f"{run.say('table_coverage_at', level=level):<22}{coverage:>10.4f}")
     run.echo(
         "evaluation_abstaining",
         target=result.precision_target,
@@ -71,7 +72,8 @@ def evaluate_classify_command(
         precision=model.abstaining.precision or 0,
         calibration=model.calibration_error,
     )
-    click.echo(f"{'class':<28}{'precision':>10}{'recall':>10}{'support':>9}")
+    heads = (run.say(f"table_{name}") for name in ("class", "precision", "recall", "support"))
+    click.echo("{:<28}{:>10}{:>10}{:>9}".format(*heads))
     for name, c in model.per_class.items():
         click.echo(f"{name[:27]:<28}{c.precision:>10.3f}{c.recall:>10.3f}{c.support:>9}")
 
@@ -99,7 +101,7 @@ def evaluate_retrieval_command(run: Run, path: Path, as_json: bool) -> None:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
     for note in result.notes:
-        click.echo("note: " + run.say(note), err=True)
+        run.echo("note_line", err=True, note=note)
     run.echo("retrieval_rows", queries=result.n_queries, texts=result.n_docs)
     click.echo(f"{'':<24}{'MRR':>8}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'queries/s':>11}")
     click.echo(f"search: {result.configuration}")

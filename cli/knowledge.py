@@ -120,7 +120,7 @@ def resolve(run: Run, incident_id: int, resolution: str, root_cause: str | None,
 def demo_(run: Run, recreate: bool) -> None:
     """Build the demo knowledge base from data/ (about 1,600 incidents, half Japanese) if it is empty."""
     if demo.start_over(run.settings, recreate=recreate):
-        run.echo("demo_interrupted", kb=run.settings.resolved_database_url)
+        run.echo("demo_interrupted", kb=str(run.settings.sqlite_path))
     ws = run.workspace()
     reports = demo.build_if_empty(ws, run.progress())
     if reports is None:

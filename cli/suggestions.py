@@ -9,9 +9,9 @@ import click
 from cli.common import Group, Run, pass_run
 from pipeline.settings import CRITERIA
 from pipeline.triage.suggest import Suggestion, Triage
-from pipeline.triage.targets import SUGGESTED
+from pipeline.triage.targets import SUGGESTED, TARGETS
 from pipeline.triage.thresholds import change_thresholds
-from pipeline.triage.training import HeldOut, NotHeldOut, TargetMetrics
+from pipeline.triage.training import HeldOut, NotHeldOut, SuggestionModelUnavailable, TargetMetrics
 from pipeline.triage.versions import discard_version, version_metrics
 from words import say_all
 
@@ -46,7 +46,7 @@ def _triage_json(run: Run, t: Triage) -> dict:
         c.key: {"ticked": c.ticked, "proposed": c.proposed, "reason": say_all(c.reasons, run.language)}
         for c in t.criteria
     }
-    targets = {target: one(getattr(t, target)) for target in (*SUGGESTED, "impact", "urgency")}
+    targets = {target: one(getattr(t, target)) for target in TARGETS}
     return targets | {"criteria": criteria, "model_version": t.model_version}
 
 
@@ -77,7 +77,9 @@ def suggest(run: Run, report: str, ticked: tuple[str, ...], as_json: bool) -> No
     run.echo("escalation_checklist_heading")
     for c in t.criteria:
         mark = "x" if c.ticked else " "
-        line = run.say("criterion_at_least", criterion=run.say(f"criterion_{c.key}"), level=c.raises_to)
+        line = run.say(
+            "criterion_at_least", criterion=run.say(f"criterion_{c.key}"), level=run.say(f"level_{c.raises_to}")
+        )
         click.echo(f"  [{mark}] {line}" + (f" - {say_all(c.reasons, run.language)}" if c.reasons else ""))
     cases = ", ".join(f"#{c.incident.id} ({c.similarity:.2f})" for c in t.similar[:5])
     run.echo("similar_cases_line", cases=cases, version=t.model_version)
@@ -125,10 +127,14 @@ def models() -> None:
 def models_list(run: Run) -> None:
     """Every trained version, newest first; * marks the active one, x a discarded one."""
     for r in run.workspace().kb.model_versions():
-        measured = version_metrics(r).items()
-        accuracy = ", ".join(f"{t} {m.figures.accuracy:.1%}" for t, m in measured if isinstance(m, HeldOut))
+        try:
+            measured = version_metrics(r).items()
+            accuracy = ", ".join(f"{t} {m.figures.accuracy:.1%}" for t, m in measured if isinstance(m, HeldOut))
+        except SuggestionModelUnavailable as exc:  # one unreadable row does not hide the others
+            accuracy = run.say(exc.phrase)
         mark = "*" if r.active else "x" if r.discarded_at else " "
-        click.echo(f"{mark} v{r.id}  {r.created_at:%Y-%m-%d %H:%M}  {r.n_train} cases  {r.embedding_model}  {accuracy}")
+        cases = run.say("cases_count", n=r.n_train)
+        click.echo(f"{mark} v{r.id}  {r.created_at:%Y-%m-%d %H:%M}  {cases}  {r.embedding_model}  {accuracy}")
 
 
 @models.command("activate")
@@ -170,7 +176,7 @@ def models_discard(run: Run, version: int, actor: str) -> None:
     run.echo("version_discarded_done", version=version)
 
 
-def _parse_thresholds(precisions: tuple[str, ...], classes: tuple[str, ...]) -> tuple[dict, dict]:
+def _parse_thresholds(run: Run, precisions: tuple[str, ...], classes: tuple[str, ...]) -> tuple[dict, dict]:
     """``TARGET=P`` and ``TARGET:CLASS=C`` (C empty: clear it) as the two mappings ``change_thresholds`` takes."""
     try:
         precision = {target.strip(): float(value) for target, value in (i.split("=", 1) for i in precisions)}
@@ -180,7 +186,7 @@ def _parse_thresholds(precisions: tuple[str, ...], classes: tuple[str, ...]) -> 
             target, label = key.split(":", 1)
             chosen[target.strip(), label.strip()] = float(value) if value.strip() else None
     except ValueError:
-        raise click.BadParameter("write TARGET=P and TARGET:CLASS=C, e.g. category=0.95 category:Network=0.8") from None
+        raise click.BadParameter(run.say("thresholds_syntax")) from None
     return precision, chosen
 
 
@@ -199,7 +205,7 @@ def thresholds(run: Run, precisions: tuple[str, ...], classes: tuple[str, ...], 
     """Show the thresholds in force, or change them (a new version, in force for the next suggestion)."""
     ws = run.workspace()
     if precisions or classes:
-        precision, chosen = _parse_thresholds(precisions, classes)
+        precision, chosen = _parse_thresholds(run, precisions, classes)
         change_thresholds(ws.kb, ws.settings, user=actor, precision=precision, classes=chosen, note=note)
     policy = ws.thresholds()
     source = (

@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from kb.vocab import NEW_STATUS
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -88,7 +90,7 @@ class Incident(Base):
     # ITIL: how many it hurts (impact) and how soon it hurts (urgency); the priority matrix combines them.
     impact: Mapped[str | None] = mapped_column(String(6))
     urgency: Mapped[str | None] = mapped_column(String(6))
-    status: Mapped[str] = mapped_column(String(30), default="new")
+    status: Mapped[str] = mapped_column(String(30), default=NEW_STATUS)
     assignee: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -25,6 +25,19 @@ ROLES: tuple[str, ...] = get_args(Role)
 MESSAGE_KINDS: tuple[str, ...] = get_args(MessageKind)
 DECISIONS: tuple[str, ...] = get_args(Decision)
 
-# A case is knowledge once it has a resolution: only these statuses feed the similar-case index and the models.
-# Every workflow has them (the settings check), whatever else it names.
+# Each field with a controlled vocabulary, and its values: what the knowledge base accepts, and what a person picks.
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "priority": PRIORITIES,
+    "escalation_level": ESCALATION_LEVELS,
+    "impact": IMPACTS,
+    "urgency": URGENCIES,
+    "language": LANGUAGES,
+    "role": ROLES,
+    "kind": MESSAGE_KINDS,
+    "decision": DECISIONS,
+}
+
+# Every workflow has these statuses (the settings check), whatever else it names: a case comes in as new, and is
+# knowledge once resolved (only resolved and closed cases feed the similar-case index and the models).
+NEW_STATUS = "new"
 RESOLVED_STATUSES: tuple[str, ...] = ("resolved", "closed")

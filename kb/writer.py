@@ -33,28 +33,9 @@ from kb.records import (
     SuggestionRecord,
 )
 from kb.registry import RegistryWrites
-from kb.vocab import (
-    DECISIONS,
-    ESCALATION_LEVELS,
-    IMPACTS,
-    LANGUAGES,
-    MESSAGE_KINDS,
-    PRIORITIES,
-    ROLES,
-    URGENCIES,
-)
+from kb.vocab import NEW_STATUS, VOCABULARIES
 from words import Phrase
 
-_VOCABULARY = {
-    "priority": PRIORITIES,
-    "escalation_level": ESCALATION_LEVELS,
-    "impact": IMPACTS,
-    "urgency": URGENCIES,
-    "language": LANGUAGES,
-    "role": ROLES,
-    "kind": MESSAGE_KINDS,
-    "decision": DECISIONS,
-}
 # Which statuses exist is the workflow's business (configurable); the knowledge base only keeps them tidy.
 _STATUS_NAME = re.compile(r"[a-z][a-z0-9_]{0,29}")
 EDITABLE_FIELDS = (
@@ -78,7 +59,7 @@ EDITABLE_FIELDS = (
 
 
 def _check(field: str, value: Any) -> None:
-    allowed = _VOCABULARY.get(field)
+    allowed = VOCABULARIES.get(field)
     if allowed is not None and value is not None and value not in allowed:
         raise InvalidValue("value_not_in_vocabulary", field=field, allowed=list(allowed), value=repr(value))
     if field == "status" and not _STATUS_NAME.fullmatch(str(value)):
@@ -130,7 +111,7 @@ class Writer(RegistryWrites):
                 raise InvalidValue("required_empty", what=Phrase("what_incident_title"))
             values = dict(row)
             values.setdefault("body", "")
-            values.setdefault("status", "new")
+            values.setdefault("status", NEW_STATUS)
             values.setdefault("created_at", self.now())
             values.setdefault("updated_at", values.get("resolved_at") or values["created_at"])
             objs.append(models.Incident(**values))
@@ -284,7 +265,6 @@ class Writer(RegistryWrites):
         final_value: str | None,
         user: str,
         reason: str = "",
-        at: dt.datetime | None = None,
     ) -> SuggestionRecord:
         """Record what an agent made of a stored suggestion: accepted, overridden or chosen, with the final value."""
         _check("decision", decision)
@@ -297,7 +277,7 @@ class Writer(RegistryWrites):
         if row is None:
             raise InvalidValue("no_stored_suggestion", case=incident_id, target=Phrase(f"target_{target}"))
         row.decision, row.final_value, row.reason = decision, final_value, (reason or "").strip() or None
-        row.decided_by, row.decided_at = user, at or self.now()
+        row.decided_by, row.decided_at = user, self.now()
         self._session.flush()
         return SuggestionRecord.from_row(row)
 
@@ -310,7 +290,6 @@ class Writer(RegistryWrites):
         package: str,
         created_by: str,
         criteria: Collection[str] = (),
-        at: dt.datetime | None = None,
     ) -> HandoffRecord:
         """Store an escalation with its package and the escalation guide's criteria ticked for it."""
         _check("escalation_level", level)
@@ -321,7 +300,7 @@ class Writer(RegistryWrites):
             package=_required("what_package", package),
             created_by=created_by,
             criteria=sorted(criteria),
-            created_at=at or self.now(),
+            created_at=self.now(),
         )
         self._session.add(row)
         self._session.flush()

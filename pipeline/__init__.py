@@ -16,7 +16,19 @@ writes a sentence: what a person reads leaves as a phrase (``words.Phrase``) tha
 
 from __future__ import annotations
 
-from pipeline.settings import Settings
-from pipeline.workspace import Workspace
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
+    from pipeline.workspace import Workspace
 
 __all__ = ["Settings", "Workspace"]
+_HOMES = {"Settings": "pipeline.settings", "Workspace": "pipeline.workspace"}
+
+
+def __getattr__(name: str) -> object:
+    # Loaded on first use: importing a triage module must not load the workspace that composes it.
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")

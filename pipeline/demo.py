@@ -21,7 +21,7 @@ from pipeline.progress import ProgressFactory
 from pipeline.settings import Settings
 from pipeline.triage.training import resolved_incidents
 from pipeline.workspace import Workspace
-from words import PhrasedError
+from words import Phrase, PhrasedError
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def replay_desk(ws: Workspace, agents: list[str], progress: ProgressFactory, wee
     ws.train(user="demo", created_before=start, progress=progress)
     rng = np.random.default_rng(0)
     recent = sorted((case for case in resolved if case.created_at >= start), key=lambda case: case.created_at)
-    with progress("Replaying the last weeks at the desk", len(recent)) as step:
+    with progress(Phrase("progress_replaying"), len(recent)) as step:
         for case in recent:
             _replay(ws, case, str(rng.choice(agents)), rng)
             step(1)

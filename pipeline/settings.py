@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from kb import sqlite_file
 from kb.retrieval import Weights
-from kb.vocab import IMPACTS, RESOLVED_STATUSES, URGENCIES, EscalationLevel, Priority
+from kb.vocab import IMPACTS, NEW_STATUS, RESOLVED_STATUSES, URGENCIES, EscalationLevel, Priority
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +78,8 @@ DEFAULT_AUTOMATIC_MOVES = {
     "escalate": {"*": "escalated"},
     "resolve": {"*": "resolved"},
 }
-# The status intake files new cases under; with the statuses of resolved cases, every workflow must have it.
-NEW = "new"
-REQUIRED_STATUSES = (NEW, *RESOLVED_STATUSES)
+# The statuses the knowledge base relies on (kb.vocab): where a case comes in, and where it is knowledge.
+REQUIRED_STATUSES = (NEW_STATUS, *RESOLVED_STATUSES)
 
 
 def _default_cache_dir() -> Path:
@@ -310,6 +309,9 @@ class Settings(BaseSettings):
         for action, moves in self.automatic_moves.items():
             if unknown := (set(moves) - {"*"} | set(moves.values())) - names:
                 raise ValueError(f"automatic move {action!r} names unknown status(es) {', '.join(sorted(unknown))}")
+        if stays_open := set(self.automatic_moves.get("resolve", {}).values()) - set(RESOLVED_STATUSES):
+            resolved = ", ".join(RESOLVED_STATUSES)
+            raise ValueError(f"resolving must lead to {resolved}, not {', '.join(sorted(stays_open))}")
         return self
 
     @field_validator("priority_matrix")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.settings import NEW, Move, Settings, StatusDef
+from kb.vocab import NEW_STATUS, RESOLVED_STATUSES
+from pipeline.settings import Move, Settings, StatusDef
 from words import Localized, PhrasedError
 
 
@@ -18,7 +19,7 @@ class Workflow:
     statuses: dict[str, StatusDef]
     automatic_moves: dict[str, dict[str, str]]
     # Where intake files a new case (every workflow has it: the settings check).
-    new: str = NEW
+    new: str = NEW_STATUS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Workflow:
@@ -68,6 +69,12 @@ class Workflow:
         return self.after(action, status)
 
     def resolved_status(self, status: str) -> str:
-        """The status a case in ``status`` has once resolved: the resolve move's (TransitionRefused where the
-        workflow forbids it), or its own where it is already where a resolve leads."""
-        return self.required_move("resolve", status) or status
+        """The status a case in ``status`` has once resolved: its own if it is resolved already (its resolution is
+        being corrected), else the resolve move's; TransitionRefused where the workflow has none or forbids it."""
+        if status in RESOLVED_STATUSES:
+            return status
+        target = self._target("resolve", status)
+        if target is None:
+            raise TransitionRefused("no_resolve_move", status=self.name(status))
+        self.check(status, target)
+        return target

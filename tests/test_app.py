@@ -153,7 +153,7 @@ def test_a_case_opens_with_its_history(demo_settings: Settings, monkeypatch: pyt
     assert not at.exception
     assert at.subheader[0].value.startswith("#1 ")
     history = at.dataframe[0].value
-    assert list(history["what"]) == ["create"] and list(history["who"]) == ["demo"]
+    assert list(history["what"]) == ["created"] and list(history["who"]) == ["demo"]
     at.number_input(key="case_id").set_value(99999)
     at.run()
     assert at.warning[0].value == "no incident has id 99999"

@@ -154,7 +154,7 @@ def test_a_case_is_worked_from_claim_to_resolution_and_a_stale_edit_is_refused(d
     run(at)
     assert at.text[0].value == "Resolved"
     history = at.dataframe[0].value
-    assert {"create", "add_suggestion", "add_handoff", "add_follower"} <= set(history["what"])
+    assert {"created", "suggestion stored", "handed off", "follows"} <= set(history["what"])
     assert AGENT in set(history["who"])
 
 

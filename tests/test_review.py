@@ -41,8 +41,8 @@ def suggest(ws: Workspace, case: int, value: str | None, best: str, confidence: 
 
 
 def decide(ws: Workspace, case: int, decision: str, final: str, day: int, reason: str = "") -> None:
-    with ws.kb.write("Ann") as w:
-        w.decide(case, "category", decision=decision, final_value=final, user="Ann", reason=reason, at=at(day, 15))
+    with ws.kb.write("Ann", at=at(day, 15)) as w:
+        w.decide(case, "category", decision=decision, final_value=final, user="Ann", reason=reason)
 
 
 @pytest.fixture
@@ -175,8 +175,8 @@ def escalations(workspace: Workspace) -> tuple[Workspace, dict[str, int]]:
         (x2, "L1", ["time_constraint"], at(11, 8, 30)),
         (x2, "L3", ["technical_limit", "customer_request"], at(12, 8)),
     ):
-        with ws.kb.write("Ann") as w:
-            w.add_handoff(case, level=level, holder="team", package="...", created_by="Ann", criteria=criteria, at=when)
+        with ws.kb.write("Ann", at=when) as w:
+            w.add_handoff(case, level=level, holder="team", package="...", created_by="Ann", criteria=criteria)
     ws.resolve(x1, user="Ann", resolution="Reinstalled the VPN client.", root_cause="Old client", escalation_level="L1")
     return ws, dict(r1=r1, h1=h1, n1=n1, x1=x1, x2=x2)
 

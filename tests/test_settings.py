@@ -113,3 +113,14 @@ def test_the_statuses_come_from_the_settings_only(tmp_path: Path) -> None:
     assert parse_status("On hold", default) == "waiting_requester"  # a common word for a status of the workflow
     with pytest.raises(RowError, match="status 'parked' is not one of new, triage, in_progress"):
         parse_status("parked", default)
+
+
+def test_resolving_keeps_a_resolved_case_where_it_is_and_needs_a_move_from_elsewhere() -> None:
+    workflow = Workflow.from_settings(Settings())
+    assert workflow.resolved_status("closed") == "closed"  # correcting a closed case's resolution
+    assert workflow.resolved_status("in_progress") == "resolved"
+    only_new = Workflow.from_settings(Settings(automatic_moves={"resolve": {"new": "resolved"}}))
+    with pytest.raises(TransitionRefused, match="no resolve move from In progress"):
+        only_new.resolved_status("in_progress")  # never a resolution on a case left open
+    with pytest.raises(ValidationError, match="resolving must lead to resolved, closed, not in_progress"):
+        Settings(automatic_moves={"resolve": {"*": "in_progress"}})

@@ -10,16 +10,19 @@ import re
 import string
 from pathlib import Path
 
-from kb.vocab import ESCALATION_LEVELS, IMPACTS
+from kb.vocab import DECISIONS, ESCALATION_LEVELS, IMPACTS, ROLES
+from pipeline.desk.queue import SORTS, VIEWS
 from pipeline.desk.sla import STATES
 from pipeline.settings import CRITERIA
 from pipeline.text import ReportError
 from pipeline.triage.targets import TARGETS
+from pipeline.triage.training import METRICS, NotTrained
+from pipeline.triage.versions import FIGURES
 from words import CATALOGUE, Localized, Phrase, duration, say, say_all
 
 REPO = Path(__file__).resolve().parent.parent
 # Calls whose first argument is a code: phrases, phrased errors, and the edges' ways of wording one.
-WORDING_CALLS = {"Phrase", "say", "t", "echo"}
+WORDING_CALLS = {"Phrase", "say", "t", "echo", "progress"}
 # Codes built from a vocabulary at run time (``Phrase(f"level_{level}")``), each family with all its members.
 FAMILIES = {
     "criterion_{}": CRITERIA,
@@ -33,6 +36,17 @@ FAMILIES = {
     "reason_sure{}": ("", "_lead"),
     "reason_below_threshold{}": ("", "_lead"),
     "cli_classes_{}": ("better", "worse"),
+    "classes_{}": ("better", "worse"),
+    "decision_{}": DECISIONS,
+    "role_{}": ROLES,
+    "view_{}": VIEWS,
+    "sort_{}": SORTS,
+    "sla_state_{}": STATES,
+    "threshold_source_{}": ("set", "too_few", "precision", "unreachable"),
+    "figure_{}": tuple(FIGURES),
+    "verdict_{}": ("better", "worse", "same"),
+    "show_{}": ("all", "came_back_down", "avoidable"),
+    "event_{}": ("create", "update", "delete", "add_message", "add_suggestion", "add_handoff", "add_follower"),
 }
 
 
@@ -101,6 +115,12 @@ def test_values_are_worded_by_their_kind() -> None:
     )
     assert duration(dt.timedelta(days=3, hours=4), "ja") == "3日4時間" and duration(-dt.timedelta(hours=1)) == "0 min"
     assert say_all([Phrase("reason_matrix_unsure"), Phrase("too_few_to_hold_out")], "ja").count("。") == 1
+
+
+def test_a_stored_phrase_reads_back_whole_with_the_phrases_within_it() -> None:
+    reason = Phrase("no_suggestion_for", target=Phrase("target_priority"), reason=Phrase("too_few_labels", counts={}))
+    stored = METRICS.dump_python({"priority": NotTrained(reason)}, mode="json")
+    assert METRICS.validate_python(stored)["priority"].reason == reason
 
 
 def test_what_people_type_is_shown_as_typed_never_read_as_a_template() -> None:

@@ -20,11 +20,10 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
-Language = Literal["en", "ja"]
 LANGUAGES: dict[str, str] = {"en": "English", "ja": "日本語"}
 _SEPARATORS = {"en": ", ", "ja": "、"}
 _SENTENCES = {"en": "; ", "ja": "。"}
@@ -59,6 +58,11 @@ class Phrase:
     def __init__(self, code: str, /, **values: Any) -> None:
         object.__setattr__(self, "code", code)
         object.__setattr__(self, "values", values)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        # Read back from JSON (a stored outcome), a phrase within a phrase is a {"code", "values"} object again.
+        object.__setattr__(self, "values", {name: _revived(value) for name, value in self.values.items()})
 
     def say(self, language: str = "en") -> str:
         return say(self, language)
@@ -68,6 +72,14 @@ class Phrase:
 
     def __hash__(self) -> int:
         return hash((self.code, repr(sorted(self.values.items()))))
+
+
+def _revived(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"code", "values"} and isinstance(value["values"], dict):
+        return Phrase(value["code"], **value["values"])
+    if isinstance(value, list):
+        return [_revived(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -138,7 +150,7 @@ def say(what: Phrase | str, language: str = "en", **values: Any) -> str:
         return template
     try:
         return template.format(**{name: _worded(value, language) for name, value in values.items()})
-    except (KeyError, IndexError, ValueError) as exc:  # a catalogue typo must not hide what was to be said
+    except (KeyError, IndexError, ValueError, TypeError) as exc:  # a catalogue typo must not hide what was said
         logger.warning("catalogue entry %r cannot be filled (%s)", what, exc)
         return f"{template} {values}"
 

@@ -32,11 +32,7 @@ from words import Phrase, PhrasedError
 
 
 class AlreadyClaimed(PhrasedError, RuntimeError):
-    """Someone else holds the case (``holder``)."""
-
-    @property
-    def holder(self) -> str:
-        return self.phrase.values["holder"]
+    """Someone else holds the case (the phrase names them)."""
 
 
 @dataclass(frozen=True)

@@ -167,8 +167,9 @@ def _upload_mail(ws: Workspace, name: str, data: bytes, user: str) -> IntakeRepo
 
 
 def _file_mail(ws: Workspace, mail: Mail, user: str, report: IntakeReport) -> None:
-    # The attachments themselves are not kept: their names stay with the text, for the hand-off package.
-    body = mail.body + (f"\n\n[attachments: {', '.join(mail.attachments)}]" if mail.attachments else "")
+    # The attachments themselves are not kept: their names stay with the text (after a paperclip, which reads the same
+    # in every language), for the agent and the hand-off package.
+    body = mail.body + (f"\n\n📎 {', '.join(mail.attachments)}" if mail.attachments else "")
     if mail.case_id is not None:
         try:
             casework.requester_wrote(

@@ -344,7 +344,7 @@ def evaluate_retrieval(
     seconds = time.perf_counter() - started
     return RetrievalEvaluation(
         search=figures(scores, seconds),
-        configuration=" + ".join([*encoders.models.values(), "character n-grams"]),
+        configuration=" + ".join([*encoders.models.values(), "lexical"]),
         baselines=baselines,
         n_queries=len(pairs.queries),
         n_docs=len(pairs.docs),

@@ -88,8 +88,9 @@ def change_thresholds(
     )
 
 
-def restore_thresholds(kb: KnowledgeBase, version: int, *, user: str) -> ThresholdPolicyRecord:
-    """Put an earlier version's values back in force, as a new version (the history stays whole)."""
+def restore_thresholds(kb: KnowledgeBase, version: int, *, user: str, note: str = "") -> ThresholdPolicyRecord:
+    """Put an earlier version's values back in force, as a new version (the history stays whole); ``note`` is the
+    lead's why, in their words."""
     old = next((p for p in kb.threshold_policies() if p.id == version), None)
     if old is None:
         raise InvalidValue("threshold_version_not_found", version=version)
@@ -98,7 +99,7 @@ def restore_thresholds(kb: KnowledgeBase, version: int, *, user: str) -> Thresho
         user=user,
         precision=old.precision,
         class_thresholds=old.class_thresholds,
-        note=f"restored version {version}",
+        note=note,
     )
 
 

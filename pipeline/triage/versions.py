@@ -23,7 +23,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from kb import IncidentRecord, KnowledgeBase, ModelVersionRecord, NewModelVersion
 from pipeline.settings import Settings
@@ -70,8 +70,12 @@ def trained_with(record: ModelVersionRecord) -> TrainingSettings:
 
 
 def version_metrics(record: ModelVersionRecord) -> dict[str, TargetMetrics]:
-    """A registered version's metrics, per target, as the typed outcomes training gave."""
-    return METRICS.validate_python(record.metrics)
+    """A registered version's metrics, per target, as the typed outcomes training gave; SuggestionModelUnavailable
+    naming the version if what the registry holds is not that (a row edited by hand, say)."""
+    try:
+        return METRICS.validate_python(record.metrics)
+    except ValidationError as exc:
+        raise SuggestionModelUnavailable("version_metrics_unreadable", version=record.id, error=str(exc)) from None
 
 
 def _file_sha256(path: Path) -> str:
