@@ -122,7 +122,7 @@ def _remove_sqlite(settings: Settings) -> None:
     for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm"), settings.resolved_index_path):
         path.unlink(missing_ok=True)
     # Model files belong to the database's registry; without it they are orphans.
-    for path in settings.resolved_model_dir.glob("suggestions-*.joblib"):
+    for path in settings.resolved_model_dir.glob("suggestions-*"):
         path.unlink()
 
 

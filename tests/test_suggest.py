@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import joblib
 import pytest
 
 from kb import IncidentRecord
@@ -169,9 +174,18 @@ def test_a_changed_model_file_is_refused(demo_copy: Settings) -> None:
         ws.triage("VPN drops")  # a new process (the app, the CLI) reads the file and refuses it
 
 
-def test_a_model_saved_by_another_scikit_learn_is_refused(demo: Workspace) -> None:
-    import dataclasses
+def test_a_model_file_of_an_earlier_format_is_refused_by_name(demo: Workspace, tmp_path: Path) -> None:
+    record = demo.kb.active_model_version()
+    earlier = tmp_path / "suggestions-1.joblib"
+    joblib.dump({"models": "of 0.2.0"}, earlier, compress=3)  # how versions were saved until pickle replaced it
+    registered = dataclasses.replace(
+        record, artifact=str(earlier), sha256=hashlib.sha256(earlier.read_bytes()).hexdigest()
+    )
+    with pytest.raises(SuggestionModelUnavailable, match=r"cannot be read \(UnpicklingError.*incident-kb train"):
+        load_version(registered, record.embedding_model)
 
+
+def test_a_model_saved_by_another_scikit_learn_is_refused(demo: Workspace) -> None:
     record = demo.kb.active_model_version()
     older = dataclasses.replace(
         record, settings=record.settings | {"library_versions": {"incident-kb": "0.1.0", "scikit-learn": "0.24.2"}}

