@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 run: $(VENV)/.installed
 	$(BIN)/incident-kb demo
-	$(BIN)/streamlit run app.py
+	$(BIN)/incident-kb serve
 
 test: $(VENV)/.installed-dev chromium
 	$(BIN)/ruff check .

@@ -30,6 +30,7 @@ from app_pages.common import (
 from app_pages.i18n import LANGUAGES, language, t, t_all
 from kb.vocab import ESCALATION_LEVELS, PRIORITIES, VOCABULARIES
 from pipeline import Workspace
+from pipeline.access import Account
 from pipeline.desk import casework, handoff, intake, replies
 from pipeline.desk.casework import CaseFile
 from pipeline.desk.sla import deadline
@@ -42,7 +43,7 @@ from pipeline.triage.training import SuggestionModelUnavailable
 SIMILAR_SHOWN = 5
 
 
-def header(ws: Workspace, case: CaseFile, user: str | None, seen: int) -> None:
+def header(ws: Workspace, case: CaseFile, user: Account, seen: int) -> None:
     """The case at a glance: its labels and owner, the next SLA deadline, who holds it at which level, the duplicate
     flag; claim and move."""
     incident = case.incident
@@ -82,7 +83,7 @@ def header(ws: Workspace, case: CaseFile, user: str | None, seen: int) -> None:
     claim_column, status_column, move_column = st.columns([1, 2, 1], vertical_alignment="bottom")
     # Shown the same whoever holds the case: a click on a view older than someone else's claim must still arrive,
     # to be refused with the holder's name.
-    if incident.assignee != user and claim_column.button(t("claim"), key="case_claim", type="primary"):
+    if incident.assignee != user.name and claim_column.button(t("claim"), key="case_claim", type="primary"):
         act(casework.claim, ws, incident.id, version=seen)
     target = status_column.selectbox(
         t("move_to"),
@@ -119,7 +120,7 @@ def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, similar: l
     if not case.suggestions:
         st.caption(t("no_stored_suggestions"))
         if st.button(t("compute_suggestions"), key="case_assess"):
-            notes = intake.assess(ws, [case_id], user=current_user())
+            notes = intake.assess(ws, [case_id], actor=current_user())
             for note in notes:  # why nothing could be suggested
                 st.warning(md(t(note)))
             if not notes:
@@ -191,7 +192,7 @@ def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, similar: l
         case_card(near, actions=reuse)
 
 
-def conversation_tab(ws: Workspace, case: CaseFile, user: str | None, seen: int) -> None:
+def conversation_tab(ws: Workspace, case: CaseFile, user: Account, seen: int) -> None:
     """The messages with the requester; reply templates chosen for this case and filled with its fields."""
     for message in case.conversation:
         icon = ":material/call_received:" if message.kind == "from_requester" else ":material/call_made:"
@@ -202,7 +203,7 @@ def conversation_tab(ws: Workspace, case: CaseFile, user: str | None, seen: int)
         st.caption(t("no_messages"))
     st.markdown(f"#### {t('reply')}")
     for match in replies.suggest_templates(ws, case.incident):
-        subject, body = replies.fill(match.template, case.incident, agent=user or "")
+        subject, body = replies.fill(match.template, case.incident, agent=user.name)
         st.button(
             t("use_template", name=md(match.template.name), words=md(", ".join(match.matched) or "—")),
             key=f"template_{match.template.id}",
@@ -352,7 +353,7 @@ if case_id is None:
 case_id = int(case_id)
 st.query_params["id"] = str(case_id)
 case = found(lambda: casework.case_file(ws, case_id))
-user = st.session_state.get("user")
+user = current_user()
 # The version this page showed before the click being handled now; the next click is checked against this one.
 seen_key = f"case_seen_{case_id}"
 seen = st.session_state.get(seen_key, case.incident.version)

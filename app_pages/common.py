@@ -5,18 +5,28 @@ the reader's language, case cards."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import secrets
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
 
 from app_pages.i18n import LANGUAGES, language, t
-from kb import IncidentNotFound, InvalidValue, KnowledgeBaseUnavailable, RequesterNotFound, StaleEdit
-from pipeline import Settings, Workspace
-from pipeline.desk import people
+from kb import (
+    IncidentNotFound,
+    InvalidValue,
+    KnowledgeBaseBusy,
+    KnowledgeBaseUnavailable,
+    RequesterNotFound,
+    StaleEdit,
+)
+from pipeline import Settings, Workspace, access
+from pipeline.access.accounts import Account
 from pipeline.desk.casework import AlreadyClaimed
 from pipeline.desk.sla import Deadline
 from pipeline.progress import Progress
@@ -27,10 +37,29 @@ from pipeline.workflow import TransitionRefused
 from words import CATALOGUE, Phrase, PhrasedError, duration
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 # What a refused action tells the user, as it is: a stale view, a claim lost, a move the workflow forbids, a bad
 # value, a model version that cannot be used.
-REFUSALS = (StaleEdit, AlreadyClaimed, TransitionRefused, InvalidValue, RequesterNotFound, SuggestionModelUnavailable)
+REFUSALS = (
+    StaleEdit,
+    AlreadyClaimed,
+    TransitionRefused,
+    InvalidValue,
+    RequesterNotFound,
+    SuggestionModelUnavailable,
+    access.PermissionDenied,
+    access.PasswordRefused,
+    access.SignInRefused,
+    access.LastAdmin,
+    KnowledgeBaseBusy,
+)
+# Session state keys: the browser's session token (only its hash is stored), the account this run acts for, and
+# why single sign-on found no account.
+SESSION_TOKEN = "session_token"
+ACCOUNT = "account"
+SSO_REFUSED = "sso_refused"
+DESTINATION = "destination"
 
 # Every ASCII punctuation mark may be backslash-escaped in CommonMark; this also defuses Streamlit's own
 # :color[...] / :material/...: directives and $...$ math in text that comes from reports.
@@ -121,21 +150,88 @@ def ready_workspace() -> Workspace:
     return ws
 
 
+def sso_configured() -> bool:
+    """Whether single sign-on is set up: an ``[auth]`` table in ``.streamlit/secrets.toml``."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets file at all
+        return False
+
+
+def signed_in() -> Account | None:
+    """The account of this browser session as it is now (its role may have changed), from the session's token;
+    or from single sign-on, whose e-mail must belong to an account. None: the sign-in page is all there is."""
+    ws = workspace()
+    account = access.resume(ws.kb, ws.settings, st.session_state.get(SESSION_TOKEN))
+    if account is None and sso_configured() and st.user.is_logged_in:
+        try:
+            verified = st.user.get("email_verified")
+            session = access.sign_in_by_email(ws.kb, str(st.user.get("email") or ""), verified=verified)
+        except access.SignInRefused as exc:
+            st.session_state[SSO_REFUSED] = exc.phrase
+        else:
+            st.session_state[SESSION_TOKEN] = session.token
+            account = session.account
+    st.session_state[ACCOUNT] = account  # read by the page this run shows (``current_user``)
+    return account
+
+
+def remember_destination() -> None:
+    """Keep the address this browser first asked for (a case link shared in chat, say) to go there once signed in."""
+    st.session_state.setdefault(DESTINATION, (st.context.url, st.query_params.to_dict()))  # the URL comes bare
+
+
+def go_to_destination(pages: list[st.Page]) -> None:
+    """After signing in, the page (and its query, such as a case number) the browser first asked for, if any."""
+    url, query = st.session_state.pop(DESTINATION, None) or ("", {})
+    path = urlsplit(url or "").path.strip("/").rsplit("/", 1)[-1]
+    target = next((p for p in pages if path and p.url_path == path), None)
+    if target is not None:
+        st.switch_page(target, query_params=query)
+
+
+def not_open_to_you() -> None:
+    """What a review page's address shows an agent (a link shared in chat, say)."""
+    st.warning(t("leads_only"), icon=":material/lock:")
+
+
+@contextmanager
+def errors_with_a_reference() -> Iterator[None]:
+    """A bug reaches the reader as a message with a reference; its details go to the server log under that
+    reference. Where the server shows error details (a developer's, and the tests'), the error goes on as it is."""
+    try:
+        yield
+    except Exception:
+        if st.get_option("client.showErrorDetails") in ("full", True, "true"):
+            raise
+        reference = secrets.token_hex(4)
+        logger.exception("unexpected error, reference %s", reference)
+        st.error(t("unexpected_error", reference=reference), icon=":material/error:")
+
+
+def sign_out() -> None:
+    ws = workspace()
+    if token := st.session_state.pop(SESSION_TOKEN, None):
+        access.sign_out(ws.kb, token)
+    st.session_state[ACCOUNT] = None
+    if sso_configured() and st.user.is_logged_in:
+        st.logout()  # also forget the identity provider's cookie, else the next run signs in again
+    st.rerun()
+
+
 def sidebar() -> None:
-    """Language, who is working, and the knowledge base at a glance."""
+    """Language, who is signed in, and the knowledge base at a glance."""
     ws = workspace()
     st.session_state.setdefault("lang", ws.settings.ui_language)
     with st.sidebar:
         st.radio("Language / 言語", list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
-        users = {u.name: u for u in ws.kb.users()}
-        st.selectbox(
-            t("who_are_you"),
-            list(users),
-            index=None,
-            key="user",
-            format_func=lambda name: f"{name} ({t('role_' + users[name].role)})",
-            placeholder=t("pick_your_name"),
-        )
+        account = st.session_state.get(ACCOUNT)
+        if account is None:
+            return
+        who, out = st.columns([3, 2], vertical_alignment="center")
+        who.markdown(f"**{md(account.name)}**  \n{t('role_' + account.role)}")
+        if out.button(t("sign_out"), key="sign_out", icon=":material/logout:"):
+            sign_out()
         stats = ws.kb.stats()
         st.subheader(t("knowledge_base"))
         st.metric(t("incidents"), f"{stats.incidents:,}")
@@ -149,39 +245,35 @@ def sidebar() -> None:
             st.info(t(notice), icon=":material/build:")
 
 
-def current_user() -> str:
-    """The name picked in the sidebar; stops the page with a prompt when nobody is picked."""
-    user = st.session_state.get("user")
-    if not user:
-        st.info(t("pick_your_name_first"), icon=":material/person:")
+def current_user() -> Account:
+    """The signed-in account (``app.py`` shows nothing else until there is one)."""
+    account = st.session_state.get(ACCOUNT)
+    if account is None:  # a page run outside app.py's navigation
         st.stop()
-    return user
+    return account
 
 
-def current_reviewer() -> str:
-    """The user picked in the sidebar if they are a lead or an admin; else the page stops and says who may see it."""
-    user = current_user()
-    if not people.may_review(workspace(), user):
+def current_reviewer() -> Account:
+    """The signed-in account if it is a lead or an admin; else the page stops and says who may see it (a review
+    page's address reaches an agent's browser too)."""
+    account = current_user()
+    if not access.may_review(account):
         st.warning(t("leads_only"), icon=":material/lock:")
         st.stop()
-    return user
+    return account
 
 
-def review_page(title_key: str) -> tuple[str, Workspace]:
+def review_page(title_key: str) -> tuple[Account, Workspace]:
     """A review page's start: its title, the lead or admin working (else the page stops), the ready workspace."""
     st.title(t(title_key))
     return current_reviewer(), ready_workspace()
 
 
 def act(action: Callable[..., object], *args: object, **kwargs: object) -> None:
-    """Run one change as the user picked in the sidebar; on success show the page anew, else say why nothing
-    changed (a stale view, a claim lost, a move the workflow forbids, a bad value)."""
-    user = st.session_state.get("user")
-    if not user:
-        st.error(t("pick_your_name_first"))
-        return
+    """Run one change as the signed-in account; on success show the page anew, else say why nothing changed (a
+    stale view, a claim lost, a move the workflow forbids, a bad value, a role that may not)."""
     try:
-        action(*args, user=user, **kwargs)
+        action(*args, actor=current_user(), **kwargs)
     except REFUSALS as exc:
         refuse(exc)
     else:

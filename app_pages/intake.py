@@ -31,7 +31,7 @@ with typed, st.form("intake_form", clear_on_submit=True):
         try:
             with st.spinner(t("filing")):
                 case_id = intake.submit(
-                    ws, user=user, title=title, body=body, requester_email=email, requester_name=name
+                    ws, actor=user, title=title, body=body, requester_email=email, requester_name=name
                 )
         except (ReportError, *REFUSALS) as exc:
             refuse(exc)
@@ -50,7 +50,7 @@ with uploaded:
     if st.button(t("file_uploads"), type="primary", key="intake_upload", disabled=not files):
         for file in files:
             try:
-                report = intake.upload(ws, file.name, file.getvalue(), user=user, progress=progress_bar)
+                report = intake.upload(ws, file.name, file.getvalue(), actor=user, progress=progress_bar)
             except intake.IntakeError as exc:
                 st.error(t("upload_refused", error=md(t(exc.phrase))))
                 continue

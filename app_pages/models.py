@@ -44,7 +44,7 @@ st.dataframe(
 
 if st.button(t("train_new_version"), key="models_train", type="primary"):
     try:
-        record = ws.train(user=user, activate=False, progress=progress_bar)
+        record = ws.train(actor=user, activate=False, progress=progress_bar)
     except SuggestionModelUnavailable as exc:
         st.error(md(t(exc.phrase)))
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import REFUSALS, deadline_text, md, refuse, workspace
+from app_pages.common import REFUSALS, current_user, deadline_text, md, refuse, workspace
 from app_pages.i18n import language, t
 from kb.vocab import PRIORITIES, RESOLVED_STATUSES
 from pipeline.desk import casework
@@ -16,7 +16,7 @@ from words import duration
 
 st.title(t("queue_title"))
 ws = workspace()
-user = st.session_state.get("user")
+user = current_user()
 
 view_column, sort_column = st.columns([3, 1])
 view = view_column.segmented_control(
@@ -39,12 +39,8 @@ categories = right.multiselect(t("category"), ws.kb.categories(), placeholder=t(
 sla = sla_column.multiselect(
     t("sla"), STATES, format_func=lambda s: t(f"sla_state_{s}"), placeholder=t("choose"), key="queue_sla"
 )
-if view == "mine" and not user:
-    st.info(t("pick_your_name_first"), icon=":material/person:")
-    st.stop()
-
 entries = queue(
-    ws, view=view, user=user, statuses=statuses, priorities=priorities, categories=categories, sla=sla, sort=sort
+    ws, view=view, user=user.name, statuses=statuses, priorities=priorities, categories=categories, sla=sla, sort=sort
 )
 table = pd.DataFrame(
     [
@@ -126,9 +122,9 @@ open_column.page_link("app_pages/case.py", label=t("open_case", id=case_id), que
 record = ws.kb.incident(case_id)
 if record.assignee and not casework.claimable(ws, record, user):
     claim_column.caption(t("held_by", holder=md(record.assignee)))
-elif record.assignee != user and claim_column.button(t("claim"), key="queue_claim", type="primary", disabled=not user):
+elif record.assignee != user.name and claim_column.button(t("claim"), key="queue_claim", type="primary"):
     try:  # atomic: if someone claimed it since the table was drawn, this says who
-        casework.claim(ws, case_id, user=user)
+        casework.claim(ws, case_id, actor=user)
     except REFUSALS as exc:
         refuse(exc)
     else:

@@ -16,6 +16,7 @@ from app_pages.common import (
     remembered,
 )
 from app_pages.i18n import t, t_all
+from pipeline import access
 from pipeline.settings import CRITERIA
 from pipeline.text import ReportError
 from pipeline.triage.suggest import Suggestion, with_ticks
@@ -68,10 +69,17 @@ except ReportError as exc:
     st.stop()
 except SuggestionModelUnavailable as exc:
     st.warning(t("no_suggestions", error=md(t(exc.phrase))))
-    if st.button(t("train_now"), key="triage_train"):
-        record = ws.train(user=current_user(), progress=progress_bar)
-        st.success(t("trained", version=record.id, n=f"{record.n_train:,}"))
-        st.rerun()
+    if not access.may_review(current_user()):
+        st.info(t("ask_a_lead_to_train"), icon=":material/lock:")
+    elif st.button(t("train_now"), key="triage_train"):
+        # Only a first model goes into use at once; one that replaces a model in force is a candidate, compared
+        # and activated on the Models page.
+        record = ws.train(actor=current_user(), activate=active is None, progress=progress_bar)
+        if active is None:
+            st.success(t("trained", version=record.id, n=f"{record.n_train:,}"))
+            st.rerun()
+        st.success(t("trained_candidate", version=record.id, n=f"{record.n_train:,}"))
+        st.page_link("app_pages/models.py", label=t("nav_models"), icon=":material/model_training:")
     st.stop()
 if all(CRITERION_KEY.format(key) in st.session_state for key in CRITERIA):
     result = with_ticks(result, {key for key in CRITERIA if st.session_state[CRITERION_KEY.format(key)]})

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from pipeline import Settings, Workspace
+from pipeline.access.accounts import Account
 from pipeline.progress import Progress, ProgressFactory
 from words import LANGUAGES, Phrase, PhrasedError, say
 
@@ -38,6 +39,12 @@ class Run:
             self._workspace = Workspace(self.settings)
             click.get_current_context().call_on_close(self._workspace.close)
         return self._workspace
+
+    @property
+    def actor(self) -> Account:
+        """Who the command acts as: the operator, who owns the database files and may do anything; the event log
+        records them as such ("operator (login)"), never as a name given on the command line."""
+        return Account.operator()
 
     def progress(self) -> ProgressFactory:
         """Progress bars on the terminal, each step named in the reader's language."""

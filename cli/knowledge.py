@@ -1,8 +1,11 @@
-"""The knowledge base itself: import, reindex, search, resolve, the demo, and the settings."""
+"""The knowledge base itself: import, reindex, search, resolve, the demo, serving the app, and the settings."""
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,8 @@ import click
 from cli.common import Run, pass_run
 from pipeline import Settings, demo
 from pipeline.desk.importer import IMPORTERS, parse_mapping
+from pipeline.files import ReadLimits
+from pipeline.settings import REPO_ROOT
 
 
 @click.command("import")
@@ -40,7 +45,6 @@ from pipeline.desk.importer import IMPORTERS, parse_mapping
 )
 @click.option("--date-format", help="strptime format of the date columns, e.g. '%d/%m/%Y %H:%M' (default ISO 8601).")
 @click.option("--timezone", default="UTC", show_default=True, help="Time zone of dates written without one.")
-@click.option("--actor", default="import", show_default=True, help="Name recorded in the event log for these rows.")
 @click.option("--no-index", is_flag=True, help="Store only; leave the index to the next `reindex` or app start.")
 @pass_run
 def import_(run: Run, file: Path, kind: str, mappings: tuple[str, ...], no_index: bool, **options: Any) -> None:
@@ -57,10 +61,11 @@ def import_(run: Run, file: Path, kind: str, mappings: tuple[str, ...], no_index
     mapping = parse_mapping(mappings, fields)
     ws = run.workspace()
     if kind == "requesters":
-        options = {k: options[k] for k in ("fmt", "encoding", "actor")}
+        options = {k: options[k] for k in ("fmt", "encoding")}
     else:
         options["statuses"] = ws.workflow.statuses
-    report = importer(ws.kb, file, mapping=mapping, progress=run.progress(), **options)
+    limits = ReadLimits(max_unpacked_bytes=run.settings.max_unpacked_bytes)  # the operator's file: no row cap
+    report = importer(ws.kb, file, mapping=mapping, actor=run.actor, limits=limits, progress=run.progress(), **options)
     for problem in report.problems:
         click.echo("  " + run.say(problem.phrase), err=True)
     if report.ignored_columns:
@@ -106,11 +111,10 @@ def search(run: Run, report: str, k: int | None, as_json: bool) -> None:
 @click.argument("incident_id", type=int)
 @click.option("--resolution", required=True, help="How it was fixed (what the next agent should do).")
 @click.option("--root-cause", help="Why it happened.")
-@click.option("--actor", required=True, help="Who resolved it (recorded in the event log).")
 @pass_run
-def resolve(run: Run, incident_id: int, resolution: str, root_cause: str | None, actor: str) -> None:
+def resolve(run: Run, incident_id: int, resolution: str, root_cause: str | None) -> None:
     """Resolve an incident (as the workflow's resolve move does); it joins the similar-case index at once."""
-    record = run.workspace().resolve(incident_id, user=actor, resolution=resolution, root_cause=root_cause)
+    record = run.workspace().resolve(incident_id, actor=run.actor, resolution=resolution, root_cause=root_cause)
     run.echo("resolved_indexed", id=record.id, title=record.title)
 
 
@@ -131,6 +135,21 @@ def demo_(run: Run, recreate: bool) -> None:
     run.echo("demo_ready", n=ws.kb.stats().incidents, path=str(run.settings.resolved_index_path))
 
 
+@click.command()
+@pass_run
+def serve(run: Run) -> None:
+    """Serve the app on the settings' bind_address and port, uploads capped at max_upload_bytes, errors shown as
+    a reference (details in this terminal's log). Replaces this process with Streamlit's server."""
+    settings = run.settings
+    upload_mb = max(1, math.ceil(settings.max_upload_bytes / 2**20))  # Streamlit counts whole mebibytes
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py")]
+    command += ["--server.address", settings.bind_address, "--server.port", str(settings.port)]
+    command += ["--server.maxUploadSize", str(upload_mb), "--client.showErrorDetails", "none"]
+    # What .streamlit/config.toml says, for a server started from another folder.
+    command += ["--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    os.execv(sys.executable, command)
+
+
 @click.command("settings")
 @pass_run
 def show_settings(run: Run) -> None:
@@ -142,4 +161,4 @@ def show_settings(run: Run) -> None:
         click.echo(f"    INCIDENT_KB_{name.upper()}: {info.description}")
 
 
-COMMANDS = (import_, reindex, search, resolve, demo_, show_settings)
+COMMANDS = (import_, reindex, search, resolve, demo_, serve, show_settings)

@@ -104,14 +104,13 @@ def _metrics_line(run: Run, target: str, metrics: TargetMetrics) -> str:
 
 
 @click.command()
-@click.option("--actor", default="train", show_default=True, help="Name recorded in the event log.")
 @click.option(
     "--candidate", is_flag=True, help="Keep the active version; compare the new one with it (see `models compare`)."
 )
 @pass_run
-def train(run: Run, actor: str, candidate: bool) -> None:
+def train(run: Run, candidate: bool) -> None:
     """Train the suggestion models on every resolved incident and make the new version active."""
-    record = run.workspace().train(user=actor, activate=not candidate, progress=run.progress())
+    record = run.workspace().train(actor=run.actor, activate=not candidate, progress=run.progress())
     run.echo("train_candidate" if candidate else "train_active", version=record.id, n=record.n_train)
     for target, metrics in version_metrics(record).items():
         click.echo(_metrics_line(run, target, metrics))
@@ -139,11 +138,10 @@ def models_list(run: Run) -> None:
 
 @models.command("activate")
 @click.argument("version", type=int)
-@click.option("--actor", default="admin", show_default=True, help="Name recorded in the event log.")
 @pass_run
-def models_activate(run: Run, version: int, actor: str) -> None:
+def models_activate(run: Run, version: int) -> None:
     """Make VERSION the active suggestion model (it is checked to load and fit the embedding model first)."""
-    record = run.workspace().activate(version, user=actor)
+    record = run.workspace().activate(version, actor=run.actor)
     run.echo("version_now_active", version=record.id)
 
 
@@ -168,11 +166,10 @@ def models_compare(run: Run, candidate: int, baseline: int | None) -> None:
 
 @models.command("discard")
 @click.argument("version", type=int)
-@click.option("--actor", default="admin", show_default=True, help="Name recorded in the event log.")
 @pass_run
-def models_discard(run: Run, version: int, actor: str) -> None:
+def models_discard(run: Run, version: int) -> None:
     """Discard VERSION (not the active one): it is marked so and its file deleted."""
-    discard_version(run.workspace().kb, version, user=actor)
+    discard_version(run.workspace().kb, version, actor=run.actor)
     run.echo("version_discarded_done", version=version)
 
 
@@ -199,14 +196,13 @@ def _parse_thresholds(run: Run, precisions: tuple[str, ...], classes: tuple[str,
     help="Set one class's confidence threshold; TARGET:CLASS= clears it (repeatable).",
 )  # fmt: skip
 @click.option("--note", default="", help="Why, recorded with the new version.")
-@click.option("--actor", default="admin", show_default=True, help="Name recorded in the event log.")
 @pass_run
-def thresholds(run: Run, precisions: tuple[str, ...], classes: tuple[str, ...], note: str, actor: str) -> None:
+def thresholds(run: Run, precisions: tuple[str, ...], classes: tuple[str, ...], note: str) -> None:
     """Show the thresholds in force, or change them (a new version, in force for the next suggestion)."""
     ws = run.workspace()
     if precisions or classes:
         precision, chosen = _parse_thresholds(run, precisions, classes)
-        change_thresholds(ws.kb, ws.settings, user=actor, precision=precision, classes=chosen, note=note)
+        change_thresholds(ws.kb, ws.settings, actor=run.actor, precision=precision, classes=chosen, note=note)
     policy = ws.thresholds()
     source = (
         run.say("thresholds_from_version", version=policy.version) if policy.version else run.say("settings_default")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from kb.errors import (
+    AccountLocked,
     IncidentNotFound,
     IndexCorrupt,
     IndexMismatch,
     InvalidValue,
+    KnowledgeBaseBusy,
     KnowledgeBaseUnavailable,
     ModelVersionNotFound,
     RequesterNotFound,
@@ -15,6 +17,7 @@ from kb.errors import (
 )
 from kb.records import (
     CaseFilter,
+    Credentials,
     EventRecord,
     HandoffRecord,
     IncidentRecord,
@@ -25,6 +28,7 @@ from kb.records import (
     NewSuggestion,
     NewTemplate,
     RequesterRecord,
+    SessionRecord,
     SuggestionRecord,
     TemplateRecord,
     ThresholdPolicyRecord,
@@ -34,7 +38,9 @@ from kb.store import KnowledgeBase, sqlite_file
 from kb.writer import Writer, normalise_email
 
 __all__ = [
+    "AccountLocked",
     "CaseFilter",
+    "Credentials",
     "EventRecord",
     "HandoffRecord",
     "IncidentNotFound",
@@ -44,6 +50,7 @@ __all__ = [
     "InvalidValue",
     "KBStats",
     "KnowledgeBase",
+    "KnowledgeBaseBusy",
     "KnowledgeBaseUnavailable",
     "MessageRecord",
     "ModelVersionNotFound",
@@ -53,6 +60,7 @@ __all__ = [
     "NewTemplate",
     "RequesterNotFound",
     "RequesterRecord",
+    "SessionRecord",
     "StaleEdit",
     "SuggestionRecord",
     "TemplateRecord",

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 # Fields whose change alters what a resolved incident contributes to the similar-case index.
 _CORPUS_FIELDS = {"title", "body"}
 _UNLOGGED_FIELDS = {"id", "updated_at", "version", "incident_id"}
+# Logged as changed, never with their values: even a hash is for the accounts table alone.
+_SECRET_FIELDS = {"password_hash"}
 _EVENT_COLUMNS = ("at", "actor", "entity", "entity_id", "action", "field", "old_value", "new_value")
 # What the event log calls each kind of audited row.
 _ENTITIES = {
@@ -51,9 +53,11 @@ def install(sessions: sessionmaker) -> None:
     event.listen(sessions, "after_flush", _after_flush)
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, field: str | None = None) -> str | None:
     if value is None:
         return None
+    if field in _SECRET_FIELDS:
+        return "(secret)"
     if isinstance(value, dt.datetime):
         return value.isoformat()
     return str(value)
@@ -61,7 +65,7 @@ def _text(value: Any) -> str | None:
 
 def _snapshot(obj: object) -> str:
     columns = inspect(obj).mapper.column_attrs
-    values = {c.key: _text(getattr(obj, c.key)) for c in columns if c.key not in _UNLOGGED_FIELDS}
+    values = {c.key: _text(getattr(obj, c.key), c.key) for c in columns if c.key not in _UNLOGGED_FIELDS}
     return json.dumps({k: v for k, v in values.items() if v is not None}, ensure_ascii=False)
 
 
@@ -101,7 +105,7 @@ def _after_flush(session: Session, flush_context) -> None:
     corpus_changed = False
 
     def log(entity: str, entity_id: int, action: str, field=None, old=None, new=None) -> None:
-        values = (now, actor, entity, entity_id, action, field, _text(old), _text(new))
+        values = (now, actor, entity, entity_id, action, field, _text(old, field), _text(new, field))
         rows.append(dict(zip(_EVENT_COLUMNS, values, strict=True)))
 
     for obj in session.new:

@@ -29,6 +29,14 @@ class KnowledgeBaseUnavailable(PhrasedError, RuntimeError):
     """The database cannot be opened or brought to the current schema."""
 
 
+class AccountLocked(PhrasedError, PermissionError):
+    """The account is locked after too many wrong passwords."""
+
+
+class KnowledgeBaseBusy(PhrasedError, RuntimeError):
+    """Another write held the database for longer than the wait allowed; nothing was changed."""
+
+
 class IndexMismatch(PhrasedError, RuntimeError):
     """The vector index was made by another model or from another state of the database."""
 

@@ -142,13 +142,40 @@ def close_pairs(
     return pairs
 
 
+def temporary_name(path: Path) -> Path:
+    """Where a file is written before it replaces ``path``: beside it, named for the writing process, so that
+    ``remove_stale_temporaries`` can tell one a dead process left from one still being written."""
+    return path.with_name(f"{path.name}.tmp-{os.getpid()}")
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the half-written files that processes killed mid-write left in ``folder``; returns them."""
+    removed = []
+    for tmp in folder.glob("*.tmp-*"):
+        pid = tmp.name.rsplit(".tmp-", 1)[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def write_arrays(path: str | Path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     """Write ``meta`` (JSON, with the format version) and named arrays to ``path`` atomically: readers see the old
     file or the new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {**meta, "format": FORMAT_VERSION}
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp = temporary_name(path)
     try:
         with open(tmp, "wb") as f:
             np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)

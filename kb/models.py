@@ -95,6 +95,8 @@ class Incident(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When a mailed report says it was sent (its Date header): shown, never trusted; created_at is when it came in.
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
     root_cause: Mapped[str | None] = mapped_column(Text)
     # Set at intake when an open case already described the same problem.
@@ -109,15 +111,34 @@ class Incident(Base):
 
 
 class User(Base):
-    """Someone working in the tool; the name is what the event log records."""
+    """An account of someone working in the tool; the name is what the event log records. The password is kept
+    only as its argon2id hash; an account without one signs in through single sign-on only."""
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
     role: Mapped[str] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A signed-in browser: only the token's SHA-256 is kept, so the table cannot be replayed into a session."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Message(Base):
@@ -132,6 +153,8 @@ class Message(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What a mail's Date header claims; ``at`` is when it was received, which the SLA clocks go by.
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Suggestion(Base):
@@ -220,7 +243,9 @@ class ModelVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     artifact: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of the artifact under the desk's signing key: whoever can write the database and the model folder
+    # still cannot make the app unpickle a file of their own.
+    signature: Mapped[str] = mapped_column(String(64))
     embedding_model: Mapped[str] = mapped_column(String(200))
     snapshot: Mapped[str] = mapped_column(String(100))
     n_train: Mapped[int] = mapped_column(Integer)

@@ -42,6 +42,7 @@ class IncidentRecord:
     duplicate_of: int | None = None
     version: int = 1
     requester_name: str | None = None
+    sent_at: dt.datetime | None = None
 
     @classmethod
     def from_row(cls, row: models.Incident, *, with_requester: bool = True) -> IncidentRecord:
@@ -87,10 +88,36 @@ class KBStats:
 
 @dataclass(frozen=True, slots=True)
 class UserRecord(_Record):
+    """An account as the pages and the pipeline see it: never its password hash."""
+
     id: int
     name: str
+    email: str | None
     role: str
     active: bool
+    locked_until: dt.datetime | None
+    last_sign_in_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials(_Record):
+    """What checking a sign-in needs, read by the sign-in alone."""
+
+    id: int
+    name: str
+    active: bool
+    password_hash: str | None
+    failed_sign_ins: int
+    locked_until: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord(_Record):
+    id: int
+    user_id: int
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    ended_at: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +131,7 @@ class MessageRecord(_Record):
     subject: str
     body: str
     at: dt.datetime
+    sent_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +169,11 @@ class NewSuggestion:
 
 @dataclass(frozen=True, slots=True)
 class NewModelVersion:
-    """A trained suggestion model to register (``Writer.add_model_version``): its file, that file's SHA-256, what it
-    was trained on and with, and its metrics (JSON)."""
+    """A trained suggestion model to register (``Writer.add_model_version``): its file, that file's signature (an
+    HMAC-SHA256 under a key kept outside the data folder), what it was trained on and with, and its metrics (JSON)."""
 
     artifact: str
-    sha256: str
+    signature: str
     embedding_model: str
     snapshot: str
     n_train: int

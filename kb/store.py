@@ -7,7 +7,9 @@ one transaction whose changes the event log records (see ``kb.audit``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,18 +17,19 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from kb import audit, schema
+from kb.accounts import AccountReads
 from kb.case_parts import CasePartReads
 from kb.errors import (
     IncidentNotFound,
+    KnowledgeBaseBusy,
     KnowledgeBaseUnavailable,
     RequesterNotFound,
     StaleEdit,
-    UserNotFound,
 )
 from kb.models import (
     Event,
@@ -37,7 +40,6 @@ from kb.models import (
     Requester,
     RequesterEmail,
     Suggestion,
-    User,
 )
 from kb.records import (
     CaseFilter,
@@ -46,7 +48,6 @@ from kb.records import (
     KBStats,
     RequesterRecord,
     TemplateRecord,
-    UserRecord,
 )
 from kb.registry import RegistryReads
 from kb.vocab import RESOLVED_STATUSES
@@ -55,11 +56,15 @@ from kb.writer import Writer, normalise_email
 logger = logging.getLogger(__name__)
 
 
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+# How each database says it waited too long for another transaction's lock.
+_BUSY = re.compile(r"database is locked|database table is locked|lock timeout|statement timeout", re.IGNORECASE)
+
+
+def _sqlite_pragmas(busy_seconds: float, dbapi_connection, connection_record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores foreign keys unless asked, per connection
     cursor.execute("PRAGMA journal_mode=WAL")  # readers (the app) never block the writer (an import)
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -76,7 +81,7 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-class KnowledgeBase(CasePartReads, RegistryReads):
+class KnowledgeBase(AccountReads, CasePartReads, RegistryReads):
     """The knowledge base at ``url`` (an SQLAlchemy URL), created and migrated to the current schema on open.
 
     Parameters
@@ -94,13 +99,16 @@ class KnowledgeBase(CasePartReads, RegistryReads):
     >>> kb.close()
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_seconds: float = 10) -> None:
+        """Open (and bring to the current schema) the database at ``url``. A write that waits longer than
+        ``busy_seconds`` for another to finish is refused as KnowledgeBaseBusy, with nothing changed."""
         self.url = make_url(url)
         if self.sqlite_path is not None:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(self.url)
+        # hide_parameters: an error's message (logged) must not carry the values written, a password hash say.
+        self.engine: Engine = create_engine(self.url, hide_parameters=True)
         if self.url.get_backend_name() == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", functools.partial(_sqlite_pragmas, busy_seconds))
         try:
             schema.upgrade(self.engine)
         except DBAPIError as exc:
@@ -145,6 +153,10 @@ class KnowledgeBase(CasePartReads, RegistryReads):
                 yield Writer(session)
         except StaleDataError as exc:  # another transaction changed the row between our read and our write
             raise StaleEdit("stale_edit_same_moment") from exc
+        except OperationalError as exc:
+            if _BUSY.search(str(exc.orig)):  # SQLite's "database is locked"; a server's lock or statement timeout
+                raise KnowledgeBaseBusy("kb_busy") from exc
+            raise
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -316,20 +328,6 @@ class KnowledgeBase(CasePartReads, RegistryReads):
         query = select(Incident).where(Incident.requester_id == requester_id).order_by(Incident.created_at)
         with self._read() as s:
             return [IncidentRecord.from_row(row, with_requester=False) for row in s.scalars(query)]
-
-    def users(self, *, active_only: bool = True) -> list[UserRecord]:
-        query = select(User).order_by(User.name)
-        if active_only:
-            query = query.where(User.active)
-        with self._read() as s:
-            return [UserRecord.from_row(row) for row in s.scalars(query)]
-
-    def user(self, name: str) -> UserRecord:
-        with self._read() as s:
-            row = s.scalar(select(User).where(User.name == name))
-            if row is None:
-                raise UserNotFound("user_not_found", name=name)
-            return UserRecord.from_row(row)
 
     def templates(self) -> list[TemplateRecord]:
         with self._read() as s:

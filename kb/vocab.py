@@ -3,7 +3,11 @@ them for people). Which statuses exist is the workflow's business, in the settin
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+import re
+from typing import Any, Literal, get_args
+
+from kb.errors import InvalidValue
+from words import Phrase
 
 Priority = Literal["P1", "P2", "P3", "P4"]
 EscalationLevel = Literal["none", "L1", "L2", "L3"]
@@ -41,3 +45,22 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
 # knowledge once resolved (only resolved and closed cases feed the similar-case index and the models).
 NEW_STATUS = "new"
 RESOLVED_STATUSES: tuple[str, ...] = ("resolved", "closed")
+
+# Which statuses exist is the workflow's business (configurable); the knowledge base only keeps them tidy.
+_STATUS_NAME = re.compile(r"[a-z][a-z0-9_]{0,29}")
+
+
+def check(field: str, value: Any) -> None:
+    """InvalidValue unless ``value`` is one of the field's vocabulary (if it has one), or a tidy status name."""
+    allowed = VOCABULARIES.get(field)
+    if allowed is not None and value is not None and value not in allowed:
+        raise InvalidValue("value_not_in_vocabulary", field=field, allowed=list(allowed), value=repr(value))
+    if field == "status" and not _STATUS_NAME.fullmatch(str(value)):
+        raise InvalidValue("status_name_untidy", value=repr(value))
+
+
+def required(what: str, text: str | None) -> str:
+    """``text`` without surrounding blanks; InvalidValue (``what`` is the code of the missing thing) if empty."""
+    if not (text or "").strip():
+        raise InvalidValue("required_empty", what=Phrase(what))
+    return text.strip()

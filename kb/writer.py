@@ -7,7 +7,6 @@ pipeline's rules (``pipeline.desk.casework``, ``pipeline.workflow``); here a cha
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from email.utils import parseaddr
@@ -17,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb import models
+from kb.accounts import AccountWrites
 from kb.audit import change_time
 from kb.errors import (
     IncidentNotFound,
     InvalidValue,
     RequesterNotFound,
     StaleEdit,
-    UserNotFound,
 )
 from kb.records import (
     HandoffRecord,
@@ -33,11 +32,9 @@ from kb.records import (
     SuggestionRecord,
 )
 from kb.registry import RegistryWrites
-from kb.vocab import NEW_STATUS, VOCABULARIES
+from kb.vocab import NEW_STATUS, check, required
 from words import Phrase
 
-# Which statuses exist is the workflow's business (configurable); the knowledge base only keeps them tidy.
-_STATUS_NAME = re.compile(r"[a-z][a-z0-9_]{0,29}")
 EDITABLE_FIELDS = (
     "title",
     "body",
@@ -58,21 +55,6 @@ EDITABLE_FIELDS = (
 )
 
 
-def _check(field: str, value: Any) -> None:
-    allowed = VOCABULARIES.get(field)
-    if allowed is not None and value is not None and value not in allowed:
-        raise InvalidValue("value_not_in_vocabulary", field=field, allowed=list(allowed), value=repr(value))
-    if field == "status" and not _STATUS_NAME.fullmatch(str(value)):
-        raise InvalidValue("status_name_untidy", value=repr(value))
-
-
-def _required(what: str, text: str | None) -> str:
-    """``text`` without surrounding blanks; InvalidValue (``what`` is the code of the missing thing) if empty."""
-    if not (text or "").strip():
-        raise InvalidValue("required_empty", what=Phrase(what))
-    return text.strip()
-
-
 def normalise_email(address: str) -> str:
     """``'Taro <Taro@Example.jp>'`` -> ``'taro@example.jp'``; raises InvalidValue if it is no address."""
     _, addr = parseaddr(address or "")
@@ -83,7 +65,7 @@ def normalise_email(address: str) -> str:
     return addr
 
 
-class Writer(RegistryWrites):
+class Writer(AccountWrites, RegistryWrites):
     """Changes within one transaction. Get one from ``KnowledgeBase.write(actor)``; never build it directly."""
 
     def __init__(self, session: Session) -> None:
@@ -102,11 +84,11 @@ class Writer(RegistryWrites):
         """Store new incidents (keyword fields as in ``add_incident``) in one flush; returns their ids."""
         objs = []
         for row in rows:
-            unknown = set(row) - set(EDITABLE_FIELDS) - {"import_key", "updated_at"}
+            unknown = set(row) - set(EDITABLE_FIELDS) - {"import_key", "updated_at", "sent_at"}
             if unknown:
                 raise TypeError(f"unknown incident fields {sorted(unknown)}; valid: {', '.join(EDITABLE_FIELDS)}")
             for field, value in row.items():
-                _check(field, value)
+                check(field, value)
             if not (row.get("title") or "").strip():
                 raise InvalidValue("required_empty", what=Phrase("what_incident_title"))
             values = dict(row)
@@ -156,7 +138,7 @@ class Writer(RegistryWrites):
             raise TypeError(f"cannot edit {sorted(unknown)}; editable fields: {', '.join(EDITABLE_FIELDS)}")
         row = self._incident(incident_id, expected_version)
         for field, value in changes.items():
-            _check(field, value)
+            check(field, value)
             setattr(row, field, value)
         self._session.flush()
         return IncidentRecord.from_row(row)
@@ -205,41 +187,29 @@ class Writer(RegistryWrites):
         ).all()
         return ids[0] if len(ids) == 1 else None
 
-    def add_user(self, name: str, role: str = "agent") -> int:
-        _check("role", role)
-        name = _required("what_user_name", name)
-        if self._session.scalar(select(models.User.id).where(models.User.name == name)) is not None:
-            raise InvalidValue("user_exists", name=name)
-        user = models.User(name=name, role=role, active=True)
-        self._session.add(user)
-        self._session.flush()
-        return user.id
-
-    def update_user(self, user_id: int, **changes: Any) -> None:
-        """Change a user's ``role`` or ``active`` flag."""
-        row = self._session.get(models.User, user_id)
-        if row is None:
-            raise UserNotFound("user_id_not_found", id=user_id)
-        for field, value in changes.items():
-            if field not in ("role", "active"):
-                raise TypeError(f"cannot edit a user's {field}; editable: role, active")
-            _check(field, value)
-            setattr(row, field, value)
-        self._session.flush()
-
     def add_message(
-        self, incident_id: int, *, kind: str, author: str, body: str, subject: str = "", at: dt.datetime | None = None
+        self,
+        incident_id: int,
+        *,
+        kind: str,
+        author: str,
+        body: str,
+        subject: str = "",
+        at: dt.datetime | None = None,
+        sent_at: dt.datetime | None = None,
     ) -> int:
-        """Add to a case's conversation: a message from or to the requester, or an internal note."""
-        _check("kind", kind)
+        """Add to a case's conversation: a message from or to the requester, or an internal note. ``at``: when it
+        was received or written (now, unless replayed); ``sent_at``: what a mail's Date header claims."""
+        check("kind", kind)
         self._incident(incident_id)
         message = models.Message(
             incident_id=incident_id,
             kind=kind,
-            author=_required("what_message_author", author),
+            author=required("what_message_author", author),
             subject=subject or "",
-            body=_required("what_message", body),
+            body=required("what_message", body),
             at=at or self.now(),
+            sent_at=sent_at,
         )
         self._session.add(message)
         self._session.flush()
@@ -249,7 +219,7 @@ class Writer(RegistryWrites):
         """Store what the assistant suggested at intake: per target its value (None if not sure), best, confidence."""
         self._incident(incident_id)
         for s in suggestions:
-            _check(s.target, s.value)
+            check(s.target, s.value)
         self._session.add_all(
             models.Suggestion(incident_id=incident_id, **(asdict(s) | {"created_at": s.created_at or self.now()}))
             for s in suggestions
@@ -267,8 +237,8 @@ class Writer(RegistryWrites):
         reason: str = "",
     ) -> SuggestionRecord:
         """Record what an agent made of a stored suggestion: accepted, overridden or chosen, with the final value."""
-        _check("decision", decision)
-        _check(target, final_value)
+        check("decision", decision)
+        check(target, final_value)
         row = self._session.scalar(
             select(models.Suggestion).where(
                 models.Suggestion.incident_id == incident_id, models.Suggestion.target == target
@@ -292,12 +262,12 @@ class Writer(RegistryWrites):
         criteria: Collection[str] = (),
     ) -> HandoffRecord:
         """Store an escalation with its package and the escalation guide's criteria ticked for it."""
-        _check("escalation_level", level)
+        check("escalation_level", level)
         row = models.Handoff(
             incident_id=incident_id,
             level=level,
-            holder=_required("what_holder", holder),
-            package=_required("what_package", package),
+            holder=required("what_holder", holder),
+            package=required("what_package", package),
             created_by=created_by,
             criteria=sorted(criteria),
             created_at=self.now(),
@@ -323,8 +293,8 @@ class Writer(RegistryWrites):
 
     def save_template(self, template: NewTemplate, *, template_id: int | None = None) -> int:
         """Add a reply template, or replace the one with ``template_id``."""
-        _check("language", template.language)
-        name = _required("what_template_name", template.name)
+        check("language", template.language)
+        name = required("what_template_name", template.name)
         clash = self._session.scalar(select(models.ReplyTemplate.id).where(models.ReplyTemplate.name == name))
         if clash is not None and clash != template_id:
             raise InvalidValue("template_exists", name=name)
@@ -332,7 +302,7 @@ class Writer(RegistryWrites):
         if row is None:
             raise InvalidValue("template_not_found", id=template_id)
         row.name, row.language, row.subject = name, template.language, template.subject.strip()
-        row.body = _required("what_template_body", template.body)
+        row.body = required("what_template_body", template.body)
         row.subject_keywords = [k.strip() for k in template.subject_keywords if k.strip()]
         row.body_keywords = [k.strip() for k in template.body_keywords if k.strip()]
         self._session.add(row)

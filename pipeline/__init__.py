@@ -3,10 +3,12 @@
 - at the top, what every part shares: ``settings`` (one object for all configuration), ``workspace`` (the knowledge
   base, models and index, opened from settings), ``workflow`` (statuses and their moves), ``text`` (report text),
   ``files`` (reading the files people bring), ``progress``, and ``demo`` (the demo knowledge base);
+- ``access``: who acts and what their role allows: accounts, sign-in and sessions; beneath the three parts below,
+  every one of whose changes takes the acting account and is checked against its role;
 - ``triage``: the assistant itself, for agents and leads alike: embedding, the similar-case index and search, the
   suggestion models, their thresholds, training, versions and the public yardsticks;
 - ``desk``: the agents' working day: import and intake, e-mail, cases and what is done to them, hand-offs, replies,
-  the queue, SLA clocks, requesters and the team;
+  the queue, SLA clocks and requesters;
 - ``review``: the leads' and analysts' look back: suggestion quality, the escalation review, knowledge base health,
   trends, recurring problems and event logs.
 

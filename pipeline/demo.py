@@ -12,13 +12,16 @@ import numpy as np
 
 from kb import CaseFilter, IncidentRecord, KnowledgeBase, NewTemplate
 from kb.vocab import ESCALATION_LEVELS
+from pipeline.access.accounts import Account, write_as
+from pipeline.access.team import add_account, reset_password, update_account
 from pipeline.desk import casework, handoff
 from pipeline.desk.importer import DATE_FIELDS, ImportReport, import_incidents, import_requesters
 from pipeline.desk.intake import assess, stored_suggestions
+from pipeline.desk.replies import save_template
 from pipeline.desk.values import parse_datetime
 from pipeline.files import read_rows
 from pipeline.progress import ProgressFactory
-from pipeline.settings import Settings
+from pipeline.settings import LOCAL_HOSTS, Settings
 from pipeline.triage.training import resolved_incidents
 from pipeline.workspace import Workspace
 from words import Phrase, PhrasedError
@@ -30,6 +33,11 @@ INCIDENTS_FILE = "demo_incidents.jsonl"
 TEAM_FILE = "demo_team.toml"
 REPLAYED_WEEKS = 8
 DEMO_STATE = "demo"  # kb_meta key: "building" while the demo is being built, "ready" once it is whole
+# Who builds the demo, as the event log records it.
+DEMO = Account(id=None, name="demo", role="admin")
+# Every demo account's password: shown on the sign-in page while the database is the demo (``demo_password``), so a
+# newcomer tries each role in a minute. A desk's own accounts get their own passwords.
+DEMO_PASSWORD = "incident-kb-demo"
 DEMO_SHIFT = "demo_shift_days"  # kb_meta key: how many days the demo's dates were moved forward
 DAY = dt.timedelta(days=1)
 # What the replay's agents write (the demo's history knows the right values, not why), in the case's language:
@@ -75,21 +83,20 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
         w.set_meta(DEMO_STATE, "building")  # until the end: an interrupted build is known as such
         w.set_meta(DEMO_SHIFT, str(shift.days))
     reports = [
-        import_requesters(ws.kb, folder / REQUESTERS_FILE, actor="demo", progress=progress),
+        import_requesters(ws.kb, folder / REQUESTERS_FILE, actor=DEMO, progress=progress),
         import_incidents(
-            ws.kb, folder / INCIDENTS_FILE, statuses=ws.workflow.statuses, shift=shift, actor="demo", progress=progress
+            ws.kb, folder / INCIDENTS_FILE, statuses=ws.workflow.statuses, shift=shift, actor=DEMO, progress=progress
         ),
     ]
     ws.reindex(progress)
     team = tomllib.loads((folder / TEAM_FILE).read_text(encoding="utf-8"))
-    with ws.kb.write("demo") as w:
-        for user in team["users"]:
-            w.add_user(user["name"], user["role"])
-        for template in team["templates"]:
-            w.save_template(NewTemplate(**template))
-    replay_desk(ws, [u["name"] for u in team["users"] if u["role"] == "agent"], progress)
-    ws.train(user="demo", progress=progress)
-    assess(ws, [case.id for case in ws.kb.open_incidents()], user="demo", progress=progress)
+    for user in team["users"]:
+        add_account(ws.kb, user["name"], user["role"], actor=DEMO, email=user["email"], password=DEMO_PASSWORD)
+    for template in team["templates"]:
+        save_template(ws, NewTemplate(**template), actor=DEMO)
+    replay_desk(ws, [Account.signed_in(ws.kb.user(u["name"])) for u in team["users"] if u["role"] == "agent"], progress)
+    ws.train(actor=DEMO, progress=progress)
+    assess(ws, [case.id for case in ws.kb.open_incidents()], actor=DEMO, progress=progress)
     with ws.kb.write("demo") as w:
         w.set_meta(DEMO_STATE, "ready")
     return reports
@@ -111,8 +118,22 @@ def build_if_empty(ws: Workspace, progress: ProgressFactory) -> list[ImportRepor
     """Build the demo into the workspace's knowledge base if it is empty (what each import did); None if it holds
     incidents already."""
     if ws.kb.stats().incidents:
+        _sign_in_for_older_demos(ws)
         return None
     return build_demo(ws, progress)
+
+
+def _sign_in_for_older_demos(ws: Workspace) -> None:
+    """A demo built before accounts signed in has its team without passwords: they get the demo's password and
+    e-mail, so ``make run`` on it still lets a newcomer in."""
+    if ws.kb.meta(DEMO_STATE) != "ready":
+        return
+    team = tomllib.loads((ws.settings.demo_dir / TEAM_FILE).read_text(encoding="utf-8"))["users"]
+    for user in team:
+        credentials = ws.kb.credentials(user["name"])
+        if credentials is not None and credentials.password_hash is None:
+            update_account(ws.kb, credentials.id, email=user["email"], actor=DEMO)
+            reset_password(ws.kb, credentials.id, DEMO_PASSWORD, actor=DEMO)
 
 
 def _remove_sqlite(settings: Settings) -> None:
@@ -136,12 +157,19 @@ def date_shift(path: Path, now: dt.datetime) -> dt.timedelta:
     return DAY * max(0, (now - max(dates)) // DAY)
 
 
+def demo_password(kb: KnowledgeBase, settings: Settings) -> str | None:
+    """The demo accounts' password while this database is the demo served to this machine only, for the sign-in
+    page to show; else None (a demo served to the network does not advertise its admin's password)."""
+    local = settings.bind_address in LOCAL_HOSTS
+    return DEMO_PASSWORD if local and kb.meta(DEMO_STATE) == "ready" else None
+
+
 def interrupted(kb: KnowledgeBase) -> bool:
     """Whether this knowledge base holds a demo whose build was interrupted (half imported, trained or replayed)."""
     return kb.meta(DEMO_STATE) == "building"
 
 
-def replay_desk(ws: Workspace, agents: list[str], progress: ProgressFactory, weeks: int = REPLAYED_WEEKS) -> None:
+def replay_desk(ws: Workspace, agents: list[Account], progress: ProgressFactory, weeks: int = REPLAYED_WEEKS) -> None:
     """The resolved cases of the last ``weeks`` as if they had come through the desk: suggested by a model trained
     on the cases before them (so the quality figures are honest), the suggestions accepted or overridden by the
     value each case was resolved with, and the escalated ones handed off (first to the level the assistant
@@ -154,12 +182,12 @@ def replay_desk(ws: Workspace, agents: list[str], progress: ProgressFactory, wee
     """
     resolved = resolved_incidents(ws.kb)
     start = max(case.created_at for case in resolved) - dt.timedelta(weeks=weeks)
-    ws.train(user="demo", created_before=start, progress=progress)
+    ws.train(actor=DEMO, created_before=start, progress=progress)
     rng = np.random.default_rng(0)
     recent = sorted((case for case in resolved if case.created_at >= start), key=lambda case: case.created_at)
     with progress(Phrase("progress_replaying"), len(recent)) as step:
         for case in recent:
-            _replay(ws, case, str(rng.choice(agents)), rng)
+            _replay(ws, case, agents[int(rng.choice(len(agents)))], rng)
             step(1)
     # The open cases someone holds have had their first reply too. It came before they reached the status they were
     # imported with (a path the replay does not know), so it is recorded without the move a reply makes.
@@ -174,21 +202,23 @@ def _first_reply_delay(rng: np.random.Generator) -> dt.timedelta:
     return dt.timedelta(minutes=float(rng.lognormal(np.log(20), 0.8)))
 
 
-def _replay(ws: Workspace, case: IncidentRecord, agent: str, rng: np.random.Generator) -> None:
+def _replay(ws: Workspace, case: IncidentRecord, agent: Account, rng: np.random.Generator) -> None:
     before = CaseFilter(until=case.created_at.date() - dt.timedelta(days=1))  # what was known when it came in
     result = ws.triage(case, where=before)
     resolved_at = case.resolved_at or case.created_at + dt.timedelta(days=1)
     life = resolved_at - case.created_at
     answered = case.created_at + min(life / 4, _first_reply_delay(rng))
-    with ws.kb.write(agent, at=case.created_at) as w:
+    with write_as(ws.kb, agent, at=case.created_at) as w:
         w.add_suggestions(case.id, stored_suggestions(result, at=case.created_at))
-    casework.reply(ws, case.id, user=agent, subject="", body=ACKNOWLEDGEMENTS[case.language], version=None, at=answered)
+    casework.reply(
+        ws, case.id, actor=agent, subject="", body=ACKNOWLEDGEMENTS[case.language], version=None, at=answered
+    )
     reasons = OVERRIDE_REASONS[case.language]
     for target, suggestion in result.suggestions.items():
         final = getattr(case, target)
         if final is not None:  # the agent gives the case the value it was resolved with, as the desk records it
             reason = reasons[target] if casework.decision(suggestion.value, final) == "overridden" else ""
-            casework.decide(ws, case.id, target, final, user=agent, version=None, reason=reason, at=answered)
+            casework.decide(ws, case.id, target, final, actor=agent, version=None, reason=reason, at=answered)
     if case.escalation_level not in ESCALATION_LEVELS[1:]:
         return
     suggested = result.escalation_level.best if result.escalation_level else case.escalation_level
@@ -200,10 +230,12 @@ def _replay(ws: Workspace, case: IncidentRecord, agent: str, rng: np.random.Gene
     for level in levels:
         drafted = handoff.draft(ws, case.id, level, criteria=criteria, similar=result.similar)
         package = drafted.markdown(case.language)
-        with ws.kb.write(agent, at=at) as w:
+        with write_as(ws.kb, agent, at=at) as w:
             holder = ws.settings.escalation_holders[level]
             w.update_incident(case.id, assignee=holder)
-            w.add_handoff(case.id, level=level, holder=holder, package=package, created_by=agent, criteria=criteria)
+            w.add_handoff(
+                case.id, level=level, holder=holder, package=package, created_by=agent.name, criteria=criteria
+            )
         at += (resolved_at - at) / 2
-    with ws.kb.write(agent, at=resolved_at) as w:  # the case goes back to whoever resolved it
+    with write_as(ws.kb, agent, at=resolved_at) as w:  # the case goes back to whoever resolved it
         w.update_incident(case.id, assignee=case.assignee)

@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,18 @@ Format = Literal["csv", "jsonl"]
 # The csv module refuses cells over 128 KiB outright, which would end the whole import at the first one;
 # let it read them, so that the importer's own limit can report the row and the import go on.
 csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much one file may hold: its unpacked size (a gzip of zeros unpacks a hundred times over), and, for
+    uploads, its rows. Past either the whole file is refused before anything from it is stored."""
+
+    max_unpacked_bytes: int = 50_000_000
+    max_rows: int | None = None
+
+
+DEFAULT_LIMITS = ReadLimits()  # the settings' default size, no row cap: an operator's own import
 
 
 class ImportFileError(PhrasedError, ValueError):
@@ -41,17 +54,30 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> str:
         raise ImportFileError("file_unknown_encoding", encoding=encoding) from None
 
 
-def read_text(path: Path, encoding: str | None) -> str:
+def read_text(path: Path, encoding: str | None, limits: ReadLimits = DEFAULT_LIMITS) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImportFileError("file_unreadable", path=str(path), error=exc.strerror) from None
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise ImportFileError("file_bad_gzip", name=path.name, error=str(exc)) from None
+        data = _gunzip(data, path, limits.max_unpacked_bytes)
+    elif len(data) > limits.max_unpacked_bytes:
+        raise ImportFileError("file_too_big", name=path.name, mb=limits.max_unpacked_bytes / 1e6)
     return _decode(data, path, encoding)
+
+
+def _gunzip(data: bytes, path: Path, limit: int) -> bytes:
+    """Unpack as a stream, a megabyte at a time, and stop past ``limit``: memory stays bounded by it."""
+    out = io.BytesIO()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(1 << 20):
+                out.write(chunk)
+                if out.tell() > limit:
+                    raise ImportFileError("file_too_big", name=path.name, mb=limit / 1e6)
+    except (OSError, EOFError) as exc:
+        raise ImportFileError("file_bad_gzip", name=path.name, error=str(exc)) from None
+    return out.getvalue()
 
 
 def detect_format(path: Path) -> Format:
@@ -64,10 +90,19 @@ def detect_format(path: Path) -> Format:
     raise ImportFileError("file_unknown_format", name=path.name)
 
 
-def read_rows(path: Path, *, fmt: Format | None = None, encoding: str | None = None) -> Iterator[tuple[int, Any]]:
+def read_rows(
+    path: Path, *, fmt: Format | None = None, encoding: str | None = None, limits: ReadLimits = DEFAULT_LIMITS
+) -> Iterator[tuple[int, Any]]:
     """(line number, row) for every data row: a dict of column -> text for CSV, any JSON value for JSON Lines,
-    or the ``RowError`` of a row that cannot be read."""
-    text = read_text(path, encoding)
+    or the ``RowError`` of a row that cannot be read. ImportFileError past ``limits``."""
+    for count, numbered in enumerate(_rows(path, fmt, encoding, limits), start=1):
+        if limits.max_rows is not None and count > limits.max_rows:
+            raise ImportFileError("file_too_many_rows", name=path.name, limit=limits.max_rows)
+        yield numbered
+
+
+def _rows(path: Path, fmt: Format | None, encoding: str | None, limits: ReadLimits) -> Iterator[tuple[int, Any]]:
+    text = read_text(path, encoding, limits)
     fmt = fmt or detect_format(path)
     if fmt == "jsonl":
         for number, line in enumerate(text.split("\n"), start=1):

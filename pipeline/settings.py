@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
@@ -28,6 +29,15 @@ from kb.vocab import IMPACTS, NEW_STATUS, RESOLVED_STATUSES, URGENCIES, Escalati
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def https_or_local(url: str) -> bool:
+    """Whether ``url`` is https, or plain http to this machine: what may carry a case's text off it."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS)
+
+
 # The escalation guide's four criteria (技術的限界, 時間的制約, 複雑な問題, 顧客要望), in its order.
 CRITERIA = ("technical_limit", "time_constraint", "complexity", "customer_request")
 
@@ -288,6 +298,14 @@ class Settings(BaseSettings):
             "None: no posting."
         ),
     )
+
+    @field_validator("chat_webhook_url")
+    @classmethod
+    def _webhook_over_https(cls, url: str | None) -> str | None:
+        if url and not https_or_local(url):
+            raise ValueError("chat_webhook_url must be an https URL (plain http only to localhost)")
+        return url
+
     ui_language: Literal["en", "ja"] = Field(
         "en", description="The app's language until a user switches it in the sidebar: 'en' or 'ja'."
     )
@@ -297,6 +315,17 @@ class Settings(BaseSettings):
     demo_dir: Path = Field(
         REPO_ROOT / "data", description="Folder holding demo_requesters.jsonl, demo_incidents.jsonl and demo_team.toml."
     )
+    max_unpacked_bytes: int = Field(50_000_000, gt=0, description="Most a gzipped file may unpack to (import, intake).")
+    max_upload_rows: int = Field(10_000, gt=0, description="Most reports (rows or e-mails) one intake upload may hold.")
+    signing_key_file: Path = Field(
+        Path("~/.config/incident-kb/signing.key"),
+        description="Signs trained model files (made on first use, owner-only); keep it apart from data and backups.",
+    )
+    bind_address: str = Field("127.0.0.1", description="Where `incident-kb serve` listens: 0.0.0.0 only behind TLS.")
+    port: int = Field(8501, gt=0, lt=65536, description="Port `incident-kb serve` listens on.")
+    lockout_attempts: int = Field(5, ge=1, description="Wrong passwords in a row that lock an account.")
+    lockout_minutes: float = Field(15, gt=0, description="How long a locked account stays locked.")
+    session_idle_hours: float = Field(8, gt=0, description="A signed-in browser left idle this long signs in again.")
 
     @model_validator(mode="after")
     def _whole_workflow(self) -> Settings:

@@ -19,8 +19,10 @@ from functools import cached_property
 from typing import Any
 
 from kb import CaseFilter, IncidentRecord, InvalidValue, KnowledgeBase, ModelVersionRecord
+from kb.index import remove_stale_temporaries
 from kb.retrieval import Query, SearchIndex
 from kb.vocab import RESOLVED_STATUSES
+from pipeline.access.accounts import LEADS, Account, require, write_as
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.settings import Settings
 from pipeline.text import clean_report, incident_text
@@ -46,6 +48,11 @@ class Workspace:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.kb = KnowledgeBase(self.settings.resolved_database_url)
+        # What processes killed mid-write left behind (an index or a model half saved) goes at start.
+        for folder in {self.settings.resolved_index_path.parent, self.settings.resolved_model_dir}:
+            if folder.is_dir():
+                for path in remove_stale_temporaries(folder):
+                    logger.info("removed %s, left by a process stopped while writing it", path)
         self._embedders: dict[str, Embedder] = {}
         self._index: SearchIndex | None = None
         self._open: tuple[tuple, SearchIndex] | None = None
@@ -195,12 +202,15 @@ class Workspace:
         open_cases = self._similar(query, k, where, open_cases=True) if not wanted or wanted - done else []
         return SearchResult(resolved, open_cases)
 
+    def _signing_key(self) -> bytes:
+        return versions.signing_key(self.settings)
+
     def suggestion_models(self) -> SuggestionModels:
         """The active trained version, loaded once; loaded again only when another version becomes active."""
         active = self.kb.active_model_version()
         with self._lock:
             if self._models is None or active is None or self._models.version != active.id:
-                self._models = versions.load_active(self.kb, self.embedder.name)
+                self._models = versions.load_active(self.kb, self.embedder.name, self._signing_key())
             return self._models
 
     def thresholds(self) -> Thresholds:
@@ -235,26 +245,29 @@ class Workspace:
     def train(
         self,
         *,
-        user: str,
+        actor: Account,
         activate: bool = True,
         created_before: dt.datetime | None = None,
         progress: ProgressFactory = no_progress,
     ) -> ModelVersionRecord:
         """Train every target on the knowledge base as it is now (or on the cases created before ``created_before``)
-        and save the version; by default make it active, else keep it as a candidate to compare with the active one."""
+        and save the version; by default make it active, else keep it as a candidate to compare with the active one.
+        Leads and admins (asked before the minutes of training, not after)."""
+        require(actor, LEADS, "train")
         models = _train_models(self.kb, self.embedder, self.settings, created_before=created_before, progress=progress)
-        record = versions.save_version(self.kb, models, self.settings, user=user, activate=activate)
+        record = versions.save_version(self.kb, models, self.settings, actor=actor, activate=activate)
         if activate:
             with self._lock:
                 models.version, self._models = record.id, models  # already in memory: no need to read the file back
         return record
 
-    def activate(self, version_id: int, *, user: str) -> ModelVersionRecord:
+    def activate(self, version_id: int, *, actor: Account) -> ModelVersionRecord:
         """Make an earlier (or newer) version the active one, if it may be (not discarded) and it loads and fits;
-        otherwise nothing changes. Also how a lead rolls back."""
-        with self.kb.write(user) as w:
+        otherwise nothing changes. Also how a lead rolls back; leads and admins."""
+        with write_as(self.kb, actor, LEADS, "manage_models") as w:
             record = w.activate_model_version(version_id)
-            models = versions.load_version(record, self.embedder.name)  # inside: one that fails is not activated
+            # Inside the write: one that fails to load is not activated, and the version in force stays.
+            models = versions.load_version(record, self.embedder.name, self._signing_key())
         with self._lock:
             self._models = models
         return record
@@ -273,7 +286,9 @@ class Workspace:
         def twins(version: int) -> SuggestionModels:
             record = self.kb.model_version(version)
             # The active version is already in memory: read from disk only the other one.
-            return self.suggestion_models() if record.active else versions.load_version(record, self.embedder.name)
+            if record.active:
+                return self.suggestion_models()
+            return versions.load_version(record, self.embedder.name, self._signing_key())
 
         both = {"baseline": twins(baseline), "candidate": twins(candidate)}
         held = [i for i in resolved_incidents(self.kb) if is_held_out(i.id)]
@@ -286,7 +301,7 @@ class Workspace:
         self,
         incident_id: int,
         *,
-        user: str,
+        actor: Account,
         resolution: str,
         root_cause: str | None = None,
         expected_version: int | None = None,
@@ -299,7 +314,7 @@ class Workspace:
             raise InvalidValue("resolution_needed")
         with self._lock:
             index = self.index()
-            with self.kb.write(user) as w:
+            with write_as(self.kb, actor) as w:
                 case = w.incident(incident_id, expected_version)
                 record = w.update_incident(
                     incident_id,

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from kb import KnowledgeBase
+from pipeline.access import Account
 from pipeline.demo import DEMO_SHIFT, build_demo
 from pipeline.progress import no_progress
 from pipeline.settings import Settings
@@ -23,6 +24,16 @@ from pipeline.triage.embed import Embedder, load_embedder
 from pipeline.triage.embed_cache import EmbeddingCache
 from pipeline.triage.indexing import Encoders
 from pipeline.workspace import Workspace
+
+# Who acts in tests that are not about who acts: the operator, as at the command line.
+OPERATOR = Account.operator("test")
+
+
+def acct(where: Workspace | KnowledgeBase, name: str) -> Account:
+    """The account ``name`` of a workspace's (or knowledge base's) database, as signing in gives it."""
+    kb = where.kb if isinstance(where, Workspace) else where
+    return Account.signed_in(kb.user(name))
+
 
 # An incident whose text is markup: every page must show it as typed.
 HTML_TITLE = "<b>Bold</b> <script>alert('x')</script> **VPN** :red[down]"
@@ -38,6 +49,7 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
                 mp.delenv(name)
         mp.setenv("INCIDENT_KB_CONFIG", str(cache / "absent.toml"))
         mp.setenv("INCIDENT_KB_CACHE_DIR", str(cache))
+        mp.setenv("INCIDENT_KB_SIGNING_KEY_FILE", str(cache / "signing.key"))
         mp.setenv("INCIDENT_KB_DATABASE_URL", str(tmp_path_factory.mktemp("default-db") / "kb.db"))
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("TRANSFORMERS_OFFLINE", "1")
@@ -137,7 +149,7 @@ def demo_with_candidate(demo_settings: Settings, tmp_path_factory: pytest.TempPa
     training shared by every test of comparing, activating, discarding and rolling back. Tests copy it."""
     settings = copy_knowledge_base(demo_settings, tmp_path_factory.mktemp("candidate"))
     with Workspace(settings) as ws:
-        ws.train(user="Lena Park", activate=False)
+        ws.train(actor=acct(ws, "Emily Carter"), activate=False)
     return settings
 
 

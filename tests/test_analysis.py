@@ -271,11 +271,8 @@ def test_recurring_problems_of_the_demo_group_one_kind_of_trouble(demo_settings:
 
 
 def test_the_trends_page_shows_the_period_s_figures_to_a_lead(known: Analysis, monkeypatch: pytest.MonkeyPatch) -> None:
-    with known.kb.write("setup") as w:
-        w.add_user(LEAD, "lead")
-    app = open_app(known.settings, monkeypatch)
-    app.selectbox(key="user").set_value(LEAD)
-    goto(run(app), "app_pages/trends.py")
+    app = open_app(known.settings, monkeypatch, user=LEAD, role="lead")
+    goto(app, "app_pages/trends.py")
     app.date_input(key="trends_period").set_value((dt.date(2026, 3, 1), dt.date(2026, 3, 31)))
     run(app)
     shown = {m.label: m.value for m in app.metric}

@@ -9,20 +9,41 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from kb import KnowledgeBase
+from pipeline.access import Account, add_account, sign_in
+from pipeline.demo import DEMO_PASSWORD
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
 from tests.conftest import add_resolved
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+AGENT = "Raj Mehta"
 
 
-def open_app(settings: Settings, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
-    """The app on ``page`` (default: the queue), as a fresh server process would serve it."""
+def open_app(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    page: str | None = None,
+    *,
+    user: str = AGENT,
+    role: str = "agent",
+) -> AppTest:
+    """The app on ``page`` (default: the queue), as a fresh server process would serve it, signed in on its
+    sign-in page as ``user`` (an account with the demo password, added with ``role`` if the database lacks it)."""
     monkeypatch.setenv("INCIDENT_KB_DATABASE_URL", settings.database_url)
+    with KnowledgeBase(settings.resolved_database_url) as kb:
+        if kb.credentials(user) is None:
+            add_account(kb, user, role, actor=Account.operator("test"), password=DEMO_PASSWORD)
     st.cache_resource.clear()  # one workspace per server process: a new "process" for each database
     at = AppTest.from_file(APP, default_timeout=30)
     at.run()
     assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in to incident-kb"]  # nothing else before signing in
+    at.text_input(key="sign_in_login").input(user)
+    at.text_input(key="sign_in_password").input(DEMO_PASSWORD)
+    at.button(key="sign_in_submit").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
     if page is not None:
         at.switch_page(page)
         at.run()
@@ -34,6 +55,16 @@ def open_app(settings: Settings, monkeypatch: pytest.MonkeyPatch, page: str | No
 def app(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
     yield open_app(demo_settings, monkeypatch, "app_pages/triage.py")
     st.cache_resource.clear()
+
+
+def as_user(at: AppTest, name: str = AGENT) -> AppTest:
+    """The same browser session signed in as another account of the app's database."""
+    settings = Settings()  # the app's, from the environment open_app set
+    with KnowledgeBase(settings.resolved_database_url) as kb:
+        at.session_state["session_token"] = sign_in(kb, settings, name, DEMO_PASSWORD).token
+    at.run()
+    assert not at.exception
+    return at
 
 
 def search(at: AppTest, report: str) -> AppTest:

@@ -14,10 +14,8 @@ from kb import KnowledgeBase
 from pipeline.desk import intake
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
-from tests.conftest import HTML_TITLE
-from tests.test_app import open_app
-
-AGENT = "Raj Mehta"
+from tests.conftest import HTML_TITLE, acct
+from tests.test_app import AGENT, as_user, open_app
 
 
 @pytest.fixture
@@ -25,11 +23,6 @@ def desk(demo_copy: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
     at = open_app(demo_copy, monkeypatch)
     yield at, demo_copy
     st.cache_resource.clear()
-
-
-def as_user(at: AppTest, name: str = AGENT) -> AppTest:
-    at.selectbox(key="user").set_value(name)
-    return run(at)
 
 
 def run(at: AppTest) -> AppTest:
@@ -65,7 +58,6 @@ def test_the_queue_shows_every_open_case_and_mine_is_what_i_hold(desk) -> None:
     at.multiselect(key="queue_sla").set_value([])
     at.segmented_control(key="queue_view").set_value("mine")
     run(at)
-    assert "Pick your name" in texts(at)
     as_user(at, "原田 拓海")
     mine = at.dataframe[0].value
     assert 0 < len(mine) < 22 and set(mine["owner"]) == {"原田 拓海"}
@@ -77,8 +69,6 @@ def test_the_queue_shows_every_open_case_and_mine_is_what_i_hold(desk) -> None:
 def test_intake_files_a_typed_report_and_refuses_bad_files_losing_nothing(desk) -> None:
     at, settings = desk
     goto(at, "app_pages/intake.py")
-    assert "Pick your name" in texts(at)
-    as_user(at)
     at.text_area(key="intake_body").input("The projector in room 4B shows no picture from my laptop.")
     at.text_input(key="intake_email").input("mia@example.com")
     at.button(key="intake_submit").click()
@@ -110,7 +100,7 @@ def test_a_case_is_worked_from_claim_to_resolution_and_a_stale_edit_is_refused(d
     with Workspace(settings) as ws:
         # "everyone": the outage rule makes the assistant sure of P1, so choosing another priority overrides it
         case = intake.submit(
-            ws, user="intake", title="", body="Outlook asks everyone for their password again and again."
+            ws, actor=acct(ws, AGENT), title="", body="Outlook asks everyone for their password again and again."
         )
     as_user(at)
     goto(at, "app_pages/case.py", id=case)
@@ -162,7 +152,7 @@ def test_the_requester_page_shows_cases_and_messages_in_order_and_links_addresse
     at, settings = desk
     with Workspace(settings) as ws:
         case = intake.submit(
-            ws, user="intake", title="", body="Mail is slow", requester_email="Nao Sato <nao@example.com>"
+            ws, actor=acct(ws, AGENT), title="", body="Mail is slow", requester_email="Nao Sato <nao@example.com>"
         )
         requester = ws.kb.incident(case).requester_id
     as_user(at)
@@ -177,8 +167,13 @@ def test_the_requester_page_shows_cases_and_messages_in_order_and_links_addresse
     assert at.text[0].value == "nao.sato@example.org"
 
 
-def test_templates_and_team_are_managed_in_the_app(desk) -> None:
+def test_templates_and_team_are_managed_in_the_app_by_leads_and_admins_only(desk) -> None:
     at, _ = desk
+    goto(at, "app_pages/templates.py")  # as an agent
+    assert "Leads and admins keep the templates" in texts(at) and not at.get("form")
+    goto(at, "app_pages/team.py")
+    assert "Only admins change the team." in texts(at) and not at.get("form")
+
     as_user(at, "Admin")
     goto(at, "app_pages/templates.py")
     at.text_input(key="template_name_None").input("Printer toner (EN)")
@@ -189,9 +184,17 @@ def test_templates_and_team_are_managed_in_the_app(desk) -> None:
     assert any("Saved Printer toner" in s.value for s in at.success)
     goto(at, "app_pages/team.py")
     at.text_input(key="team_name").input("Kenji Mori")
+    at.text_input(key="team_email").input("kenji.mori@example.com")
+    at.text_input(key="team_password").input("first password 1")
     at.button(key="team_add").click()
     run(at)
     assert "Kenji Mori" in set(at.dataframe[0].value["Name"])
+    at.selectbox(key="team_pick").set_value("Admin")
+    run(at)
+    at.selectbox(key="team_new_role").set_value("agent")
+    at.button(key="team_save").click()
+    run(at)
+    assert any("Admin is the last active admin" in e.value for e in at.error)
 
 
 def test_the_ui_speaks_japanese_when_switched(desk) -> None:
@@ -209,7 +212,11 @@ def test_markup_in_a_case_is_shown_as_typed_on_the_case_and_requester_pages(desk
     at, settings = desk
     with Workspace(settings) as ws:
         case = intake.submit(
-            ws, user="intake", title=HTML_TITLE, body="<img src=x onerror=alert(1)>", requester_email="x@example.com"
+            ws,
+            actor=acct(ws, AGENT),
+            title=HTML_TITLE,
+            body="<img src=x onerror=alert(1)>",
+            requester_email="x@example.com",
         )
         requester = ws.kb.incident(case).requester_id
     goto(at, "app_pages/case.py", id=case)

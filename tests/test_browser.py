@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.demo import DEMO_PASSWORD
 from pipeline.settings import Settings
 from tests.conftest import HTML_TITLE
 
@@ -92,11 +93,31 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def page(browser, server: str) -> Iterator:
-    page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    page.goto(f"{server}/triage")
+    page = open_page(browser, f"{server}/triage", "Raj Mehta")  # the triage page, once signed in
     page.get_by_label("Report").wait_for(timeout=60_000)
     yield page
     page.close()
+
+
+def open_page(browser, url: str, user: str, password: str = DEMO_PASSWORD):
+    """A new browser page at ``url``, signed in on the sign-in page it meets first as ``user``."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(url)
+    sign_in(page, user, password)
+    page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
+    return page
+
+
+def sign_in(page, user: str, password: str) -> None:
+    page.get_by_label("Name or e-mail").wait_for(timeout=60_000)
+    page.get_by_label("Name or e-mail").fill(user)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def nav(page, title: str) -> None:
+    """Go to a page through the sidebar, keeping the session (and who is working)."""
+    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
 
 
 def find_similar(page, report: str, k: int | None = None) -> None:
@@ -166,7 +187,7 @@ def test_triage_suggests_and_a_ticked_criterion_raises_the_level(page) -> None:
 
 
 def test_the_search_page_finds_english_cases_for_a_japanese_query(page, server: str) -> None:
-    page.goto(f"{server}/search")
+    nav(page, "Search")
     page.get_by_label("What happened?").fill("会議室のプロジェクターに映像が出ません")
     page.get_by_role("button", name="Search").click()
     page.locator("[class*='st-key-similar_case_']").nth(9).wait_for(timeout=60_000)

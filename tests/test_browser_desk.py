@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from kb import KnowledgeBase
 from pipeline.settings import Settings
 from tests.conftest import Webhook
-from tests.test_browser import browser, serve  # noqa: F401 (the browser fixture)
+from tests.test_browser import browser, nav, open_page, serve  # noqa: F401 (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,14 +43,6 @@ def desk(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory, webh
         yield url, KnowledgeBase(f"sqlite:///{folder / 'desk.db'}"), webhook
 
 
-def open_page(browser, url: str, user: str):  # noqa: F811 (the fixture imported above)
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
-    page.goto(url)
-    page.get_by_text("Who is working?").wait_for(timeout=60_000)
-    choose(page, "Who is working?", user)
-    return page
-
-
 def choose(page, label: str, option: str, within=None) -> None:
     """Pick ``option`` in the select box labelled ``label`` the way a keyboard user does: type it, wait until the
     list offers it, press Enter (which takes the first option offered). Clicking the option fails now and then: a
@@ -68,14 +60,9 @@ def wait_text(page, text: str, timeout: int = 60_000) -> None:
     page.get_by_text(text, exact=False).first.wait_for(timeout=timeout)
 
 
-def nav(page, title: str) -> None:
-    """Go to a page through the sidebar, keeping the session (and who is working)."""
-    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
-
-
 def test_the_whole_path_from_intake_to_knowledge(browser, desk) -> None:  # noqa: F811
     url, kb, webhook = desk
-    page = open_page(browser, url, "Tom Fischer (agent)")
+    page = open_page(browser, url, "Tom Fischer")
     nav(page, "Intake")
     page.get_by_label("Report", exact=True).fill(REPORT)
     page.get_by_label("Requester's e-mail").fill("ola.berg@example.com")
@@ -152,7 +139,7 @@ def test_two_agents_claim_the_same_case_one_wins_the_other_is_told_who(browser, 
     url, kb, _ = desk
     with kb.write("intake") as w:
         case = w.add_incident(title="Teams calls drop after 5 minutes", language="en")
-    pages = [open_page(browser, f"{url}/case?id={case}", name) for name in ("Raj Mehta (agent)", "Emily Carter (lead)")]
+    pages = [open_page(browser, f"{url}/case?id={case}", name) for name in ("Raj Mehta", "Emily Carter")]
     for page in pages:
         wait_text(page, f"#{case} · Teams calls drop")
     pages[0].get_by_role("button", name="Claim").click()

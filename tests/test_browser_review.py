@@ -11,12 +11,12 @@ import pytest
 
 from kb import KnowledgeBase
 from pipeline.settings import Settings
-from tests.test_browser import browser, card_value, find_similar, serve  # noqa: F401 (the browser fixture)
-from tests.test_browser_desk import choose, nav, open_page, wait_text
+from tests.test_browser import browser, card_value, find_similar, nav, open_page, serve  # noqa: F401 (the browser fixture)
+from tests.test_browser_desk import choose, wait_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-LEAD = "Emily Carter (lead)"
+LEAD = "Emily Carter"
 REPORT = "My laptop keyboard has a sticky key, the letter E does not type"
 
 

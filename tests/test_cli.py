@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from cli import cli
 from kb import KnowledgeBase
-from pipeline.demo import INCIDENTS_FILE, REQUESTERS_FILE, TEAM_FILE, start_over
+from pipeline.access import SignInRefused, sign_in
+from pipeline.demo import DEMO_PASSWORD, INCIDENTS_FILE, REQUESTERS_FILE, TEAM_FILE, start_over
 from pipeline.settings import REPO_ROOT, Settings
 from tests.conftest import demo_date
+from tests.test_browser import free_port
 
 COMMANDS = [
-    "demo", "evaluate", "import", "models", "reindex", "resolve", "review", "search", "settings", "suggest",
-    "thresholds", "train",
+    "demo", "evaluate", "import", "models", "reindex", "resolve", "review", "search", "serve", "settings",
+    "suggest", "thresholds", "train", "users",
 ]  # fmt: skip
 
 
@@ -79,14 +87,14 @@ def test_search_resolve_and_reindex(tmp_path: Path) -> None:
     assert code == 0, output
     assert json.loads(output.strip().splitlines()[-1])["title"] == "メールが送信できない"
 
-    code, output = run("resolve", "3", "--resolution", "Chose the headset as audio device", "--actor", "emily", db=db)
+    code, output = run("resolve", "3", "--resolution", "Chose the headset as audio device", db=db)
     assert code == 0 and "#3 resolved and indexed" in output
     code, output = run("search", "no audio in Teams meetings", "-k", "1", db=db)
     assert "Teams has no sound" in output and "-> Chose the headset" in output
 
     code, output = run("reindex", db=db)
     assert code == 0 and "Indexed 3 resolved incidents" in output
-    code, output = run("resolve", "99", "--resolution", "x", "--actor", "emily", db=db)
+    code, output = run("resolve", "99", "--resolution", "x", db=db)
     assert code == 1 and "no incident has id 99" in output
     code, output = run("search", "   ", db=db)
     assert code == 1 and "The report is empty" in output
@@ -112,6 +120,14 @@ def test_demo_builds_once_and_again_when_interrupted(tmp_path: Path, monkeypatch
     assert code == 0 and f"already holds {n} incidents; nothing to do" in output
     code, output = run("--lang", "ja", "demo", db=db)
     assert code == 0 and f"すでに {n} 件のインシデントがあります" in output
+    settings = Settings(database_url=str(db))
+    with KnowledgeBase(settings.resolved_database_url) as kb:
+        assert sign_in(kb, settings, "raj.mehta@example.com", DEMO_PASSWORD).account.name == "Raj Mehta"
+        with kb.engine.begin() as c:  # as a demo built before accounts signed in left its team
+            c.execute(text("UPDATE users SET password_hash = NULL, email = NULL"))
+    assert run("demo", db=db)[0] == 0  # nothing to build, but the team can sign in again
+    with KnowledgeBase(settings.resolved_database_url) as kb:
+        assert sign_in(kb, settings, "raj.mehta@example.com", DEMO_PASSWORD).account.name == "Raj Mehta"
     with KnowledgeBase(f"sqlite:///{db}") as kb, kb.write("test") as w:
         w.set_meta("demo", "building")  # as a build stopped by Ctrl-C leaves it
     # Building again is the first run's path (above); that it starts from scratch shows in the files it then
@@ -197,3 +213,62 @@ def test_thresholds_and_the_review_from_the_command_line(demo_copy: Settings, tm
     assert code == 0 and output.count(" reports (") == 2 and "#" in output
     code, output = run("review", "problems", "--since", until, "--until", until, db=db)  # after the last report
     assert code == 0 and "No group of similar reports in this period." in output
+
+
+def test_users_are_added_listed_locked_out_given_a_password_and_disabled_by_the_operator(tmp_path: Path) -> None:
+    db = tmp_path / "team.db"
+    code, output = run_with_input(
+        "long enough password\n", "users", "add", "Ada", "--role", "admin", "--email", "ada@example.com",
+        "--password-stdin", db=db,
+    )  # fmt: skip
+    assert code == 0 and "Added Ada (admin)." in output
+    code, output = run_with_input("short\n", "users", "add", "Bo", "--password-stdin", db=db)
+    assert code == 1 and "A password needs 10 to 1024 characters." in output and "Traceback" not in output
+    code, output = run_with_input("bo's password 1\n", "users", "add", "Bo", "--password-stdin", db=db)
+    assert code == 0 and "Added Bo (agent)." in output
+    settings = Settings(database_url=str(db))
+    with KnowledgeBase(settings.resolved_database_url) as kb:
+        for _ in range(5):
+            with pytest.raises(SignInRefused):
+                sign_in(kb, settings, "Bo", "wrong password")
+        events = [(e.actor, e.field) for e in kb.events("user", kb.user("Ada").id)]
+    assert events[0][0].startswith("operator (")  # the command line acts as the operator, and says so
+    code, output = run("users", "list", db=db)
+    assert code == 0 and "ada@example.com" in output and "locked until" in output
+    code, output = run_with_input("a brand new one\n", "users", "passwd", "Bo", "--password-stdin", db=db)
+    assert code == 0 and "Password of Bo set" in output
+    with KnowledgeBase(settings.resolved_database_url) as kb:
+        assert sign_in(kb, settings, "Bo", "a brand new one").account.name == "Bo"
+    code, output = run("users", "disable", "Bo", db=db)
+    assert code == 0 and "Bo is disabled" in output
+    code, output = run("users", "disable", "Ada", db=db)
+    assert code == 1 and "Ada is the last active admin" in output
+    code, output = run("users", "passwd", "Nobody", "--password-stdin", db=db)
+    assert code == 1 and "Nobody" in output and "Traceback" not in output
+
+
+def run_with_input(text: str, *args: str, db: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--db", str(db), *args], input=text, catch_exceptions=False)
+    return result.exit_code, result.stdout + result.stderr
+
+
+def test_serve_listens_where_the_settings_say(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "INCIDENT_KB_DATABASE_URL": str(tmp_path / "kb.db"), "INCIDENT_KB_PORT": str(port)}
+    cli_path = Path(sys.executable).with_name("incident-kb")
+    process = subprocess.Popen(
+        [str(cli_path), "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
+                time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -20,7 +20,7 @@ from kb.retrieval import SearchIndex
 from pipeline.settings import Settings
 from pipeline.triage.indexing import Encoders, build_index, open_index
 from pipeline.workspace import Workspace
-from tests.conftest import add_resolved
+from tests.conftest import OPERATOR, add_resolved
 
 
 def unit(rows: int, dim: int = 8, seed: int = 0) -> np.ndarray:
@@ -176,7 +176,7 @@ def test_resolving_adds_the_incident_to_the_index_at_once(workspace: Workspace) 
     assert len(workspace.index()) == 1
     with workspace.kb.write("agent") as w:
         new_id = w.add_incident(title="Teams has no audio", body="nobody hears me in meetings", language="en")
-    workspace.resolve(new_id, user="agent", resolution="Selected the headset as audio device")
+    workspace.resolve(new_id, actor=OPERATOR, resolution="Selected the headset as audio device")
     assert workspace.index_is_current()  # no rebuild needed
     assert workspace.similar_cases("No sound in Teams calls", k=1)[0].incident.id == new_id
     on_disk = SearchIndex.load(workspace.settings.resolved_index_path)

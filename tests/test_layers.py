@@ -15,6 +15,8 @@ FORBIDDEN = {
     "words": ("kb", "pipeline", "cli", "app_pages", "streamlit"),
     "kb": ("pipeline", "cli", "app_pages", "streamlit"),
     "pipeline": ("cli", "app_pages", "streamlit"),
+    # Who acts and what a role may do: beneath every part that changes something.
+    "pipeline/access": ("pipeline.triage", "pipeline.desk", "pipeline.review", "pipeline.workspace", "pipeline.demo"),
     "pipeline/triage": ("pipeline.desk", "pipeline.review", "pipeline.workspace", "pipeline.demo"),
     "pipeline/desk": ("pipeline.review", "pipeline.demo"),
     "pipeline/review": ("pipeline.demo",),
@@ -89,6 +91,7 @@ def test_the_top_of_pipeline_holds_what_every_part_shares_and_no_more() -> None:
     top = sorted(path.name for path in (REPO / "pipeline").glob("*.py"))
     assert len(top) <= MAX_TOP_MODULES, top
     assert {path.name for path in (REPO / "pipeline").iterdir() if path.is_dir() and path.name != "__pycache__"} == {
+        "access",
         "triage",
         "desk",
         "review",

@@ -14,6 +14,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kb import InvalidValue, NewSuggestion
+from pipeline.access import add_account
+from pipeline.demo import DEMO_PASSWORD
 from pipeline.desk import intake
 from pipeline.review.escalation_review import escalation_review
 from pipeline.review.kb_health import health_report
@@ -23,12 +25,12 @@ from pipeline.triage.thresholds import Thresholds, class_table, curves, restore_
 from pipeline.triage.training import is_held_out
 from pipeline.triage.versions import discard_version
 from pipeline.workspace import Workspace
-from tests.conftest import add_resolved
-from tests.test_app import open_app
+from tests.conftest import OPERATOR, acct, add_resolved
+from tests.test_app import as_user, open_app
 from tests.test_app_desk import goto, run, texts
 from words import say_all
 
-LEAD = "Lena Park"
+LEAD = "Emily Carter"  # a lead of the demo team, and of the small desks built here
 
 
 def at(day: int, hour: int = 9, minute: int = 0) -> dt.datetime:
@@ -54,9 +56,9 @@ def history(workspace: Workspace) -> tuple[Workspace, dict[str, int]]:
     E not sure (Email), the agent chose Hardware, resolved Hardware
     """
     ws = workspace
+    add_account(ws.kb, LEAD, "lead", actor=OPERATOR, password=DEMO_PASSWORD)
+    add_account(ws.kb, "Ann", "agent", actor=OPERATOR, password=DEMO_PASSWORD)
     with ws.kb.write("setup") as w:
-        w.add_user(LEAD, "lead")
-        w.add_user("Ann", "agent")
         ids = {
             name: w.add_incident(title=f"case {name}", body=f"report {name}", language="en", created_at=at(day))
             for name, day in (("A", 2), ("B", 3), ("C", 4), ("D", 9), ("E", 10))
@@ -71,7 +73,7 @@ def history(workspace: Workspace) -> tuple[Workspace, dict[str, int]]:
     decide(ws, ids["D"], "accepted", "Email", 9)
     decide(ws, ids["E"], "overridden", "Hardware", 10, reason="The docking station")
     for name, category in (("A", "Network"), ("B", "Email"), ("E", "Hardware")):
-        ws.resolve(ids[name], user="Ann", resolution="Done.", category=category)
+        ws.resolve(ids[name], actor=acct(ws, "Ann"), resolution="Done.", category=category)
     return ws, ids
 
 
@@ -113,9 +115,7 @@ def test_suggestion_quality_figures_per_target_class_and_week(history) -> None:
 
 @pytest.fixture
 def lead_app(history, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
-    app = open_app(history[0].settings, monkeypatch)
-    app.selectbox(key="user").set_value(LEAD)
-    yield run(app)
+    yield open_app(history[0].settings, monkeypatch, user=LEAD)
     st.cache_resource.clear()
 
 
@@ -139,13 +139,13 @@ def test_the_quality_page_shows_the_figures_and_the_override_one_click_from_its_
     assert lead_app.title[0].value == "提案の品質" and "カバー率" in [m.label for m in lead_app.metric]
 
 
-def test_only_leads_and_admins_see_the_review(lead_app) -> None:
-    lead_app.selectbox(key="user").set_value("Ann")
-    goto(lead_app, "app_pages/quality.py")  # not in an agent's navigation: the app stays on the queue
-    assert "open cases" in texts(lead_app) and "Coverage" not in [m.label for m in lead_app.metric]
+def test_only_leads_and_admins_see_the_review(lead_app, history) -> None:
+    as_user(lead_app, "Ann")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):  # not in an agent's navigation
+        lead_app.switch_page("app_pages/quality.py")
     # Opened directly (a shared link), the page itself refuses.
     page = AppTest.from_file(str(Path(__file__).parent.parent / "app_pages" / "quality.py"), default_timeout=30)
-    page.session_state["user"] = "Ann"
+    page.session_state["account"] = acct(history[0], "Ann")
     run(page)
     assert "Only leads and admins see this page." in texts(page) and not page.metric
 
@@ -177,7 +177,9 @@ def escalations(workspace: Workspace) -> tuple[Workspace, dict[str, int]]:
     ):
         with ws.kb.write("Ann", at=when) as w:
             w.add_handoff(case, level=level, holder="team", package="...", created_by="Ann", criteria=criteria)
-    ws.resolve(x1, user="Ann", resolution="Reinstalled the VPN client.", root_cause="Old client", escalation_level="L1")
+    ws.resolve(
+        x1, actor=OPERATOR, resolution="Reinstalled the VPN client.", root_cause="Old client", escalation_level="L1"
+    )
     return ws, dict(r1=r1, h1=h1, n1=n1, x1=x1, x2=x2)
 
 
@@ -217,11 +219,7 @@ def test_the_escalation_review_of_a_known_history(escalations) -> None:
 
 def test_the_escalation_review_and_health_pages_show_the_figures(escalations, monkeypatch: pytest.MonkeyPatch) -> None:
     ws, _ = escalations
-    with ws.kb.write("setup") as w:
-        w.add_user(LEAD, "admin")
-    app = open_app(ws.settings, monkeypatch)
-    app.selectbox(key="user").set_value(LEAD)
-    run(app)
+    app = open_app(ws.settings, monkeypatch, user=LEAD, role="admin")
     app.session_state["esc_period"] = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
     goto(app, "app_pages/escalations.py")
     shown = {m.label: m.value for m in app.metric}
@@ -261,9 +259,12 @@ def test_a_lead_threshold_takes_effect_on_the_next_suggestion_and_is_versioned(d
         before = ws.triage(REPORT).category
         assert before.value is not None and ws.thresholds().version is None
         first = set_thresholds(
-            ws.kb, user=LEAD, precision={"category": 0.95}, class_thresholds={"category": {before.value: 1.0}},
+            ws.kb,
+            actor=acct(ws, LEAD),
+            precision={"category": 0.95},
+            class_thresholds={"category": {before.value: 1.0}},
             note="too many wrong mailbox suggestions",
-        )  # fmt: skip
+        )
         after = ws.triage(REPORT)
         assert after.category.value is None and after.category.best == before.value
         assert after.threshold_version == first.id and "set by a lead" in say_all(after.category.reasons)
@@ -271,16 +272,18 @@ def test_a_lead_threshold_takes_effect_on_the_next_suggestion_and_is_versioned(d
         assert created.actor == LEAD and "too many wrong" in created.new_value
 
         # A case filed now records the threshold version its suggestions were judged by.
-        case = intake.submit(ws, user="Ann", title="Outlook", body=REPORT)
+        case = intake.submit(ws, actor=acct(ws, "Raj Mehta"), title="Outlook", body=REPORT)
         assert {s.threshold_version for s in ws.kb.suggestions(case)} == {first.id}
 
-        set_thresholds(ws.kb, user=LEAD, precision={}, class_thresholds={})
+        set_thresholds(ws.kb, actor=acct(ws, LEAD), precision={}, class_thresholds={})
         assert ws.triage(REPORT).category.value == before.value
-        restored = restore_thresholds(ws.kb, first.id, user=LEAD)
+        restored = restore_thresholds(ws.kb, first.id, actor=acct(ws, LEAD))
         assert (restored.id, restored.class_thresholds) == (first.id + 2, first.class_thresholds)
         assert ws.triage(REPORT).category.value is None
         with pytest.raises(InvalidValue, match="between 0 and 1"):
-            set_thresholds(ws.kb, user=LEAD, precision={}, class_thresholds={"category": {before.value: 1.5}})
+            set_thresholds(
+                ws.kb, actor=acct(ws, LEAD), precision={}, class_thresholds={"category": {before.value: 1.5}}
+            )
 
 
 def test_curves_and_class_table_come_from_the_held_out_cases(demo_copy: Settings) -> None:
@@ -310,13 +313,13 @@ def test_compare_activate_discard_and_roll_back(candidate_copy: Settings) -> Non
         assert category.figures["baseline"].tolist() == category.figures["candidate"].tolist()
         assert set(category.classes["verdict"]) == {"same"}
 
-        ws.activate(candidate.id, user=LEAD)
+        ws.activate(candidate.id, actor=acct(ws, LEAD))
         assert ws.suggestion_models().version == candidate.id
-        ws.activate(active.id, user=LEAD)  # roll back
+        ws.activate(active.id, actor=acct(ws, LEAD))  # roll back
         assert ws.kb.active_model_version().id == active.id
         with pytest.raises(InvalidValue, match="active one"):
-            discard_version(ws.kb, active.id, user=LEAD)
-        discard_version(ws.kb, candidate.id, user=LEAD)
+            discard_version(ws.kb, active.id, actor=acct(ws, LEAD))
+        discard_version(ws.kb, candidate.id, actor=acct(ws, LEAD))
         assert not Path(candidate.artifact).exists() and ws.kb.model_version(candidate.id).discarded_at
         with pytest.raises(InvalidValue, match="discarded"):
-            ws.activate(candidate.id, user=LEAD)
+            ws.activate(candidate.id, actor=acct(ws, LEAD))

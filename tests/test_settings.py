@@ -13,6 +13,7 @@ from pipeline.files import RowError
 from pipeline.settings import Settings
 from pipeline.workflow import TransitionRefused, Workflow
 from pipeline.workspace import Workspace
+from tests.conftest import OPERATOR
 
 
 def test_environment_beats_the_toml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +98,7 @@ def test_the_statuses_come_from_the_settings_only(tmp_path: Path) -> None:
     rows = tmp_path / "cases.csv"
     rows.write_text("title,status\nPrinter jam,on hold\nVPN down,in progress\n", encoding="utf-8")
     with Workspace(settings) as ws:
-        report = import_incidents(ws.kb, rows, statuses=ws.workflow.statuses)
+        report = import_incidents(ws.kb, rows, statuses=ws.workflow.statuses, actor=OPERATOR)
         assert [ws.kb.incident(i).status for i in report.added_ids] == ["on_hold"]
         assert [str(p) for p in report.problems] == [
             "line 3: status 'in progress' is not one of new, on_hold, resolved, closed"
@@ -105,7 +106,7 @@ def test_the_statuses_come_from_the_settings_only(tmp_path: Path) -> None:
         assert ws.workflow.resolved_status("on_hold") == "closed"
         with ws.kb.write("test") as w:
             case = w.add_incident(title="Mail bounces", language="en", status="new")
-        record = ws.resolve(case, user="Ann", resolution="Fixed the MX record")
+        record = ws.resolve(case, actor=OPERATOR, resolution="Fixed the MX record")
         assert (record.status, record.resolution) == ("closed", "Fixed the MX record")
         with pytest.raises(TransitionRefused, match="cannot move from Closed to On hold"):
             ws.workflow.check("closed", "on_hold")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
 import threading
 import time
 
@@ -14,11 +16,20 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from kb import IncidentNotFound, InvalidValue, KnowledgeBase, KnowledgeBaseUnavailable, NewSuggestion, StaleEdit
+from kb import (
+    IncidentNotFound,
+    InvalidValue,
+    KnowledgeBase,
+    KnowledgeBaseBusy,
+    KnowledgeBaseUnavailable,
+    NewSuggestion,
+    StaleEdit,
+)
 from kb.models import Base
 from kb.schema import alembic_config, current_revision, head_revision
 from pipeline.triage.training import HeldOut, NotHeldOut, NotTrained
 from pipeline.triage.versions import version_metrics
+from pipeline.workspace import Workspace
 
 
 def test_schema_is_migrated_to_head_and_matches_the_models(kb: KnowledgeBase) -> None:
@@ -239,8 +250,46 @@ def test_model_metrics_stored_by_an_earlier_release_are_read_as_typed_outcomes(t
     engine.dispose()
     with KnowledgeBase(url) as kb:
         metrics = version_metrics(kb.model_version(1))
+        assert kb.model_version(1).signature == "unsigned"  # migration 0008: a plain hash proves nothing
     category, priority, impact = metrics["category"], metrics["priority"], metrics["impact"]
     assert isinstance(category, HeldOut) and (category.n_train, category.n_held_out) == (60, 12)
     assert category.figures.accuracy == 0.9 and category.figures.coverage_at_precision == {0.9: 0.7}
     assert isinstance(priority, NotHeldOut) and str(priority.reason) == "too few cases to hold any out"
     assert isinstance(impact, NotTrained) and "needs at least two labels" in str(impact.reason)
+
+
+def test_a_write_kept_waiting_past_the_busy_timeout_is_refused_as_busy_and_changes_nothing(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    with KnowledgeBase(url) as importer, KnowledgeBase(url, busy_seconds=0.2) as agent:
+        with importer.write("import") as w:
+            w.add_incident(title="held by a long import", language="en")  # the import holds the write lock
+            started = time.monotonic()
+            busy = pytest.raises(KnowledgeBaseBusy, match=r"busy with another change.*nothing was changed")
+            with busy, agent.write("agent") as other:
+                other.add_incident(title="filed meanwhile", language="en")
+            assert time.monotonic() - started < 5
+        assert [i.title for i in importer.incidents([1, 2])] == ["held by a long import"]
+        with agent.write("agent") as other:  # once the import is done, trying again works
+            other.add_incident(title="filed meanwhile", language="en")
+        assert agent.stats().incidents == 2
+
+
+def test_half_written_files_of_dead_processes_are_removed_at_start_and_live_ones_kept(settings) -> None:
+    folder = settings.resolved_index_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    dead = folder / f"{settings.resolved_index_path.name}.tmp-{dead_pid()}"
+    alive = folder / f"{settings.resolved_index_path.name}.tmp-{os.getpid()}"
+    models = settings.resolved_model_dir
+    models.mkdir(parents=True, exist_ok=True)
+    dead_model = models / f"suggestions-1.pickle.tmp-{dead_pid()}"
+    for path in (dead, alive, dead_model):
+        path.write_bytes(b"half")
+    with Workspace(settings):
+        pass
+    assert not dead.exists() and not dead_model.exists() and alive.exists()
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid

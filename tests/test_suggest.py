@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import pickle
 from pathlib import Path
 
 import joblib
 import pytest
+from sqlalchemy import text
 
 from kb import IncidentRecord
 from pipeline.settings import Settings
 from pipeline.triage.search import SimilarCase
 from pipeline.triage.suggest import Criterion, Suggestion, _escalation, _priority, propose_criteria
 from pipeline.triage.training import HeldOut, SuggestionModelUnavailable
-from pipeline.triage.versions import load_version, version_metrics
+from pipeline.triage.versions import load_version, sign, signing_key, version_metrics
 from pipeline.workspace import Workspace
+from tests.conftest import acct
 from words import say_all
 
 
@@ -144,12 +146,13 @@ def test_versions_round_trip_and_an_older_one_can_be_reactivated(demo_copy: Sett
         first, second = sorted(ws.kb.model_versions(), key=lambda v: v.id)
         assert ws.kb.active_model_version().id == second.id
         before = ws.triage(report)
-        ws.activate(first.id, user="lead")
+        ws.activate(first.id, actor=acct(ws, "Emily Carter"))
         older = ws.triage(report)
         assert older.model_version == first.id and older.category.candidates != before.category.candidates
-        ws.activate(second.id, user="lead")
+        ws.activate(second.id, actor=acct(ws, "Emily Carter"))
         events = ws.kb.events("model_version", second.id)
-        assert [(e.action, e.field, e.new_value, e.actor) for e in events][-1] == ("update", "active", "True", "lead")
+        last = events[-1]
+        assert (last.action, last.field, last.new_value, last.actor) == ("update", "active", "True", "Emily Carter")
     with Workspace(demo_copy) as ws:  # a new process reads the files back: the same fitted models
         after = ws.triage(report)
         assert after.model_version == second.id and after.category.candidates == before.category.candidates
@@ -162,7 +165,7 @@ def test_a_model_for_another_embedding_is_refused(demo: Workspace) -> None:
     with pytest.raises(
         SuggestionModelUnavailable, match=r"trained on use-ml.* embeddings, but the embedding model now"
     ):
-        load_version(record, "minilm@0.1.0")
+        load_version(record, "minilm@0.1.0", signing_key(demo.settings))
 
 
 def test_a_changed_model_file_is_refused(demo_copy: Settings) -> None:
@@ -178,11 +181,10 @@ def test_a_model_file_of_an_earlier_format_is_refused_by_name(demo: Workspace, t
     record = demo.kb.active_model_version()
     earlier = tmp_path / "suggestions-1.joblib"
     joblib.dump({"models": "of 0.2.0"}, earlier, compress=3)  # how versions were saved until pickle replaced it
-    registered = dataclasses.replace(
-        record, artifact=str(earlier), sha256=hashlib.sha256(earlier.read_bytes()).hexdigest()
-    )
+    key = signing_key(demo.settings)
+    registered = dataclasses.replace(record, artifact=str(earlier), signature=sign(earlier.read_bytes(), key))
     with pytest.raises(SuggestionModelUnavailable, match=r"cannot be read \(UnpicklingError.*incident-kb train"):
-        load_version(registered, record.embedding_model)
+        load_version(registered, record.embedding_model, key)
 
 
 def test_a_model_saved_by_another_scikit_learn_is_refused(demo: Workspace) -> None:
@@ -191,4 +193,22 @@ def test_a_model_saved_by_another_scikit_learn_is_refused(demo: Workspace) -> No
         record, settings=record.settings | {"library_versions": {"incident-kb": "0.1.0", "scikit-learn": "0.24.2"}}
     )
     with pytest.raises(SuggestionModelUnavailable, match=r"scikit-learn 0.24.2 -> .*run `incident-kb train`"):
-        load_version(older, record.embedding_model)
+        load_version(older, record.embedding_model, signing_key(demo.settings))
+
+
+def test_a_replaced_model_file_is_refused_even_with_its_registry_row_rewritten(candidate_copy: Settings) -> None:
+    with Workspace(candidate_copy) as ws:
+        active, candidate = ws.kb.active_model_version(), ws.kb.model_versions()[0]
+        planted = pickle.dumps({"not": "the models"})
+        Path(candidate.artifact).write_bytes(planted)
+        with ws.kb.engine.begin() as c:  # whoever can write the database signs it too, with a key of their own
+            c.execute(
+                text("UPDATE model_versions SET signature = :s WHERE id = :i"),
+                {"s": sign(planted, b"a guessed key"), "i": candidate.id},
+            )
+        with pytest.raises(SuggestionModelUnavailable, match="changed since it was saved"):
+            ws.activate(candidate.id, actor=acct(ws, "Emily Carter"))
+        assert ws.kb.active_model_version().id == active.id  # the version in force stays
+        assert ws.triage("VPN drops").model_version == active.id
+    key_file = candidate_copy.signing_key_file
+    assert key_file.stat().st_mode & 0o077 == 0 and not key_file.is_relative_to(candidate_copy.resolved_model_dir)

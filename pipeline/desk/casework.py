@@ -24,6 +24,7 @@ from kb import (
     Writer,
 )
 from kb.vocab import Decision
+from pipeline.access.accounts import Account, write_as
 from pipeline.settings import Move
 from pipeline.triage.targets import SUGGESTED
 from pipeline.workflow import Workflow
@@ -84,13 +85,13 @@ def _may_claim(holder: str | None, user: str, teams: Collection[str]) -> bool:
     return not holder or holder == user or holder in teams
 
 
-def claimable(ws: Workspace, case: IncidentRecord, user: str | None) -> bool:
-    """Whether ``user`` may claim the case as it is: nobody holds it, or only the team it was escalated to."""
+def claimable(ws: Workspace, case: IncidentRecord, actor: Account | None) -> bool:
+    """Whether ``actor`` may claim the case as it is: nobody holds it, or only the team it was escalated to."""
     teams = ws.settings.escalation_holders.values()
-    return bool(user) and case.assignee != user and _may_claim(case.assignee, user, teams)
+    return actor is not None and case.assignee != actor.name and _may_claim(case.assignee, actor.name, teams)
 
 
-def claim(ws: Workspace, incident_id: int, *, user: str, version: int | None = None) -> IncidentRecord:
+def claim(ws: Workspace, incident_id: int, *, actor: Account, version: int | None = None) -> IncidentRecord:
     """Take a case (a new one moves to in progress); AlreadyClaimed names whoever was faster.
 
     Two claims at once cannot both win: the loser's write finds the case at a newer version (StaleEdit, turned into
@@ -98,31 +99,31 @@ def claim(ws: Workspace, incident_id: int, *, user: str, version: int | None = N
     """
     teams = ws.settings.escalation_holders.values()
     try:
-        with ws.kb.write(user) as w:
+        with write_as(ws.kb, actor) as w:
             case = w.incident(incident_id)
-            if not _may_claim(case.assignee, user, teams):
+            if not _may_claim(case.assignee, actor.name, teams):
                 raise AlreadyClaimed("already_held", case=incident_id, holder=case.assignee)
             moved = ws.workflow.after("claim", case.status)
             changes = {"status": moved} if moved else {}
-            return w.update_incident(incident_id, expected_version=version, assignee=user, **changes)
+            return w.update_incident(incident_id, expected_version=version, assignee=actor.name, **changes)
     except StaleEdit:
         holder = ws.kb.incident(incident_id).assignee
-        if not _may_claim(holder, user, teams):
+        if not _may_claim(holder, actor.name, teams):
             raise AlreadyClaimed("just_claimed", case=incident_id, holder=holder) from None
         raise
 
 
-def move(ws: Workspace, incident_id: int, status: str, *, user: str, version: int) -> IncidentRecord:
+def move(ws: Workspace, incident_id: int, status: str, *, actor: Account, version: int) -> IncidentRecord:
     """Move a case to another status, if the workflow allows it from where the case is."""
-    with ws.kb.write(user) as w:
+    with write_as(ws.kb, actor) as w:
         ws.workflow.check(w.incident(incident_id).status, status)
         return w.update_incident(incident_id, expected_version=version, status=status)
 
 
-def note(ws: Workspace, incident_id: int, text: str, *, user: str) -> None:
+def note(ws: Workspace, incident_id: int, text: str, *, actor: Account) -> None:
     """Record something that was tried or found (an internal note the requester does not see)."""
-    with ws.kb.write(user) as w:
-        w.add_message(incident_id, kind="note", author=user, body=text)
+    with write_as(ws.kb, actor) as w:
+        w.add_message(incident_id, kind="note", author=actor.name, body=text)
 
 
 def _move_after(workflow: Workflow, action: Move, w: Writer, incident_id: int) -> None:
@@ -136,26 +137,44 @@ def reply(
     ws: Workspace,
     incident_id: int,
     *,
-    user: str,
+    actor: Account,
     subject: str,
     body: str,
     version: int | None,
     at: dt.datetime | None = None,
 ) -> IncidentRecord:
     """Record a reply sent to the requester; the case then waits for the requester. ``at``: when, for a replay."""
-    with ws.kb.write(user, at=at) as w:
+    with write_as(ws.kb, actor, at=at) as w:
         w.incident(incident_id, expected_version=version)
-        w.add_message(incident_id, kind="to_requester", author=user, subject=subject, body=body)
+        w.add_message(incident_id, kind="to_requester", author=actor.name, subject=subject, body=body)
         _move_after(ws.workflow, "reply", w, incident_id)
     return ws.kb.incident(incident_id)
 
 
+def may_write_on(ws: Workspace, case: IncidentRecord, address: str) -> bool:
+    """Whether mail from ``address`` may join ``case``: it is one of the case's requester's addresses, or an
+    active team member's. A case tag alone proves nothing: anyone can type ``[#42]`` into a subject."""
+    if case.requester_id is not None and address in ws.kb.requester(case.requester_id).emails:
+        return True
+    member = ws.kb.user_by_email(address) if address else None
+    return member is not None and member.active
+
+
 def requester_wrote(
-    ws: Workspace, incident_id: int, *, author: str, subject: str, body: str, at: dt.datetime | None = None
+    ws: Workspace,
+    incident_id: int,
+    *,
+    sender: str,
+    subject: str,
+    body: str,
+    actor: Account,
+    sent_at: dt.datetime | None = None,
 ) -> None:
-    """A new message from the requester on an existing case; a case waiting for them moves back to work."""
-    with ws.kb.write(author) as w:
-        w.add_message(incident_id, kind="from_requester", author=author, subject=subject, body=body, at=at)
+    """A new message from the requester (``sender``) on an existing case, filed by ``actor`` (who uploaded or
+    fetched it, as the event log records); a case waiting for them moves back to work. It counts from now, when
+    it came in: ``sent_at`` (the mail's own Date header) is kept but moves no clock."""
+    with write_as(ws.kb, actor) as w:
+        w.add_message(incident_id, kind="from_requester", author=sender, subject=subject, body=body, sent_at=sent_at)
         _move_after(ws.workflow, "requester_message", w, incident_id)
 
 
@@ -173,7 +192,7 @@ def decide(
     target: str,
     value: str,
     *,
-    user: str,
+    actor: Account,
     version: int | None,
     reason: str = "",
     at: dt.datetime | None = None,
@@ -191,8 +210,8 @@ def decide(
     kind = decision(stored.value, value)
     if kind == "overridden" and not reason.strip():
         raise InvalidValue("override_needs_reason", target=Phrase(f"target_{target}"))
-    with ws.kb.write(user, at=at) as w:
-        record = w.decide(incident_id, target, decision=kind, final_value=value, user=user, reason=reason)
+    with write_as(ws.kb, actor, at=at) as w:
+        record = w.decide(incident_id, target, decision=kind, final_value=value, user=actor.name, reason=reason)
         w.update_incident(incident_id, expected_version=version, **{target: value})
     return record
 
@@ -201,7 +220,7 @@ def resolve(
     ws: Workspace,
     incident_id: int,
     *,
-    user: str,
+    actor: Account,
     version: int,
     resolution: str,
     root_cause: str,
@@ -212,7 +231,7 @@ def resolve(
     """Resolve with the resolution, root cause and final labels; the very next search finds the case."""
     return ws.resolve(
         incident_id,
-        user=user,
+        actor=actor,
         resolution=resolution,
         root_cause=root_cause.strip() or None,
         expected_version=version,

@@ -19,8 +19,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from kb import HandoffRecord, InvalidValue
 from kb.models import utcnow
+from pipeline.access.accounts import Account, write_as
 from pipeline.desk.casework import CaseFile, case_file
-from pipeline.settings import CRITERIA
+from pipeline.settings import CRITERIA, https_or_local
 from pipeline.triage.search import SimilarCase
 from pipeline.workspace import Workspace
 from words import Localized, Phrase, say
@@ -29,7 +30,8 @@ from words import Localized, Phrase, say
 _FILE_NAME = re.compile(
     r"[\w.-]+\.(?:log|txt|csv|json|xml|png|jpe?g|gif|pdf|zip|evtx|dmp|har|pcap|docx?|xlsx?)\b", re.I
 )
-_WEBHOOK_TIMEOUT = 10
+_WEBHOOK_TIMEOUT = 5  # seconds: the agent waits for it
+_MENTION = re.compile(r"@(channel|here|everyone|all)\b", re.IGNORECASE)
 SIMILAR_LISTED = 3
 _PHRASE = TypeAdapter(Phrase)  # how a posting outcome is kept in ``handoffs.posted``
 
@@ -124,7 +126,7 @@ def escalate(
     ws: Workspace,
     incident_id: int,
     *,
-    user: str,
+    actor: Account,
     version: int,
     level: str,
     package: str,
@@ -138,18 +140,18 @@ def escalate(
     if unknown := set(criteria) - set(CRITERIA):
         raise InvalidValue("unknown_criteria", unknown=sorted(unknown), known=list(CRITERIA))
     holder = holder.strip() or ws.settings.escalation_holders.get(level, level)
-    with ws.kb.write(user) as w:
+    with write_as(ws.kb, actor) as w:
         case = w.incident(incident_id, expected_version=version)
         moved = ws.workflow.required_move("escalate", case.status)
         w.update_incident(incident_id, escalation_level=level, assignee=holder, **({"status": moved} if moved else {}))
         handoff = w.add_handoff(
-            incident_id, level=level, holder=holder, package=package, created_by=user, criteria=criteria
+            incident_id, level=level, holder=holder, package=package, created_by=actor.name, criteria=criteria
         )
-        w.follow(incident_id, user)
+        w.follow(incident_id, actor.name)
     if not post:
         return handoff
     outcome = post_to_chat(ws.settings.chat_webhook_url, package)  # after the commit: a slow chat holds no lock
-    with ws.kb.write(user) as w:
+    with write_as(ws.kb, actor) as w:
         return w.mark_posted(handoff.id, _PHRASE.dump_json(outcome).decode())
 
 
@@ -163,19 +165,43 @@ def posted(record: HandoffRecord) -> Phrase | None:
         return Phrase("as_recorded", text=record.posted)
 
 
+def chat_text(markdown: str) -> str:
+    """The package as a chat may show it: a report's text cannot ping the channel, link or embed anything.
+
+    Slack's three control characters are escaped (so ``<!channel>``, ``<@U123>`` and ``<http://x|click>`` stay
+    text), image syntax is broken (``![x](url)`` would make the chat fetch the address), and bare mentions
+    (``@channel``, ``@here``, ``@everyone``, ``@all``) get a zero-width space after the ``@``.
+    """
+    text = markdown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MENTION.sub("@\u200b\\1", text.replace("![", "!\u200b["))
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook that answers with a redirect is not followed elsewhere: the 3xx becomes the error it reports."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def post_to_chat(url: str | None, markdown: str) -> Phrase:
-    """Post to a Slack- or Teams-style incoming webhook; returns what happened (never raises)."""
+    """Post the package, made safe for the chat, to a Slack- or Teams-style incoming webhook over https; returns
+    what happened (never raises)."""
     if not url:
         return Phrase("post_no_webhook")
     host = urlsplit(url).netloc or url  # the path of a webhook URL is its secret: never show it
+    if not https_or_local(url):  # the settings refuse it too; a caller may pass another
+        return Phrase("post_not_https", host=host)
     request = urllib.request.Request(
         url,
-        data=json.dumps({"text": markdown}).encode(),
+        data=json.dumps({"text": chat_text(markdown)}).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=_WEBHOOK_TIMEOUT) as response:
+        with _OPENER.open(request, timeout=_WEBHOOK_TIMEOUT) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
         return Phrase("post_failed", host=host, error=f"HTTP {exc.code} {exc.reason}")

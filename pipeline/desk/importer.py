@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kb import InvalidValue, KnowledgeBase, Writer, normalise_email
 from kb.vocab import RESOLVED_STATUSES
+from pipeline.access.accounts import Account, write_as
 from pipeline.desk.values import (
     parse_datetime,
     parse_escalation,
@@ -28,7 +29,7 @@ from pipeline.desk.values import (
     parse_priority,
     parse_status,
 )
-from pipeline.files import Format, ImportFileError, RowError, read_rows
+from pipeline.files import DEFAULT_LIMITS, Format, ImportFileError, ReadLimits, RowError, read_rows
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.settings import DEFAULT_STATUSES
 from pipeline.text import clean_text, detect_language, title_from_body
@@ -195,9 +196,10 @@ def _read_source(
     required: Sequence[str],
     fmt: Format | None,
     encoding: str | None,
+    limits: ReadLimits,
 ) -> tuple[list[tuple[int, Any]], ImportReport]:
     """The rows of a file whose columns fit the mapping, and the report that the import will fill in."""
-    rows = list(read_rows(path, fmt=fmt, encoding=encoding))
+    rows = list(read_rows(path, fmt=fmt, encoding=encoding, limits=limits))
     columns = {key for _, row in rows if isinstance(row, dict) for key in row}
     _check_mapping(columns, mapping, required, path)
     used = {mapping.get(name, name) for name in fields}
@@ -217,7 +219,8 @@ def import_incidents(
     date_format: str | None = None,
     timezone: str = "UTC",
     shift: dt.timedelta = dt.timedelta(0),
-    actor: str = "import",
+    actor: Account,
+    limits: ReadLimits = DEFAULT_LIMITS,
     progress: ProgressFactory = no_progress,
 ) -> ImportReport:
     """Add the incidents of a CSV or JSON Lines file to the knowledge base; see the module docstring.
@@ -236,7 +239,7 @@ def import_incidents(
     except (ZoneInfoNotFoundError, ValueError):
         raise ImportFileError("unknown_time_zone", zone=timezone) from None
     mapping = dict(mapping or {})
-    rows, report = _read_source(Path(path), mapping, INCIDENT_FIELDS, ("title", "body"), fmt, encoding)
+    rows, report = _read_source(Path(path), mapping, INCIDENT_FIELDS, ("title", "body"), fmt, encoding, limits)
     batch = _IncidentBatches(kb, report, mapping, actor, statuses, default_status, status, date_format, timezone, shift)
     with progress(Phrase("progress_importing", name=report.path.name), len(rows)) as update:
         for start in range(0, len(rows), _BATCH):
@@ -252,7 +255,7 @@ class _IncidentBatches:
     kb: KnowledgeBase
     report: ImportReport
     mapping: Mapping[str, str]
-    actor: str
+    actor: Account
     statuses: Collection[str]
     default_status: str
     status: str | None
@@ -286,7 +289,7 @@ class _IncidentBatches:
         parsed = self._parse(rows)
         present = self.kb.existing_import_keys(key for key, _ in parsed)
         fresh = [(key, values) for key, values in parsed if key not in present]
-        with self.kb.write(self.actor) as w:
+        with write_as(self.kb, self.actor) as w:
             resolve = RequesterResolver(w)
             records = []
             for key, values in fresh:
@@ -339,13 +342,14 @@ def import_requesters(
     mapping: Mapping[str, str] | None = None,
     fmt: Format | None = None,
     encoding: str | None = None,
-    actor: str = "import",
+    actor: Account,
+    limits: ReadLimits = DEFAULT_LIMITS,
     progress: ProgressFactory = no_progress,
 ) -> ImportReport:
     """Add people with their addresses (a staff directory); known addresses link new ones to their owner."""
     mapping = dict(mapping or {})
-    rows, report = _read_source(Path(path), mapping, REQUESTER_FIELDS, ("name",), fmt, encoding)
-    with progress(Phrase("progress_importing", name=report.path.name), len(rows)) as update, kb.write(actor) as w:
+    rows, report = _read_source(Path(path), mapping, REQUESTER_FIELDS, ("name",), fmt, encoding, limits)
+    with progress(Phrase("progress_importing", name=report.path.name), len(rows)) as update, write_as(kb, actor) as w:
         for line, row in rows:
             try:
                 _import_requester(w, row, mapping, report)

@@ -15,16 +15,17 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from kb import IncidentNotFound, InvalidValue, NewSuggestion, Writer, normalise_email
+from pipeline.access.accounts import Account, write_as
 from pipeline.desk import casework
 from pipeline.desk.importer import RequesterResolver, import_incidents
 from pipeline.desk.mail import Mail, MailError, read_eml, read_mbox
-from pipeline.files import ImportFileError
+from pipeline.files import ImportFileError, ReadLimits
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.text import ReportError, clean_report, clean_text, detect_language, title_from_body
 from pipeline.triage.suggest import Triage
 from pipeline.triage.training import SuggestionModelUnavailable
 from pipeline.workspace import Workspace
-from words import Phrase, PhrasedError
+from words import Phrase, PhrasedError, say
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
 MAIL_SUFFIXES = (".eml", ".mbox")
@@ -63,7 +64,7 @@ def stored_suggestions(result: Triage, at: dt.datetime | None = None) -> list[Ne
 
 
 def assess(
-    ws: Workspace, incident_ids: list[int], *, user: str, progress: ProgressFactory = no_progress
+    ws: Workspace, incident_ids: list[int], *, actor: Account, progress: ProgressFactory = no_progress
 ) -> list[Phrase]:
     """Compute and store the suggestions of new cases, set the sure ones, flag duplicates.
 
@@ -79,7 +80,7 @@ def assess(
             rows = stored_suggestions(result)
             # Sure suggestions fill the case's empty fields; what an agent or a source file set stays.
             sure = {r.target: r.value for r in rows if r.value is not None and getattr(case, r.target) is None}
-            with ws.kb.write(user) as w:
+            with write_as(ws.kb, actor) as w:
                 w.add_suggestions(case.id, rows)
                 w.update_incident(case.id, duplicate_of=earlier[0] if earlier else None, **sure)
             update(1)
@@ -87,12 +88,12 @@ def assess(
 
 
 def submit(
-    ws: Workspace, *, user: str, title: str, body: str, requester_email: str = "", requester_name: str = ""
+    ws: Workspace, *, actor: Account, title: str, body: str, requester_email: str = "", requester_name: str = ""
 ) -> int:
     """File a report typed into the form; returns the new case's id."""
     body = clean_text(body or "")
     title = clean_text(title or "") or title_from_body(clean_report(body))
-    with ws.kb.write(user) as w:
+    with write_as(ws.kb, actor) as w:
         requester = _requester(w, requester_email, requester_name)
         case = w.add_incident(
             title=title,
@@ -101,7 +102,7 @@ def submit(
             requester_id=requester,
             status=ws.workflow.new,
         )
-    assess(ws, [case], user=user)
+    assess(ws, [case], actor=actor)
     return case
 
 
@@ -112,7 +113,7 @@ def _requester(w: Writer, address: str, name: str = "") -> int | None:
 
 
 def upload(
-    ws: Workspace, name: str, data: bytes, *, user: str, progress: ProgressFactory = no_progress
+    ws: Workspace, name: str, data: bytes, *, actor: Account, progress: ProgressFactory = no_progress
 ) -> IntakeReport:
     """File every report of an uploaded file; IntakeError (nothing stored) if the file cannot be read."""
     suffix = Path(name.lower().removesuffix(".gz")).suffix
@@ -122,22 +123,28 @@ def upload(
     if len(data) > limit:
         raise IntakeError("upload_too_big", name=name, mb=len(data) / 1e6, limit=limit / 1e6)
     if suffix in TABLE_SUFFIXES:
-        report = _upload_table(ws, name, data, user, progress)
+        report = _upload_table(ws, name, data, actor, progress)
     elif suffix in MAIL_SUFFIXES:
-        report = _upload_mail(ws, name, data, user)
+        report = _upload_mail(ws, name, data, actor)
     else:
         raise IntakeError("upload_unknown_kind", name=name, kinds=list(TABLE_SUFFIXES + MAIL_SUFFIXES))
-    report.notes = assess(ws, report.added, user=user, progress=progress)
+    report.notes = assess(ws, report.added, actor=actor, progress=progress)
     return report
 
 
-def _upload_table(ws: Workspace, name: str, data: bytes, user: str, progress: ProgressFactory) -> IntakeReport:
+def _upload_table(ws: Workspace, name: str, data: bytes, actor: Account, progress: ProgressFactory) -> IntakeReport:
     with tempfile.TemporaryDirectory() as folder:  # the importer reads files: keep the name, it tells the format
         path = Path(folder) / Path(name).name
         path.write_bytes(data)
         try:
             imported = import_incidents(
-                ws.kb, path, statuses=ws.workflow.statuses, status=ws.workflow.new, actor=user, progress=progress
+                ws.kb,
+                path,
+                statuses=ws.workflow.statuses,
+                status=ws.workflow.new,
+                actor=actor,
+                limits=ReadLimits(ws.settings.max_unpacked_bytes, ws.settings.max_upload_rows),
+                progress=progress,
             )
         except ImportFileError as exc:
             raise IntakeError("upload_unreadable", reason=exc.phrase) from None
@@ -146,11 +153,13 @@ def _upload_table(ws: Workspace, name: str, data: bytes, user: str, progress: Pr
     return report
 
 
-def _upload_mail(ws: Workspace, name: str, data: bytes, user: str) -> IntakeReport:
+def _upload_mail(ws: Workspace, name: str, data: bytes, actor: Account) -> IntakeReport:
     try:
         mails: list[Mail | MailError] = read_mbox(data) if name.lower().endswith(".mbox") else [read_eml(data)]
     except MailError as exc:
         raise IntakeError("upload_not_mail", name=name, reason=exc.phrase) from None
+    if len(mails) > ws.settings.max_upload_rows:
+        raise IntakeError("upload_too_many_mails", name=name, limit=ws.settings.max_upload_rows)
     if not any(isinstance(m, Mail) for m in mails):
         raise IntakeError("upload_no_readable_mail", name=name, reason=mails[0].phrase)
     report = IntakeReport(name)
@@ -160,48 +169,56 @@ def _upload_mail(ws: Workspace, name: str, data: bytes, user: str) -> IntakeRepo
             report.problems.append(Phrase("upload_problem", where=where, reason=mail.phrase))
             continue
         try:
-            _file_mail(ws, mail, user, report)
+            _file_mail(ws, mail, actor, report)
         except (InvalidValue, ReportError) as exc:
             report.problems.append(Phrase("upload_problem", where=where, reason=exc.phrase))
     return report
 
 
-def _file_mail(ws: Workspace, mail: Mail, user: str, report: IntakeReport) -> None:
+def _file_mail(ws: Workspace, mail: Mail, actor: Account, report: IntakeReport) -> None:
     # The attachments themselves are not kept: their names stay with the text (after a paperclip, which reads the same
     # in every language), for the agent and the hand-off package.
     body = mail.body + (f"\n\n📎 {', '.join(mail.attachments)}" if mail.attachments else "")
+    refers_to = None
     if mail.case_id is not None:
         try:
+            case = ws.kb.incident(mail.case_id)
+        except IncidentNotFound:
+            case = None  # a tag we did not send: file it as a new case
+        if case is not None and casework.may_write_on(ws, case, mail.sender_address):
             casework.requester_wrote(
                 ws,
-                mail.case_id,
-                author=mail.sender_address,
+                case.id,
+                sender=mail.sender_address,
                 subject=mail.subject,
                 body=body or mail.subject,
-                at=mail.date,
+                actor=actor,
+                sent_at=mail.date,
             )
-        except IncidentNotFound:
-            pass  # a tag we did not send: file it as a new case
-        else:
-            report.messages.append(mail.case_id)
+            report.messages.append(case.id)
             return
+        refers_to = case  # a stranger's mail joins no one's case: it becomes a case of its own, which says so
     title = mail.subject or title_from_body(clean_report(mail.body))
     # The same message uploaded again (or found in two mbox files) is filed once.
     key = f"mail:{mail.message_id[:90]}" if mail.message_id else None
     if key and ws.kb.existing_import_keys([key]):
         report.already_present += 1
         return
-    with ws.kb.write(user) as w:
+    with write_as(ws.kb, actor) as w:
         requester = _requester(w, mail.sender_address, mail.sender_name)
-        fields = {"created_at": mail.date} if mail.date else {}
-        report.added.append(
-            w.add_incident(
-                title=title,
-                body=body,
-                language=detect_language(f"{title}\n{body}"),
-                requester_id=requester,
-                status=ws.workflow.new,
-                import_key=key,
-                **fields,
-            )
+        # It came in now: the Date header, which the sender writes, is kept as the sent time and moves no clock.
+        language = detect_language(f"{title}\n{body}")
+        case_id = w.add_incident(
+            title=title,
+            body=body,
+            language=language,
+            requester_id=requester,
+            status=ws.workflow.new,
+            import_key=key,
+            sent_at=mail.date,
         )
+        if refers_to is not None:
+            # Stored words, in the case's language, like a note an agent would have written.
+            note = say(Phrase("mail_refers_to_case", case=refers_to.id, sender=mail.sender_address), language)
+            w.add_message(case_id, kind="note", author=actor.name, body=note)
+        report.added.append(case_id)

@@ -1,15 +1,14 @@
-"""Requesters and the team: a requester's whole history in time order, their addresses, and who works here."""
+"""Requesters: a requester's whole history in time order, and their addresses. (The team's accounts are
+``pipeline.access.team``.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from kb import IncidentRecord, MessageRecord, RequesterRecord, UserNotFound
+from kb import IncidentRecord, MessageRecord, RequesterRecord
+from pipeline.access.accounts import Account, write_as
 from pipeline.workspace import Workspace
-
-# Who may review the assistant: its quality, thresholds and versions, the escalations and the knowledge base.
-REVIEWER_ROLES = ("lead", "admin")
 
 
 @dataclass(frozen=True)
@@ -39,32 +38,12 @@ def requester_history(ws: Workspace, requester_id: int) -> RequesterHistory:
     return RequesterHistory(requester, cases, entries)
 
 
-def link_address(ws: Workspace, requester_id: int, address: str, *, user: str) -> None:
+def link_address(ws: Workspace, requester_id: int, address: str, *, actor: Account) -> None:
     """Add an address to a requester (refused if it belongs to someone else)."""
-    with ws.kb.write(user) as w:
+    with write_as(ws.kb, actor) as w:
         w.link_email(requester_id, address)
 
 
-def unlink_address(ws: Workspace, address: str, *, user: str) -> None:
-    with ws.kb.write(user) as w:
+def unlink_address(ws: Workspace, address: str, *, actor: Account) -> None:
+    with write_as(ws.kb, actor) as w:
         w.unlink_email(address)
-
-
-def add_user(ws: Workspace, name: str, role: str, *, user: str) -> int:
-    with ws.kb.write(user) as w:
-        return w.add_user(name, role)
-
-
-def set_user(ws: Workspace, user_id: int, *, user: str, **changes: object) -> None:
-    """Change a team member's role or active flag."""
-    with ws.kb.write(user) as w:
-        w.update_user(user_id, **changes)
-
-
-def may_review(ws: Workspace, user: str | None) -> bool:
-    """Whether ``user`` is an active lead or admin."""
-    try:
-        member = ws.kb.user(user) if user else None
-    except UserNotFound:
-        return False
-    return member is not None and member.active and member.role in REVIEWER_ROLES

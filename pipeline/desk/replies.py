@@ -8,6 +8,7 @@ import string
 from dataclasses import dataclass
 
 from kb import IncidentRecord, NewTemplate, TemplateRecord
+from pipeline.access.accounts import LEADS, Account, write_as
 from pipeline.desk.mail import CASE_TAG
 from pipeline.workspace import Workspace
 
@@ -63,12 +64,12 @@ def fill(template: TemplateRecord, case: IncidentRecord, *, agent: str) -> tuple
     return subject, string.Template(template.body).safe_substitute(fields)
 
 
-def save_template(ws: Workspace, template: NewTemplate, *, user: str, template_id: int | None = None) -> int:
-    """Add a reply template, or change the one with ``template_id``."""
-    with ws.kb.write(user) as w:
+def save_template(ws: Workspace, template: NewTemplate, *, actor: Account, template_id: int | None = None) -> int:
+    """Add a reply template, or change the one with ``template_id``; leads and admins."""
+    with write_as(ws.kb, actor, LEADS, "manage_templates") as w:
         return w.save_template(template, template_id=template_id)
 
 
-def delete_template(ws: Workspace, template_id: int, *, user: str) -> None:
-    with ws.kb.write(user) as w:
+def delete_template(ws: Workspace, template_id: int, *, actor: Account) -> None:
+    with write_as(ws.kb, actor, LEADS, "manage_templates") as w:
         w.delete_template(template_id)

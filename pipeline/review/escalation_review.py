@@ -16,6 +16,7 @@ import pandas as pd
 
 from kb import CaseFilter, HandoffRecord, IncidentRecord
 from kb.vocab import ESCALATION_LEVELS, RESOLVED_STATUSES
+from pipeline.exports import safe_csv
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.settings import CRITERIA
 from pipeline.workspace import Workspace
@@ -61,7 +62,7 @@ class EscalationReview:
         )
 
     def to_csv(self) -> str:
-        return self.cases.to_csv(index=False)
+        return safe_csv(self.cases)
 
 
 def _rank(level: str | None) -> int:

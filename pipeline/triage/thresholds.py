@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from kb import InvalidValue, KnowledgeBase, ThresholdPolicyRecord
+from pipeline.access.accounts import LEADS, Account, write_as
 from pipeline.settings import Settings
 from pipeline.triage.classify import TicketClassifier
 from pipeline.triage.figures import answered, precision_curve
@@ -55,13 +56,13 @@ class Thresholds:
 def set_thresholds(
     kb: KnowledgeBase,
     *,
-    user: str,
+    actor: Account,
     precision: Mapping[str, float],
     class_thresholds: Mapping[str, Mapping[str, float]],
     note: str = "",
 ) -> ThresholdPolicyRecord:
-    """Put a new version of the thresholds in force (InvalidValue for a value out of range)."""
-    with kb.write(user) as w:
+    """Put a new version of the thresholds in force (InvalidValue for a value out of range); leads and admins."""
+    with write_as(kb, actor, LEADS, "set_thresholds") as w:
         return w.add_threshold_policy(precision=precision, class_thresholds=class_thresholds, note=note)
 
 
@@ -69,7 +70,7 @@ def change_thresholds(
     kb: KnowledgeBase,
     settings: Settings,
     *,
-    user: str,
+    actor: Account,
     precision: Mapping[str, float] | None = None,
     classes: Mapping[tuple[str, str], float | None] | None = None,
     note: str = "",
@@ -84,11 +85,11 @@ def change_thresholds(
         else:
             chosen.setdefault(target, {})[label] = value
     return set_thresholds(
-        kb, user=user, precision={**now.precision, **(precision or {})}, class_thresholds=chosen, note=note
+        kb, actor=actor, precision={**now.precision, **(precision or {})}, class_thresholds=chosen, note=note
     )
 
 
-def restore_thresholds(kb: KnowledgeBase, version: int, *, user: str, note: str = "") -> ThresholdPolicyRecord:
+def restore_thresholds(kb: KnowledgeBase, version: int, *, actor: Account, note: str = "") -> ThresholdPolicyRecord:
     """Put an earlier version's values back in force, as a new version (the history stays whole); ``note`` is the
     lead's why, in their words."""
     old = next((p for p in kb.threshold_policies() if p.id == version), None)
@@ -96,7 +97,7 @@ def restore_thresholds(kb: KnowledgeBase, version: int, *, user: str, note: str 
         raise InvalidValue("threshold_version_not_found", version=version)
     return set_thresholds(
         kb,
-        user=user,
+        actor=actor,
         precision=old.precision,
         class_thresholds=old.class_thresholds,
         note=note,
