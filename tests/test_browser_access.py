@@ -80,3 +80,23 @@ def wait_until(condition, timeout: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the app did not get there in time"
         time.sleep(0.2)
+
+
+def test_markdown_in_the_data_makes_the_browser_fetch_nothing(browser, desk) -> None:  # noqa: F811
+    url, kb = desk
+    with kb.write("test") as w:
+        case = w.add_incident(
+            title="Scanner ![x](http://127.0.0.1:9/p.png) [x](javascript:alert(1))",
+            body="The scanner on floor 2 ![y](http://127.0.0.1:9/q.png) stopped",
+            language="en",
+            category="Printing ![z](http://127.0.0.1:9/r.png)",
+        )
+    page = open_page(browser, f"{url}/case?id={case}", "Emily Carter")
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    wait_text(page, f"#{case} · Scanner")
+    page.wait_for_timeout(2_000)  # time for any image to be asked for
+    assert page.locator("img[src*='127.0.0.1:9']").count() == 0
+    assert page.locator("a[href^='javascript:']").count() == 0
+    assert not [u for u in fetched if "127.0.0.1:9/" in u]
+    page.close()
