@@ -228,9 +228,8 @@ def sidebar() -> None:
         account = st.session_state.get(ACCOUNT)
         if account is None:
             return
-        who, out = st.columns([3, 2], vertical_alignment="center")
-        who.markdown(f"**{md(account.name)}**  \n{t('role_' + account.role)}")
-        if out.button(t("sign_out"), key="sign_out", icon=":material/logout:"):
+        st.markdown(f"**{md(account.name)}** · {t('role_' + account.role)}")
+        if st.button(t("sign_out"), key="sign_out", icon=":material/logout:"):
             sign_out()
         stats = ws.kb.stats()
         st.subheader(t("knowledge_base"))
