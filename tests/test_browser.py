@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from kb import KnowledgeBase
 from pipeline.demo import DEMO_PASSWORD
 from pipeline.settings import Settings
-from tests.conftest import HTML_TITLE
+from tests.conftest import HTML_TITLE, copy_knowledge_base
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -78,6 +79,15 @@ def serve(database_url: str, folder: Path, **env: str) -> Iterator[str]:
 def server(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serve(demo_settings.database_url, tmp_path_factory.mktemp("streamlit")) as url:
         yield url
+
+
+@contextmanager
+def serve_copy(settings: Settings, folder: Path, **env: str) -> Iterator[tuple[str, KnowledgeBase]]:
+    """The app over a private copy of a knowledge base (its index and models too), and the copy, for tests that
+    change it."""
+    copy = copy_knowledge_base(settings, folder)
+    with serve(copy.database_url, folder, **env) as url, KnowledgeBase(copy.resolved_database_url) as kb:
+        yield url, kb
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ open for them; a lead who changes a threshold is the account the event log names
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 
@@ -13,7 +12,7 @@ import pytest
 from kb import KnowledgeBase
 from pipeline.demo import DEMO_PASSWORD
 from pipeline.settings import Settings
-from tests.test_browser import browser, nav, open_page, serve, sign_in  # noqa: F401 (the browser fixture)
+from tests.test_browser import browser, open_page, serve_copy, sign_in  # noqa: F401 (the browser fixture)
 from tests.test_browser_desk import choose, wait_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -21,11 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def desk(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, KnowledgeBase]]:
-    folder = tmp_path_factory.mktemp("access")
-    shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), folder / "access.db")
-    shutil.copy(demo_settings.resolved_index_path, folder / "access.index")
-    with serve(str(folder / "access.db"), folder) as url:
-        yield url, KnowledgeBase(f"sqlite:///{folder / 'access.db'}")
+    with serve_copy(demo_settings, tmp_path_factory.mktemp("access")) as served:
+        yield served
 
 
 def test_a_new_browser_sees_only_the_sign_in_page_and_wrong_passwords_lock(browser, desk) -> None:  # noqa: F811

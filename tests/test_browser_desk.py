@@ -5,16 +5,14 @@ resolve, and a new report finds the case; and two agents claiming the same case 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
-from kb import KnowledgeBase
 from pipeline.settings import Settings
 from tests.conftest import Webhook
-from tests.test_browser import browser, nav, open_page, serve  # noqa: F401 (the browser fixture)
+from tests.test_browser import browser, nav, open_page, serve_copy  # noqa: F401 (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -36,11 +34,8 @@ EML = (
 def desk(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> Iterator[tuple]:
     """The app over a private copy of the demo knowledge base, with a chat webhook to post hand-offs to."""
     folder = tmp_path_factory.mktemp("desk")
-    source = demo_settings.resolved_database_url.removeprefix("sqlite:///")
-    shutil.copy(source, folder / "desk.db")
-    shutil.copy(demo_settings.resolved_index_path, folder / "desk.index")
-    with serve(str(folder / "desk.db"), folder, INCIDENT_KB_CHAT_WEBHOOK_URL=webhook.url) as url:
-        yield url, KnowledgeBase(f"sqlite:///{folder / 'desk.db'}"), webhook
+    with serve_copy(demo_settings, folder, INCIDENT_KB_CHAT_WEBHOOK_URL=webhook.url) as (url, kb):
+        yield url, kb, webhook
 
 
 def choose(page, label: str, option: str, within=None) -> None:

@@ -4,14 +4,13 @@ activated, and rolled back; the Trends page draws its charts and lists the recur
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from kb import KnowledgeBase
 from pipeline.settings import Settings
-from tests.test_browser import browser, card_value, find_similar, nav, open_page, serve  # noqa: F401 (the browser fixture)
+from tests.test_browser import browser, card_value, find_similar, nav, open_page, serve_copy  # noqa: F401 (the fixture)
 from tests.test_browser_desk import choose, wait_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -23,11 +22,8 @@ REPORT = "My laptop keyboard has a sticky key, the letter E does not type"
 @pytest.fixture(scope="module")
 def review(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, KnowledgeBase]]:
     """The app over a private copy of the demo knowledge base (new model versions go next to the copy)."""
-    folder = tmp_path_factory.mktemp("review")
-    shutil.copy(demo_settings.resolved_database_url.removeprefix("sqlite:///"), folder / "review.db")
-    shutil.copy(demo_settings.resolved_index_path, folder / "review.index")
-    with serve(str(folder / "review.db"), folder) as url:
-        yield url, KnowledgeBase(f"sqlite:///{folder / 'review.db'}")
+    with serve_copy(demo_settings, tmp_path_factory.mktemp("review")) as served:
+        yield served
 
 
 def test_a_raised_threshold_makes_the_next_suggestion_abstain(browser, review) -> None:  # noqa: F811
