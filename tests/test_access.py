@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from kb import InvalidValue, KnowledgeBase
+from kb import InvalidValue, KnowledgeBase, NewTemplate
 from pipeline.access.accounts import Account, PermissionDenied, require
 from pipeline.access.sign_in import (
     PasswordRefused,
@@ -25,7 +25,12 @@ from pipeline.access.sign_in import (
     sign_out,
 )
 from pipeline.access.team import LastAdmin, add_account, reset_password, update_account
+from pipeline.desk.replies import save_template
 from pipeline.settings import Settings
+from pipeline.triage.thresholds import set_thresholds
+from pipeline.triage.versions import discard_version
+from pipeline.workspace import Workspace
+from tests.conftest import acct
 
 OPERATOR = Account.operator("root")
 PASSWORD = "correct horse battery"
@@ -179,3 +184,23 @@ def test_a_name_that_reads_as_an_address_is_refused(desk) -> None:
     kb, _ = desk
     with pytest.raises(InvalidValue, match="cannot contain @"):
         add_account(kb, "ada@example.com", "admin", actor=OPERATOR, password=PASSWORD)
+
+
+def test_an_agent_calling_the_pipeline_directly_is_refused_every_lead_and_admin_change(candidate_copy) -> None:
+    with Workspace(candidate_copy) as ws:
+        agent = acct(ws, "Raj Mehta")
+        candidate = ws.kb.model_versions()[0]
+        before = (ws.kb.active_model_version().id, ws.kb.threshold_policy(), len(ws.kb.templates()))
+        refused = [
+            lambda: set_thresholds(ws.kb, actor=agent, precision={"category": 0.5}, class_thresholds={}),
+            lambda: ws.train(actor=agent),
+            lambda: ws.activate(candidate.id, actor=agent),
+            lambda: discard_version(ws.kb, candidate.id, actor=agent),
+            lambda: save_template(ws, NewTemplate(name="x", language="en", subject="s", body="b"), actor=agent),
+            lambda: add_account(ws.kb, "Sock Puppet", "admin", actor=agent, password=PASSWORD),
+        ]
+        for action in refused:
+            with pytest.raises(PermissionDenied, match=r"Raj Mehta \(agent\) may not"):
+                action()
+        assert (ws.kb.active_model_version().id, ws.kb.threshold_policy(), len(ws.kb.templates())) == before
+        assert "Raj Mehta" not in {e.actor for e in ws.kb.events("threshold_policy", 1)}
