@@ -157,8 +157,9 @@ def change_password(kb: KnowledgeBase, settings: Settings, current: str, new: st
     """The signed-in account's own password, given the current one (a wrong one counts towards the lockout, as at
     sign-in). Every session of the account ends (one left signed in elsewhere may be why it is changed); the one
     returned continues here."""
-    creds = kb.credentials(kb.user_by_id(actor.id).name) if actor.id is not None else None
-    if creds is None:
+    # One read: a name never holds "@", so it cannot stand for another account's e-mail.
+    creds = kb.credentials(actor.name) if actor.id is not None else None
+    if creds is None or creds.id != actor.id:
         raise SignInRefused("password_current_wrong")
     if not password_matches(creds.password_hash, current):
         try:
