@@ -215,7 +215,10 @@ def sign_out() -> None:
         access.sign_out(ws.kb, token)
     st.session_state[ACCOUNT] = None
     if sso_configured() and st.user.is_logged_in:
-        st.logout()  # also forget the identity provider's cookie, else the next run signs in again
+        # Also forget the identity provider's cookie, else the next run signs in again. The browser goes to the
+        # sign-out address and comes back as a new session; a rerun here would race that navigation.
+        st.logout()
+        st.stop()
     st.rerun()
 
 
