@@ -169,6 +169,8 @@ def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, similar: l
                 key=f"case_criterion_{criterion.key}",
                 help=md(t_all(criterion.reasons)) or None,
             )
+            if criterion.proposed:
+                st.caption(t("proposed_because", reason=md(t_all(criterion.reasons))))
 
     st.markdown(f"#### {t('what_was_tried')}")
     for note in case.notes:

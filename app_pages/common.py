@@ -31,6 +31,7 @@ from pipeline.desk.casework import AlreadyClaimed
 from pipeline.desk.sla import Deadline
 from pipeline.progress import Progress
 from pipeline.triage.embed import ModelUnavailable
+from pipeline.triage.fold import FoldedCase
 from pipeline.triage.search import SimilarCase
 from pipeline.triage.training import SuggestionModelUnavailable
 from pipeline.workflow import TransitionRefused
@@ -315,8 +316,11 @@ def deadline_text(due: Deadline | None) -> str:
     return t(f"sla_{due.state}", clock=t(f"clock_{due.clock}"), due=duration(abs(due.left), language()))
 
 
-def case_card(case: SimilarCase, actions: Callable[[SimilarCase], None] | None = None) -> None:
-    """One found case: title, similarity, labels, language, resolution, and a link to the full case."""
+def case_card(
+    case: SimilarCase, actions: Callable[[SimilarCase], None] | None = None, entry: FoldedCase | None = None
+) -> None:
+    """One found case: title, similarity, labels, language, resolution, and a link to the full case; with the
+    near-identical cases folded under it (``entry``), how often it happened and how it was resolved."""
     incident = case.incident
     with st.container(border=True, key=f"similar_case_{incident.id}"):
         head, score = st.columns([5, 1])
@@ -338,7 +342,13 @@ def case_card(case: SimilarCase, actions: Callable[[SimilarCase], None] | None =
                 )
             )
         )
-        if incident.resolution:
+        if entry is not None and len(entry.cases) > 1:
+            ids = ", ".join(f"#{c.incident.id}" for c in entry.cases[1:])
+            st.caption(t("folded_cases", count=len(entry.cases), newest=entry.newest.id, ids=ids))
+            st.markdown(f"**{t('fixes_of_folded')}**")
+            for fix in entry.fixes:
+                st.text(t("fix_count", count=fix.count) + " " + fix.resolution)
+        elif incident.resolution:
             st.markdown(f"**{t('resolution')}**")
             st.text(incident.resolution)
         elif incident.resolved_at:

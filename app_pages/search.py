@@ -59,10 +59,10 @@ except ReportError as exc:
 duplicate_banners(result.duplicates)
 resolved_tab, open_tab = st.tabs([t("resolved_cases", n=len(result.resolved)), t("open_cases", n=len(result.open))])
 with resolved_tab:
-    if not result.resolved:
+    if not result.folded:
         st.info(t("no_resolved_match"))
-    for case in result.resolved:
-        case_card(case)
+    for entry in result.folded:
+        case_card(entry.lead, entry=entry)
 with open_tab:
     if not result.open:
         st.info(t("no_open_match"))

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app_pages.common import act, md, percent_column, review_page
 from app_pages.i18n import t
-from pipeline.triage.thresholds import change_thresholds, class_table, curves, restore_thresholds
+from pipeline.triage.thresholds import change_thresholds, class_table, curves, restore_thresholds, rule_table
 from pipeline.triage.training import SuggestionModelUnavailable
 
 _, ws = review_page("thresholds_title")
@@ -69,8 +69,27 @@ st.dataframe(
         "held_out_suggestions": t("held_out_suggestions"),
         "coverage": percent_column("coverage"),
         "precision": percent_column("precision"),
+        "decides": st.column_config.CheckboxColumn(t("class_decides"), help=t("class_decides_help")),
     },
 )
+
+rules = rule_table(models, policy, ws.settings, target)
+if not rules.empty:
+    st.markdown(f"#### {t('rules_of_target')}")
+    st.caption(t("rules_help", precision=f"{policy.precision_for(target):.0%}"))
+    st.dataframe(
+        rules.assign(rule=rules["rule"].map(lambda r: t(f"rule_{r}"))),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "rule": t("rule"),
+            "sets": t("rule_sets"),
+            "held_out_cases": t("rule_held_out_cases"),
+            "right": t("rule_right"),
+            "precision": percent_column("precision"),
+            "decides": st.column_config.CheckboxColumn(t("rule_decides")),
+        },
+    )
 
 st.markdown(f"#### {t('change_thresholds')}")
 with st.form("thresholds_form"):

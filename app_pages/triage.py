@@ -160,7 +160,7 @@ if result.model_version is not None:
 duplicate_banners(result.duplicates)
 
 st.subheader(t("similar_resolved"))
-if not result.similar:
+if not result.folded:
     st.info(t("nothing_similar"))
-for case in result.similar:
-    case_card(case)
+for entry in result.folded:
+    case_card(entry.lead, entry=entry)

@@ -11,7 +11,7 @@ import click
 from cli.common import Group, Run, pass_run
 from pipeline.triage.embed import OFFLINE_MODELS, load_embedder
 from pipeline.triage.embed_cache import EmbeddingCache
-from pipeline.triage.evaluate import evaluate_classify, evaluate_retrieval, read_labelled, read_pairs
+from pipeline.triage.evaluate import Ranking, evaluate_classify, evaluate_retrieval, read_labelled, read_pairs
 
 
 @click.group(cls=Group)
@@ -96,7 +96,9 @@ def evaluate_retrieval_command(run: Run, path: Path, as_json: bool) -> None:
         name: ws.embedder if name == s.embedding_model else load_embedder(name, threads=s.threads, cache=cache)
         for name in OFFLINE_MODELS
     }
-    result = evaluate_retrieval(pairs, ws.encoders, s.search_weights, others, progress=run.progress())
+    result = evaluate_retrieval(
+        pairs, ws.encoders, s.search_weights, others, same=s.fold_similarity, progress=run.progress()
+    )
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
@@ -106,10 +108,10 @@ def evaluate_retrieval_command(run: Run, path: Path, as_json: bool) -> None:
     click.echo(f"{'':<24}{'MRR':>8}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'queries/s':>11}")
     click.echo(f"search: {result.configuration}")
     rows = {"search": result.search, **result.baselines}
-    for name, f in rows.items():
+    for name, f in {"search": result.search, run.say("search_folded"): result.folded, **result.baselines}.items():
+        speed = f"{f.queries_per_second:>11.0f}" if isinstance(f, Ranking) else ""
         click.echo(
-            f"{name[:23]:<24}{f.mrr:>8.4f}{f.recall_at_1:>8.4f}{f.recall_at_5:>8.4f}"
-            f"{f.recall_at_10:>8.4f}{f.queries_per_second:>11.0f}"
+            f"{name[:23]:<24}{f.mrr:>8.4f}{f.recall_at_1:>8.4f}{f.recall_at_5:>8.4f}{f.recall_at_10:>8.4f}{speed}"
         )
     kinds = list(result.search.mrr_by_languages)
     click.echo("\n" + run.say("mrr_by_languages") + f"\n{'':<24}" + "".join(f"{kind:>8}" for kind in kinds))

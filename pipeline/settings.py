@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,7 +24,8 @@ from sqlalchemy.engine import make_url
 
 from kb import sqlite_file
 from kb.retrieval import Weights
-from kb.vocab import IMPACTS, NEW_STATUS, RESOLVED_STATUSES, URGENCIES, EscalationLevel, Priority
+from kb.vocab import IMPACTS, RESOLVED_STATUSES, URGENCIES, EscalationLevel, Priority
+from pipeline.workflow import DEFAULT_AUTOMATIC_MOVES, DEFAULT_STATUSES, REQUIRED_STATUSES, Move, StatusDef
 
 logger = logging.getLogger(__name__)
 
@@ -40,56 +41,6 @@ def https_or_local(url: str) -> bool:
 
 # The escalation guide's four criteria (技術的限界, 時間的制約, 複雑な問題, 顧客要望), in its order.
 CRITERIA = ("technical_limit", "time_constraint", "complexity", "customer_request")
-
-
-class StatusDef(BaseModel):
-    """One status of the workflow: its names in English and Japanese, and the statuses it may move to."""
-
-    en: str
-    ja: str
-    next: list[str] = []
-
-
-DEFAULT_STATUSES = {
-    "new": StatusDef(
-        en="New", ja="新規", next=["triage", "in_progress", "waiting_requester", "escalated", "resolved", "closed"]
-    ),
-    "triage": StatusDef(
-        en="Triage", ja="トリアージ中", next=["in_progress", "waiting_requester", "escalated", "resolved"]
-    ),
-    "in_progress": StatusDef(
-        en="In progress",
-        ja="対応中",
-        next=["waiting_requester", "waiting_vendor", "escalated", "resolved"],
-    ),
-    "waiting_requester": StatusDef(
-        en="Waiting for the requester", ja="依頼者の回答待ち", next=["in_progress", "resolved", "closed"]
-    ),
-    "waiting_vendor": StatusDef(
-        en="Waiting for the vendor", ja="ベンダーの回答待ち", next=["in_progress", "escalated", "resolved"]
-    ),
-    "escalated": StatusDef(
-        en="Escalated",
-        ja="エスカレーション中",
-        next=["in_progress", "waiting_requester", "waiting_vendor", "escalated", "resolved"],
-    ),
-    "resolved": StatusDef(en="Resolved", ja="解決済み", next=["closed", "reopened"]),
-    "closed": StatusDef(en="Closed", ja="クローズ", next=["reopened"]),
-    "reopened": StatusDef(
-        en="Reopened", ja="再オープン", next=["in_progress", "waiting_requester", "escalated", "resolved"]
-    ),
-}
-# The actions that move a case on their own, and what they do by default ("*": from any status that may move there).
-Move = Literal["claim", "reply", "requester_message", "escalate", "resolve"]
-DEFAULT_AUTOMATIC_MOVES = {
-    "claim": {"new": "in_progress", "triage": "in_progress", "reopened": "in_progress"},
-    "reply": {"*": "waiting_requester"},
-    "requester_message": {"waiting_requester": "in_progress", "resolved": "reopened", "closed": "reopened"},
-    "escalate": {"*": "escalated"},
-    "resolve": {"*": "resolved"},
-}
-# The statuses the knowledge base relies on (kb.vocab): where a case comes in, and where it is knowledge.
-REQUIRED_STATUSES = (NEW_STATUS, *RESOLVED_STATUSES)
 
 
 def _default_cache_dir() -> Path:
@@ -153,6 +104,24 @@ class Settings(BaseSettings):
         ),
     )
     search_top_k: int = Field(10, gt=0, le=100, description="Similar cases shown per report.")
+    fold_similarity: float = Field(
+        0.85,
+        gt=0,
+        le=1,
+        description=(
+            "Similar cases in one language at least this alike (multilingual model) fold into one entry: "
+            "'this happened 14 times; 12 resolved by ...'. 1 folds only identical texts."
+        ),
+    )
+    fold_diversity: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description=(
+            "How much the similar-case list favours resolutions unlike those above over closeness to the report "
+            "(maximal marginal relevance); 0 orders by similarity alone."
+        ),
+    )
     max_report_chars: int = Field(
         20_000,
         gt=0,

@@ -1,13 +1,69 @@
-"""The case workflow from settings: which statuses exist, their names in each language, which moves are allowed,
-and which happen on their own (claiming, replying, a requester's new message, escalating, resolving)."""
+"""The case workflow from settings (its defaults are here): which statuses exist, their names in each language,
+which moves are allowed, and which happen on their own (claiming, replying, a requester's new message, escalating,
+resolving)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel
 
 from kb.vocab import NEW_STATUS, RESOLVED_STATUSES
-from pipeline.settings import Move, Settings, StatusDef
 from words import Localized, PhrasedError
+
+if TYPE_CHECKING:  # the settings hold the workflow, and take their defaults from here
+    from pipeline.settings import Settings
+
+
+class StatusDef(BaseModel):
+    """One status of the workflow: its names in English and Japanese, and the statuses it may move to."""
+
+    en: str
+    ja: str
+    next: list[str] = []
+
+
+DEFAULT_STATUSES = {
+    "new": StatusDef(
+        en="New", ja="新規", next=["triage", "in_progress", "waiting_requester", "escalated", "resolved", "closed"]
+    ),
+    "triage": StatusDef(
+        en="Triage", ja="トリアージ中", next=["in_progress", "waiting_requester", "escalated", "resolved"]
+    ),
+    "in_progress": StatusDef(
+        en="In progress",
+        ja="対応中",
+        next=["waiting_requester", "waiting_vendor", "escalated", "resolved"],
+    ),
+    "waiting_requester": StatusDef(
+        en="Waiting for the requester", ja="依頼者の回答待ち", next=["in_progress", "resolved", "closed"]
+    ),
+    "waiting_vendor": StatusDef(
+        en="Waiting for the vendor", ja="ベンダーの回答待ち", next=["in_progress", "escalated", "resolved"]
+    ),
+    "escalated": StatusDef(
+        en="Escalated",
+        ja="エスカレーション中",
+        next=["in_progress", "waiting_requester", "waiting_vendor", "escalated", "resolved"],
+    ),
+    "resolved": StatusDef(en="Resolved", ja="解決済み", next=["closed", "reopened"]),
+    "closed": StatusDef(en="Closed", ja="クローズ", next=["reopened"]),
+    "reopened": StatusDef(
+        en="Reopened", ja="再オープン", next=["in_progress", "waiting_requester", "escalated", "resolved"]
+    ),
+}
+# The actions that move a case on their own, and what they do by default ("*": from any status that may move there).
+Move = Literal["claim", "reply", "requester_message", "escalate", "resolve"]
+DEFAULT_AUTOMATIC_MOVES = {
+    "claim": {"new": "in_progress", "triage": "in_progress", "reopened": "in_progress"},
+    "reply": {"*": "waiting_requester"},
+    "requester_message": {"waiting_requester": "in_progress", "resolved": "reopened", "closed": "reopened"},
+    "escalate": {"*": "escalated"},
+    "resolve": {"*": "resolved"},
+}
+# The statuses the knowledge base relies on (kb.vocab): where a case comes in, and where it is knowledge.
+REQUIRED_STATUSES = (NEW_STATUS, *RESOLVED_STATUSES)
 
 
 class TransitionRefused(PhrasedError, ValueError):

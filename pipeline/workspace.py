@@ -18,6 +18,8 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from kb import CaseFilter, IncidentRecord, InvalidValue, KnowledgeBase, ModelVersionRecord
 from kb.index import remove_stale_temporaries
 from kb.retrieval import Query, SearchIndex
@@ -29,6 +31,7 @@ from pipeline.text import clean_report, incident_text
 from pipeline.triage import versions
 from pipeline.triage.embed import Embedder, load_embedder
 from pipeline.triage.embed_cache import EmbeddingCache
+from pipeline.triage.fold import FoldedCase, fold
 from pipeline.triage.indexing import Encoders, add_to_index, build_index, index_of, open_index
 from pipeline.triage.reports import Reports, embed_incidents
 from pipeline.triage.search import SearchResult, SimilarCase, similar_cases
@@ -40,6 +43,10 @@ from pipeline.workflow import Workflow
 from words import Phrase
 
 logger = logging.getLogger(__name__)
+
+
+# How many more similar cases than shown are searched for, so that folding near-identical ones still leaves enough.
+FOLD_DEPTH = 3
 
 
 class Workspace:
@@ -185,6 +192,19 @@ class Workspace:
                 duplicate_similarity=s.duplicate_similarity if open_cases else None,
             )
 
+    def folded(self, cases: Sequence[SimilarCase], k: int | None = None) -> list[FoldedCase]:
+        """The first ``k`` entries of a ranked list of cases, near-identical ones folded together and different
+        resolutions favoured (``fold.py``; the settings' ``fold_similarity`` and ``fold_diversity``)."""
+        s = self.settings
+        texts = [incident_text(c.incident.title, c.incident.body, s.max_report_chars) for c in cases]
+        fixes = [c.incident.resolution or "" for c in cases]
+        # Unit vectors (the embedder's contract), from the embedding cache for the cases' texts.
+        vectors = self.embedder.encode(texts + [f for f in fixes if f], batch_size=s.embed_batch_size)
+        fix_vectors = np.zeros((len(cases), vectors.shape[1]), dtype=np.float32)
+        fix_vectors[[i for i, f in enumerate(fixes) if f]] = vectors[len(cases) :]
+        same, diversity = s.fold_similarity, s.fold_diversity
+        return fold(cases, vectors[: len(cases)], fix_vectors, same=same, diversity=diversity, k=k or s.search_top_k)
+
     def similar_cases(self, report: str | IncidentRecord, *, k: int | None = None) -> list[SimilarCase]:
         """The resolved incidents most like a report (typed) or a stored case; ReportError for an empty report."""
         query = self._case_query(report) if isinstance(report, IncidentRecord) else self._query(report)
@@ -198,9 +218,11 @@ class Workspace:
         query = self._query(report)
         wanted = set(where.statuses) if where else set()
         done = set(RESOLVED_STATUSES)
-        resolved = self._similar(query, k, where) if not wanted or wanted & done else []
+        k = k or self.settings.search_top_k
+        # Deeper than shown, so that the entries left once near-identical cases fold together still number k.
+        resolved = self._similar(query, FOLD_DEPTH * k, where) if not wanted or wanted & done else []
         open_cases = self._similar(query, k, where, open_cases=True) if not wanted or wanted - done else []
-        return SearchResult(resolved, open_cases)
+        return SearchResult(resolved[:k], open_cases, tuple(self.folded(resolved, k)))
 
     def _signing_key(self) -> bytes:
         return versions.signing_key(self.settings)
@@ -232,14 +254,15 @@ class Workspace:
         """
         query = self._case_query(report) if isinstance(report, IncidentRecord) else self._query(report)
         models = self.suggestion_models()
-        similar = self._similar(query, k, where)
+        k = k or self.settings.search_top_k
+        deep = self._similar(query, FOLD_DEPTH * k, where)
         result = triage(
-            models, query.text, query.meaning, similar, self.settings, thresholds=self.thresholds(), ticked=ticked
+            models, query.text, query.meaning, deep[:k], self.settings, thresholds=self.thresholds(), ticked=ticked
         )
         itself = report.id if isinstance(report, IncidentRecord) else None
         open_cases = self._similar(query, k, open_cases=True)
         duplicates = tuple(c for c in open_cases if c.possible_duplicate and c.incident.id != itself)
-        return replace(result, duplicates=duplicates)
+        return replace(result, duplicates=duplicates, folded=tuple(self.folded(deep, k)))
 
     # -- model versions --------------------------------------------------------------------------------------------
     def train(

@@ -169,10 +169,13 @@ def test_ticking_a_criterion_raises_the_escalation_level(app: AppTest) -> None:
     assert any("ticked criteria (technical limit)" in c.value.replace("\\", "") for c in app.caption)
 
 
-def test_an_outage_for_many_users_ranks_first(app: AppTest) -> None:
+def test_outage_words_rank_first_only_as_far_as_their_held_out_record_goes(app: AppTest) -> None:
     search(app, "Email is down for everyone in the Osaka office, nobody can send or receive anything")
-    assert suggested(app)["Priority"] == "P1"
-    assert any("ranks first" in c.value for c in app.caption)
+    reasons = " ".join(c.value.replace("\\", "") for c in app.caption)
+    assert "ranks first" in reasons
+    # On the demo, reports with such words were seldom P1 when held out: the rule proposes, with its record.
+    assert "this rule only proposes P1: held out it was right on" in reasons
+    assert suggested(app)["Priority"] != "P1"
 
 
 def test_a_case_opens_with_its_history(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

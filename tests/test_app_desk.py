@@ -98,10 +98,13 @@ def test_intake_files_a_typed_report_and_refuses_bad_files_losing_nothing(desk) 
 def test_a_case_is_worked_from_claim_to_resolution_and_a_stale_edit_is_refused(desk) -> None:
     at, settings = desk
     with Workspace(settings) as ws:
-        # "everyone": the outage rule makes the assistant sure of P1, so choosing another priority overrides it
+        # The assistant is sure of the category (Email), so choosing another category overrides it.
         case = intake.submit(
             ws, actor=acct(ws, AGENT), title="", body="Outlook asks everyone for their password again and again."
         )
+        assert {s.target: s.value for s in ws.kb.suggestions(case)}["category"] == "Email"
+        with ws.kb.write("Emily Carter") as w:  # a lead ranked it first on the phone
+            w.update_incident(case, priority="P1")
     as_user(at)
     goto(at, "app_pages/case.py", id=case)
     assert at.subheader[0].value.startswith(f"#{case} ")
@@ -112,15 +115,15 @@ def test_a_case_is_worked_from_claim_to_resolution_and_a_stale_edit_is_refused(d
 
     stored = {c.key.removeprefix("decide_") for c in at.get("flex_container") if c.key and c.key.startswith("decide_")}
     assert stored == {"category", "priority", "escalation_level"}
-    at.selectbox(key="override_value_priority").set_value("P2")
+    at.selectbox(key="override_value_category").set_value("Account & Access")
     run(at)
-    at.button(key="override_priority").click()
+    at.button(key="override_category").click()
     run(at)
     assert any("needs a reason" in e.value for e in at.error)
-    at.text_input(key="override_reason_priority").input("the CEO's laptop")
-    at.button(key="override_priority").click()
+    at.text_input(key="override_reason_category").input("a locked account, not the mail client")
+    at.button(key="override_category").click()
     run(at)
-    assert any("Overridden with P2" in c.value for c in at.caption)
+    assert any("Overridden with Account" in c.value for c in at.caption)
 
     at.selectbox(key="case_move_to").set_value("waiting_vendor")
     run(at)

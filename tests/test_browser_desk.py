@@ -90,7 +90,8 @@ def test_the_whole_path_from_intake_to_knowledge(browser, desk) -> None:  # noqa
     priority.get_by_label("Reason").fill("only the Finance folders are affected")
     priority.get_by_label("Reason").press("Enter")
     page.locator("[class*='st-key-override_priority'] button").click()
-    wait_text(page, "Overridden with P2 by Tom Fischer")
+    # On the demo no priority is sure (no class or rule has the held-out record for it): the agent chooses.
+    wait_text(page, "Tom Fischer chose P2")
 
     page.get_by_role("tab", name="Escalate").click()
     page.get_by_role("button", name="Draft the hand-off package").click()

@@ -97,8 +97,8 @@ def test_the_replay_decides_on_the_suggestions_as_the_desk_does(demo_settings: S
     assert all(s.decision == decision(s.value, s.final_value) for s in decided)
     overridden = [s for s in decided if s.decision == "overridden"]
     assert overridden and all(s.reason for s in overridden)
-    assert {detect_language(s.reason) for s in overridden if languages[s.incident_id] == "ja"} == {"ja"}
-    assert {detect_language(s.reason) for s in overridden if languages[s.incident_id] == "en"} == {"en"}
+    for language in ("ja", "en"):  # few are overridden now that "sure" must be measured: some languages may have none
+        assert {detect_language(s.reason) for s in overridden if languages[s.incident_id] == language} <= {language}
 
 
 @pytest.mark.slow

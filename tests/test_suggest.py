@@ -12,9 +12,11 @@ from sqlalchemy import text
 
 from kb import IncidentRecord
 from pipeline.settings import Settings
+from pipeline.triage.rules import RuleFigure, measure_rules
 from pipeline.triage.search import SimilarCase
 from pipeline.triage.suggest import Criterion, Suggestion, _escalation, _priority, propose_criteria
-from pipeline.triage.training import HeldOut, SuggestionModelUnavailable
+from pipeline.triage.thresholds import Thresholds
+from pipeline.triage.training import HeldOut, HeldOutPredictions, SuggestionModelUnavailable
 from pipeline.triage.versions import load_version, sign, signing_key, version_metrics
 from pipeline.workspace import Workspace
 from tests.conftest import acct
@@ -34,13 +36,20 @@ def unsure(target: str, best: str) -> Suggestion:
     return Suggestion(target, None, 0.4, ((best, 0.4),), 0.8)
 
 
-def test_the_matrix_gives_the_priority_when_the_model_is_not_sure() -> None:
-    settings = Settings()
-    priority, _, _ = _priority(
-        unsure("priority", "P3"), sure("impact", "medium"), sure("urgency", "high"), "x", settings
-    )
+BACKED = {("matrix", "priority"): RuleFigure("matrix", "priority", 40, 38)} | {
+    ("outage", target): RuleFigure("outage", target, 20, 19) for target in ("impact", "urgency", "priority")
+}
+
+
+def priority_of(direct, impact, urgency, text="x", settings=None, rules=BACKED):
+    return _priority(direct, impact, urgency, text, settings or Settings(), rules, Thresholds(0.9))
+
+
+def test_the_matrix_gives_the_priority_when_the_model_is_not_sure_and_cites_its_held_out_record() -> None:
+    priority, _, _ = priority_of(unsure("priority", "P3"), sure("impact", "medium"), sure("urgency", "high"))
     assert priority.value == "P2" and priority.source == "matrix"
     assert "impact medium x urgency high = P2" in why(priority)
+    assert "held out, this rule was right on 38 of 40 cases (95%)" in why(priority)
 
 
 def test_an_edited_matrix_takes_effect() -> None:
@@ -51,16 +60,33 @@ def test_an_edited_matrix_takes_effect() -> None:
             "low": {"high": "P3", "medium": "P4", "low": "P4"},
         }
     )
-    priority, _, _ = _priority(unsure("priority", "P3"), sure("impact", "low"), sure("urgency", "high"), "x", settings)
+    priority, _, _ = priority_of(
+        unsure("priority", "P3"), sure("impact", "low"), sure("urgency", "high"), "x", settings
+    )
     assert priority.value == "P3"
 
 
-def test_when_model_and_matrix_disagree_the_more_urgent_wins_and_says_so() -> None:
-    settings = Settings()
-    priority, _, _ = _priority(sure("priority", "P4"), sure("impact", "low"), sure("urgency", "high"), "x", settings)
-    assert priority.value == "P2"
-    assert "the model says P4" in why(priority) and "more urgent" in why(priority)
-    agree, _, _ = _priority(sure("priority", "P2"), sure("impact", "low"), sure("urgency", "high"), "x", settings)
+@pytest.mark.parametrize(
+    ("record", "says"),
+    [
+        (None, "it applied to no held-out case"),  # never measured (an older version, or no case it fits)
+        (RuleFigure("matrix", "priority", 6, 6), "right on 6 of 6 cases (100%), too few or too seldom for the 90%"),
+        (RuleFigure("matrix", "priority", 40, 30), "right on 30 of 40 cases (75%), too few or too seldom"),
+    ],
+)
+def test_a_rule_without_a_held_out_record_at_the_target_only_proposes(record, says) -> None:
+    rules = {} if record is None else {("matrix", "priority"): record}
+    priority, _, _ = priority_of(
+        unsure("priority", "P3"), sure("impact", "medium"), sure("urgency", "high"), rules=rules
+    )
+    assert priority.abstained and priority.best == "P3"  # the model's candidates, not the rule's value
+    assert "only proposes P2" in why(priority) and says in why(priority)
+
+
+def test_a_sure_model_stands_on_its_own_record_whatever_the_matrix_says() -> None:
+    differs, _, _ = priority_of(sure("priority", "P4"), sure("impact", "low"), sure("urgency", "high"))
+    assert differs.value == "P4" and differs.source == "model" and "the matrix would say" in why(differs)
+    agree, _, _ = priority_of(sure("priority", "P2"), sure("impact", "low"), sure("urgency", "high"))
     assert agree.value == "P2" and agree.source == "model" and "agrees" in why(agree)
 
 
@@ -72,12 +98,41 @@ def test_when_model_and_matrix_disagree_the_more_urgent_wins_and_says_so() -> No
         "本社の全員がメールを送れず業務が止まっています",
     ],
 )
-def test_a_service_down_for_many_users_ranks_first(report: str) -> None:
-    priority, impact, urgency = _priority(
-        sure("priority", "P4"), sure("impact", "low"), sure("urgency", "low"), report, Settings()
+def test_a_service_down_for_many_users_ranks_first_where_the_rule_held_up(report: str) -> None:
+    priority, impact, urgency = priority_of(
+        sure("priority", "P4"), sure("impact", "low"), sure("urgency", "low"), report
     )
     assert (priority.value, impact.value, urgency.value) == ("P1", "high", "high")
-    assert priority.source == "outage" and "ranks first" in why(priority)
+    assert priority.source == "outage" and "ranks first" in why(priority) and "19 of 20" in why(priority)
+
+
+def test_outage_words_whose_rule_did_not_hold_up_leave_the_model_deciding() -> None:
+    weak = {("outage", t): RuleFigure("outage", t, 30, 12) for t in ("impact", "urgency", "priority")}
+    report = "Email is down for everyone at the Osaka office"
+    priority, impact, _ = priority_of(
+        sure("priority", "P3"), unsure("impact", "low"), sure("urgency", "low"), report, rules=weak
+    )
+    assert priority.value == "P3" and priority.source == "model"
+    assert impact.abstained and "only proposes high" in why(impact) and "12 of 30" in why(impact)
+
+
+def test_rules_are_measured_on_the_held_out_cases() -> None:
+    def held(ids, truth, predicted, confidence=0.99):
+        return HeldOutPredictions(ids, truth, predicted, [confidence] * len(ids))
+
+    texts = {1: "mail is down for everyone", 2: "everyone lost the share", 3: "printer jam", 4: "printer jam"}
+    holdout = {
+        "priority": held([1, 2, 3, 4], ["P1", "P3", "P2", "P4"], ["P3", "P3", "P3", "P3"]),
+        "impact": held([1, 2, 3, 4], ["high", "high", "medium", "low"], ["high", "high", "medium", "low"]),
+        "urgency": held([1, 2, 3, 4], ["high", "low", "high", "low"], ["high", "high", "high", "low"]),
+    }
+    thresholds = {"impact": {"high": 0.5, "medium": 0.5, "low": 0.5}, "urgency": {"high": 0.5, "low": float("inf")}}
+    figures = {(f.rule, f.target): f for f in measure_rules(texts, holdout, thresholds, Settings())}
+    assert figures["outage", "priority"] == RuleFigure("outage", "priority", 2, 1)
+    assert figures["outage", "impact"] == RuleFigure("outage", "impact", 2, 2)
+    assert figures["outage", "urgency"] == RuleFigure("outage", "urgency", 2, 1)
+    # The matrix applies where impact and urgency were both sure: cases 1-3 (urgency "low" never is).
+    assert figures["matrix", "priority"] == RuleFigure("matrix", "priority", 3, 2)
 
 
 def _case(incident_id: int, level: str) -> SimilarCase:
@@ -101,7 +156,7 @@ def test_criteria_are_proposed_with_reasons() -> None:
         criteria["technical_limit"]
     )
     assert not criteria["complexity"].proposed
-    assert all(c.ticked == c.proposed for c in criteria.values())  # proposals start ticked; the agent decides
+    assert not any(c.ticked for c in criteria.values())  # proposals only: the agent ticks
 
 
 def test_a_ticked_criterion_raises_the_level_to_its_setting() -> None:

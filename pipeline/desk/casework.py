@@ -25,9 +25,8 @@ from kb import (
 )
 from kb.vocab import Decision
 from pipeline.access.accounts import Account, write_as
-from pipeline.settings import Move
 from pipeline.triage.targets import SUGGESTED
-from pipeline.workflow import Workflow
+from pipeline.workflow import Move, Workflow
 from pipeline.workspace import Workspace
 from words import Phrase, PhrasedError
 

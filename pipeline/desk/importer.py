@@ -31,8 +31,8 @@ from pipeline.desk.values import (
 )
 from pipeline.files import DEFAULT_LIMITS, Format, ImportFileError, ReadLimits, RowError, read_rows
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.settings import DEFAULT_STATUSES
 from pipeline.text import clean_text, detect_language, title_from_body
+from pipeline.workflow import DEFAULT_STATUSES
 from words import Phrase
 
 logger = logging.getLogger(__name__)

@@ -36,6 +36,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from pipeline.progress import Progress
+from pipeline.triage.figures import cautious_precision
 from pipeline.triage.reports import Reports
 from pipeline.triage.stacker import SharedWeightsStacker
 
@@ -367,10 +368,12 @@ def class_thresholds(
     """For each class, the confidence above which predictions of it reach ``precision``, or infinity.
 
     Predictions of the class are ranked by confidence; the threshold keeps the largest top group whose
-    precision is still at least the target.
+    precision, counted cautiously (``figures.cautious_precision``), is still at least the target.
 
-    >>> proba = np.array([[0.95, 0.05], [0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.2, 0.8]])
-    >>> class_thresholds(proba, np.array([0, 0, 0, 1, 1]), np.array(["a", "b"]), 0.9, np.array([True, False]))
+    >>> confidence = np.array([0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.93, 0.92, 0.91, 0.9, 0.8, 0.7, 0.6])
+    >>> proba = np.column_stack([confidence, 1 - confidence])
+    >>> truth = np.array([0] * 11 + [1, 1])
+    >>> class_thresholds(proba, truth, np.array(["a", "b"]), 0.9, np.array([True, False]))
     {'a': 0.8, 'b': inf}
     """
     predicted, confidence = proba.argmax(axis=1), proba.max(axis=1)
@@ -378,7 +381,7 @@ def class_thresholds(
     for code, label in enumerate(classes):
         mine = np.flatnonzero(predicted == code)
         order = mine[np.argsort(-confidence[mine], kind="stable")]
-        hits = np.cumsum(truth[order] == code) / np.arange(1, len(order) + 1)
+        hits = cautious_precision(np.cumsum(truth[order] == code), np.arange(1, len(order) + 1))
         good = np.flatnonzero(hits >= precision)
         out[str(label)] = float(confidence[order[good[-1]]]) if allowed[code] and len(good) else float("inf")
     return out

@@ -33,6 +33,7 @@ from pipeline.text import clean_text, detect_language, strip_html
 from pipeline.triage.classify import TicketClassifier
 from pipeline.triage.embed import Embedder
 from pipeline.triage.figures import Figures, classification_figures
+from pipeline.triage.fold import groups
 from pipeline.triage.indexing import Encoders
 from pipeline.triage.reports import Reports
 from words import Phrase, PhrasedError
@@ -252,6 +253,9 @@ class RetrievalEvaluation:
     """The configured search, and in the same run plain TF-IDF and each embedding model alone."""
 
     search: Ranking
+    # The same search as the list shows it, near-identical cases folded (``fold.groups``): the answer ranks as the
+    # entry it is folded into.
+    folded: Ranks
     configuration: str
     baselines: dict[str, Ranking]
     n_queries: int
@@ -261,6 +265,7 @@ class RetrievalEvaluation:
     def to_json(self) -> dict:
         return {
             **dataclasses.asdict(self.search),
+            "folded": dataclasses.asdict(self.folded),
             "configuration": self.configuration,
             "baselines": {name: dataclasses.asdict(r) for name, r in self.baselines.items()},
             "n_queries": self.n_queries,
@@ -280,7 +285,12 @@ def ranking_figures(scores: np.ndarray, queries: Sequence[tuple[int, int]]) -> R
         row = np.array(row, dtype=float)
         row[query] = -np.inf
         ranks.append(int((row >= row[answer]).sum()))
-    ranks_arr = np.asarray(ranks)
+    return _ranks(ranks)
+
+
+def _ranks(ranks: Sequence[float]) -> Ranks:
+    """The figures of the ranks the right answers had (infinity: not found)."""
+    ranks_arr = np.asarray(ranks, dtype=float)
     return Ranks(float((1 / ranks_arr).mean()), *(float((ranks_arr <= k).mean()) for k in (1, 5, 10)))
 
 
@@ -293,15 +303,34 @@ def _scores_by_vectors(docs_matrix, queries: Sequence[tuple[int, int]], batch: i
     return np.vstack(out)
 
 
+def folded_ranks(
+    found: Sequence[Sequence[int]], answers: Sequence[int], languages: Sequence[str], vectors: np.ndarray, same: float
+) -> Ranks:
+    """MRR and recall at 1, 5 and 10 where each query's ranked ``found`` documents are folded into entries as the
+    similar-case list folds them; an answer not found ranks nowhere.
+
+    >>> vectors = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> folded_ranks([[0, 1, 2]], [2], ["en"] * 3, vectors, 0.9)  # 0 and 1 fold: the answer is the 2nd entry
+    Ranks(mrr=0.5, recall_at_1=0.0, recall_at_5=1.0, recall_at_10=1.0)
+    """
+    ranks = []
+    for docs, answer in zip(found, answers, strict=True):
+        entries = groups([languages[d] for d in docs], vectors[list(docs)], same)
+        ranks.append(next((r for r, e in enumerate(entries, 1) if answer in (docs[i] for i in e)), np.inf))
+    return _ranks(ranks)
+
+
 def evaluate_retrieval(
     pairs: Pairs,
     encoders: Encoders,
     weights: Weights,
     others: dict[str, Embedder],
     *,
+    same: float,
     progress: ProgressFactory = no_progress,
 ) -> RetrievalEvaluation:
-    """Ranking figures of the configured search, of TF-IDF and of each model alone, on one corpus."""
+    """Ranking figures of the configured search (also as folded at ``same``: settings' ``fold_similarity``), of
+    TF-IDF and of each model alone, on one corpus."""
     languages = [detect_language(text) for text in pairs.docs]
     kinds: dict[str, list[int]] = {}
     for row, (query, answer) in enumerate(pairs.queries):
@@ -337,13 +366,18 @@ def evaluate_retrieval(
     # Every case the search returns gets its similarity; the rest rank below all of them, tied (so: not found).
     depth = min(len(pairs.docs), 101)
     scores = np.full((len(pairs.queries), len(pairs.docs)), -np.inf)
+    found: list[list[int]] = []
     started = time.perf_counter()
     for row, (query, _) in enumerate(pairs.queries):
-        for hit in index.search(encoders.query(pairs.docs[query]), depth, weights):
+        hits = index.search(encoders.query(pairs.docs[query]), depth, weights)
+        found.append([hit.id for hit in hits if hit.id != query])
+        for hit in hits:
             scores[row, hit.id] = hit.similarity
     seconds = time.perf_counter() - started
+    vectors = encoders.meaning.encode(pairs.docs, batch_size=encoders.batch_size)  # from the cache
     return RetrievalEvaluation(
         search=figures(scores, seconds),
+        folded=folded_ranks(found, [a for _, a in pairs.queries], languages, vectors, same),
         configuration=" + ".join([*encoders.models.values(), "lexical"]),
         baselines=baselines,
         n_queries=len(pairs.queries),

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kb import CaseFilter, IncidentRecord, KnowledgeBase
 from kb.retrieval import Query, SearchIndex, Weights
+
+if TYPE_CHECKING:
+    from pipeline.triage.fold import FoldedCase
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +28,8 @@ class SearchResult:
 
     resolved: list[SimilarCase]
     open: list[SimilarCase]
+    # The resolved cases as shown: near-identical ones folded, different fixes favoured (``fold.py``).
+    folded: tuple[FoldedCase, ...] = ()
 
     @property
     def duplicates(self) -> list[SimilarCase]:

@@ -1,22 +1,27 @@
 """Triage suggestions for one report: category, priority (ITIL matrix) and escalation level (with the checklist).
 
 Every suggestion says how sure it is and why (its reasons are phrases the edges word). Below its class's threshold
-it abstains: the value is None and the candidates are listed instead. Priority reconciles the model's direct guess
-with the ITIL matrix of the suggested impact and urgency; a report of a service down for many users ranks first.
-The escalation level is raised to at least what the ticked criteria of the escalation guide ask for.
+it abstains: the value is None and the candidates are listed instead. A value is sure only where held-out cases
+back it: the model's class at its threshold, where the version's twin, at that threshold, was right often enough
+on the cases held out of it (``figures.backs``); or a rule (the outage words, the ITIL matrix of a sure impact and
+urgency; ``rules.py``) whose record on the held-out cases reaches the precision target. The escalation guide's
+criteria found in a report are proposals: the level is raised to what a criterion asks for only once an agent
+ticks it.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from kb.vocab import ESCALATION_LEVELS
 from pipeline.settings import CRITERIA, Settings
+from pipeline.triage.figures import backs
+from pipeline.triage.fold import FoldedCase
 from pipeline.triage.reports import Reports
+from pipeline.triage.rules import RuleFigure, first_match, outage_values, outage_words
 from pipeline.triage.search import SimilarCase
 from pipeline.triage.targets import SUGGESTED
 from pipeline.triage.thresholds import Thresholds
@@ -94,6 +99,8 @@ class Triage:
     # The level history alone suggests, before the checklist: ``with_ticks`` starts again from it.
     learned_escalation: Suggestion | None = None
     duplicates: tuple[SimilarCase, ...] = ()  # open cases that look like the same problem
+    # The similar cases as shown: near-identical ones folded, different fixes favoured (``fold.py``).
+    folded: tuple[FoldedCase, ...] = ()
 
     @property
     def suggestions(self) -> dict[str, Suggestion]:
@@ -106,14 +113,6 @@ def with_ticks(t: Triage, ticked: Collection[str]) -> Triage:
     """The same triage with the agent's ticks: nothing is predicted again, only the escalation level follows."""
     criteria = tuple(replace(c, ticked=c.key in ticked) for c in t.criteria)
     return replace(t, criteria=criteria, escalation_level=_escalation(t.learned_escalation, criteria))
-
-
-def _first_match(patterns: Sequence[str], text: str) -> str | None:
-    for pattern in patterns:
-        match = re.search(pattern, text, flags=re.IGNORECASE)
-        if match:
-            return match.group(0).strip()
-    return None
 
 
 def _suggest(
@@ -130,24 +129,35 @@ def _suggest(
     order = np.argsort(-proba)
     best, confidence = str(model.classes_[order[0]]), float(proba[order[0]])
     threshold = thresholds.for_model(target, model)[best]
-    sure = confidence >= threshold
+    held = models.holdout.get(target)
+    right, made = held.record(best, threshold) if held is not None else (0, 0)
+    precision = thresholds.precision_for(target)
+    confident = confidence >= threshold
+    sure = confident and backs(right, made, precision)
     supporters = tuple(
         Supporter(case.incident.id, case.similarity, getattr(case.incident, target))
         for case in similar
         if getattr(case.incident, target) == best
     )
     by_lead = "_lead" if thresholds.is_set(target, best) else ""
+    record = {"label": best, "right": right, "made": made, "precision": right / made if made else 0.0}
     if sure:
-        why = Phrase(f"reason_sure{by_lead}", confidence=confidence, threshold=threshold)
+        reasons = (
+            Phrase(f"reason_sure{by_lead}", confidence=confidence, threshold=threshold),
+            Phrase("reason_held_out_class", **record),
+        )
+    elif confident:  # the out-of-fold threshold says yes; the cases held out of the version's twin do not
+        why = "reason_held_out_short" if made else "reason_held_out_none"
+        reasons = (Phrase(why, confidence=confidence, target=precision, **record),)
     elif np.isinf(threshold):
         count, minimum = int(model.class_counts_[order[0]]), model.min_class_examples
-        why = (
+        reasons = (
             Phrase("reason_too_few_cases", label=best, count=count, minimum=minimum)
             if count < minimum
-            else Phrase("reason_precision_unreachable", label=best, precision=thresholds.precision_for(target))
+            else Phrase("reason_precision_unreachable", label=best, precision=precision),
         )
     else:
-        why = Phrase(f"reason_below_threshold{by_lead}", confidence=confidence, threshold=threshold)
+        reasons = (Phrase(f"reason_below_threshold{by_lead}", confidence=confidence, threshold=threshold),)
     return Suggestion(
         target=target,
         value=best if sure else None,
@@ -156,7 +166,7 @@ def _suggest(
         threshold=threshold,
         terms=tuple(model.top_terms(report.texts[0], best)),
         supporters=supporters,
-        reasons=(why,),
+        reasons=reasons,
     )
 
 
@@ -170,33 +180,51 @@ def _priority(
     urgency: Suggestion | None,
     text: str,
     settings: Settings,
+    rules: Mapping[tuple[str, str], RuleFigure],
+    thresholds: Thresholds,
 ) -> tuple[Suggestion | None, Suggestion | None, Suggestion | None]:
-    """Reconcile the direct priority with the ITIL matrix; an outage report goes first whatever the models say."""
-    outage = _first_match(settings.outage_patterns, text)
-    if outage:
+    """Priority from the model, the outage words and the ITIL matrix; a rule decides where its record backs it."""
+    if outage := outage_words(text, settings):
         why = Phrase("reason_outage", words=outage)
-        impact = _override(impact, "impact", "high", why, source="outage")
-        urgency = _override(urgency, "urgency", "high", why, source="outage")
-        top = settings.priority_matrix["high"]["high"]
-        return _override(direct, "priority", top, why, source="outage"), impact, urgency
+        by_outage = outage_values(settings)
+        impact, urgency, direct = (
+            _by_rule(s, target, by_outage[target], why, rules.get(("outage", target)), thresholds, "outage")
+            for s, target in ((impact, "impact"), (urgency, "urgency"), (direct, "priority"))
+        )
+        if direct is not None and direct.source == "outage":
+            return direct, impact, urgency
     if impact is None or urgency is None or impact.abstained or urgency.abstained:
         if direct is not None:
             direct = direct.because(Phrase("reason_matrix_unsure"))
         return direct, impact, urgency
     matrix = settings.priority_matrix[impact.value][urgency.value]
     cell = {"impact": _scale(impact.value), "urgency": _scale(urgency.value), "matrix": matrix}
-    confidence = impact.confidence * urgency.confidence
-    if direct is None or direct.abstained:
-        base = direct or Suggestion("priority", None, 0.0, ((matrix, confidence),), float("inf"))
-        why = Phrase("reason_matrix", **cell)
-        return _override(base, "priority", matrix, why, source="matrix", confidence=confidence), impact, urgency
-    if direct.value == matrix:
-        return direct.because(Phrase("reason_matrix_agrees", **cell)), impact, urgency
-    # Disagreement: keep the more urgent one; under-rating a priority costs more than over-rating it.
-    more_urgent = min(direct.value, matrix)
-    why = Phrase("reason_more_urgent", model=direct.value, confidence=direct.confidence, **cell)
-    source = "model" if more_urgent == direct.value else "matrix"
-    return _override(direct, "priority", more_urgent, why, source=source), impact, urgency
+    if direct is not None and not direct.abstained:  # the model's class stands on its own held-out record
+        agrees = "reason_matrix_agrees" if direct.value == matrix else "reason_matrix_differs"
+        return direct.because(Phrase(agrees, **cell)), impact, urgency
+    why = Phrase("reason_matrix", **cell)
+    priority = _by_rule(direct, "priority", matrix, why, rules.get(("matrix", "priority")), thresholds, "matrix")
+    return priority, impact, urgency
+
+
+def _by_rule(
+    s: Suggestion | None,
+    target: str,
+    value: str,
+    why: Phrase,
+    record: RuleFigure | None,
+    thresholds: Thresholds,
+    rule: str,
+) -> Suggestion:
+    """What a rule that says ``value`` makes of a target's suggestion: the value, sure, where the rule's held-out
+    record backs it; else the suggestion as it was, with the rule's value proposed and its record as the reason."""
+    precision = thresholds.precision_for(target)
+    record = record or RuleFigure(rule, target, 0, 0)
+    if record.backs(precision):
+        return _override(s, target, value, why, source=rule).because(record.reason(precision, value))
+    if s is None:
+        s = Suggestion(target, None, 0.0, ((value, 0.0),), float("inf"))
+    return s.because(why).because(record.reason(precision, value))
 
 
 def _override(
@@ -216,11 +244,11 @@ def _override(
 def propose_criteria(
     text: str, similar: Sequence[SimilarCase], settings: Settings, ticked: Collection[str] | None
 ) -> tuple[Criterion, ...]:
-    """The four criteria, each proposed (or not) with its reasons; ``ticked`` None means: tick what is proposed."""
+    """The four criteria, each proposed (or not) with its reasons, and ticked where ``ticked`` (an agent's) says."""
     out = []
     for key in CRITERIA:
         reasons = []
-        match = _first_match(settings.criterion_patterns.get(key, []), text)
+        match = first_match(settings.criterion_patterns.get(key, []), text)
         if match:
             reasons.append(Phrase("criterion_report_says", words=match))
         if key == "technical_limit" and similar:
@@ -234,7 +262,7 @@ def propose_criteria(
                 key=key,
                 proposed=proposed,
                 reasons=tuple(reasons),
-                ticked=proposed if ticked is None else key in ticked,
+                ticked=key in (ticked or ()),
                 raises_to=settings.criterion_levels[key],
             )
         )
@@ -273,7 +301,10 @@ def triage(
     thresholds = thresholds or Thresholds(settings.precision_target)
     report = Reports([text], np.asarray(vector, dtype=np.float32).reshape(1, -1))
     s = {target: _suggest(models, target, report, similar, thresholds) for target in models.models}
-    priority, impact, urgency = _priority(s.get("priority"), s.get("impact"), s.get("urgency"), text, settings)
+    rules = {(r.rule, r.target): r for r in models.rules}
+    priority, impact, urgency = _priority(
+        s.get("priority"), s.get("impact"), s.get("urgency"), text, settings, rules, thresholds
+    )
     criteria = propose_criteria(text, similar, settings, ticked)
     notes = tuple(
         Phrase("no_suggestion_for", target=Phrase(f"target_{target}"), reason=metrics.reason)

@@ -3,8 +3,9 @@ and the held-out precision-against-coverage curves a lead sets them by.
 
 Per target a precision target (the settings' ``precision_target`` until a lead sets one): each class's threshold
 is the lowest confidence at which its out-of-fold suggestions were right that often. A lead may instead set one
-class's threshold outright. Every change is a new version in the knowledge base (and so in the event log); the
-newest is in force for the next suggestion, in every process, without a restart.
+class's threshold outright. The desk's rules (outage words, the ITIL matrix) decide under the same precision
+target, by their held-out record (``rule_table``). Every change is a new version in the knowledge base (and so in
+the event log); the newest is in force for the next suggestion, in every process, without a restart.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from kb import InvalidValue, KnowledgeBase, ThresholdPolicyRecord
 from pipeline.access.accounts import LEADS, Account, write_as
 from pipeline.settings import Settings
 from pipeline.triage.classify import TicketClassifier
-from pipeline.triage.figures import answered, precision_curve
+from pipeline.triage.figures import answered, backs, precision_curve
+from pipeline.triage.rules import outage_values
 from pipeline.triage.training import SuggestionModels
 
 
@@ -130,8 +132,9 @@ def curves(models: SuggestionModels, target: str) -> pd.DataFrame:
 
 
 def class_table(models: SuggestionModels, thresholds: Thresholds, target: str) -> pd.DataFrame:
-    """Per class of a target: its threshold in force and where it comes from, and what it gives on the held-out
-    cases (how many suggestions of the class, the share made at that threshold, how often they were right)."""
+    """Per class of a target: its threshold in force and where it comes from, what it gives on the held-out cases
+    (how many suggestions of the class, the share made at that threshold, how often they were right), and whether
+    that record lets the class be suggested as sure."""
     model = models.models[target]
     in_force = thresholds.for_model(target, model)
     predictions = models.holdout.get(target)
@@ -157,6 +160,30 @@ def class_table(models: SuggestionModels, thresholds: Thresholds, target: str) -
                 "held_out_suggestions": len(mine),
                 "coverage": len(made) / len(mine) if len(mine) else None,
                 "precision": float((made["truth"] == label).mean()) if len(made) else None,
+                # Sure only where the held-out record backs the threshold (``suggest``): else never alone.
+                "decides": backs(int((made["truth"] == label).sum()), len(made), thresholds.precision_for(target)),
             }
         )
     return pd.DataFrame(rows)
+
+
+def rule_table(models: SuggestionModels, thresholds: Thresholds, settings: Settings, target: str) -> pd.DataFrame:
+    """The desk's rules that can set this target (``rules.py``): what each sets, its record on the held-out cases,
+    and whether that record lets it decide (say "sure") under the target's precision target in force."""
+    values = {"outage": outage_values(settings).get(target), "matrix": "P1-P4" if target == "priority" else None}
+    precision = thresholds.precision_for(target)
+    return pd.DataFrame(
+        [
+            {
+                "rule": r.rule,
+                "sets": values[r.rule],
+                "held_out_cases": r.fired,
+                "right": r.right,
+                "precision": r.precision,
+                "decides": r.backs(precision),
+            }
+            for r in models.rules
+            if r.target == target
+        ],
+        columns=["rule", "sets", "held_out_cases", "right", "precision", "decides"],
+    )

@@ -29,6 +29,7 @@ from pipeline.triage.classify import TicketClassifier
 from pipeline.triage.embed import Embedder
 from pipeline.triage.figures import Figures, classification_figures
 from pipeline.triage.reports import Reports, embed_incidents
+from pipeline.triage.rules import RuleFigure, measure_rules
 from pipeline.triage.targets import TARGETS
 from words import Phrase, PhrasedError
 
@@ -51,6 +52,16 @@ class HeldOutPredictions:
 
     def figures(self, thresholds: Mapping[str, float]) -> Figures:
         return classification_figures(self.truth, self.predicted, np.asarray(self.confidence), thresholds=thresholds)
+
+    def record(self, label: str, threshold: float) -> tuple[int, int]:
+        """Had ``threshold`` been in force for ``label``: how many held-out suggestions of it were right, of how
+        many made."""
+        made = [
+            t
+            for p, t, c in zip(self.predicted, self.truth, self.confidence, strict=True)
+            if p == label and c >= threshold
+        ]
+        return sum(t == label for t in made), len(made)
 
     def frame(self) -> pd.DataFrame:
         """One row per held-out incident: id, truth, predicted, confidence."""
@@ -108,6 +119,8 @@ class SuggestionModels:
     # charts), and the twin itself, fitted without them (for comparing versions).
     holdout: dict[str, HeldOutPredictions] = field(default_factory=dict)
     holdout_models: dict[str, TicketClassifier] = field(default_factory=dict)
+    # The desk's rules (``rules.py``) measured on the same held-out cases: whether each may say "sure".
+    rules: tuple[RuleFigure, ...] = ()
     version: int | None = None
 
     @property
@@ -211,6 +224,12 @@ def train_models(
             else:
                 result.metrics[target] = NotHeldOut(len(rows), seconds, Phrase("too_few_to_hold_out"))
     result.metrics = {target: result.metrics[target] for target in TARGETS}  # in the targets' order
+    result.rules = measure_rules(
+        {i.id: text for i, text in zip(incidents, reports.texts, strict=True)},
+        result.holdout,
+        {target: twin.thresholds(settings.precision_target) for target, twin in result.holdout_models.items()},
+        settings,
+    )
     return result
 
 
