@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pytest
 
 from kb import IncidentRecord
-from pipeline.settings import Settings
 from pipeline.triage.fold import fold
 from pipeline.triage.search import SimilarCase
 from pipeline.workspace import Workspace
+from tests.test_suggest import demo  # noqa: F401 (the demo workspace fixture)
 
 DAY = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
 
@@ -68,13 +67,7 @@ def test_the_list_favours_a_different_fix_over_a_closer_case_with_the_same_fix()
     assert fold([], np.zeros((0, 2)), np.zeros((0, 2)), same=0.9, diversity=0.1, k=5) == []
 
 
-@pytest.fixture(scope="module")
-def demo(demo_settings: Settings):
-    with Workspace(demo_settings) as ws:
-        yield ws
-
-
-def test_on_the_demo_a_crm_report_shows_the_range_of_fixes_not_one_case_again_and_again(demo: Workspace) -> None:
+def test_on_the_demo_a_crm_report_shows_the_range_of_fixes_not_one_case_again_and_again(demo: Workspace) -> None:  # noqa: F811
     t = demo.triage("The CRM is very slow and sometimes times out when I open customer records")
     assert len(t.folded) == demo.settings.search_top_k
     shown = [e.lead.incident.id for e in t.folded]
