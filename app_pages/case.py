@@ -36,6 +36,7 @@ from pipeline.desk.casework import CaseFile
 from pipeline.desk.sla import deadline
 from pipeline.settings import CRITERIA
 from pipeline.text import ReportError
+from pipeline.triage.fold import FoldedCase
 from pipeline.triage.search import SimilarCase
 from pipeline.triage.suggest import Triage
 from pipeline.triage.training import SuggestionModelUnavailable
@@ -112,7 +113,7 @@ def header(ws: Workspace, case: CaseFile, user: Account, seen: int) -> None:
             st.text(t("unknown_requester"))
 
 
-def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, similar: list[SimilarCase], seen: int) -> None:
+def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, entries: list[FoldedCase], seen: int) -> None:
     """The stored suggestions to accept, override or set; the escalation checklist; what was tried; the similar
     resolved cases, whose resolution one click copies into the resolution draft."""
     case_id = case.incident.id
@@ -190,8 +191,8 @@ def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, similar: l
                 on_click=lambda: st.session_state.update(resolve_text=similar_case.incident.resolution),
             )
 
-    for near in similar[:SIMILAR_SHOWN]:
-        case_card(near, actions=reuse)
+    for entry in entries[:SIMILAR_SHOWN]:
+        case_card(entry.lead, actions=reuse, entry=entry)
 
 
 def conversation_tab(ws: Workspace, case: CaseFile, user: Account, seen: int) -> None:
@@ -333,14 +334,17 @@ def history_tab(case: CaseFile) -> None:
     st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, width="stretch")
 
 
-def _triaged(ws: Workspace, case: CaseFile) -> tuple[Triage | None, list[SimilarCase]]:
-    """The checklist and the similar cases of the case as it is stored (no suggestion model: the similar cases)."""
+def _triaged(ws: Workspace, case: CaseFile) -> tuple[Triage | None, list[SimilarCase], list[FoldedCase]]:
+    """The checklist and the similar cases of the case as it is stored (no suggestion model: the similar cases),
+    and those cases as shown, folded (the case itself is never its own precedent)."""
     try:
         triaged = ws.triage(case.incident)
     except (ReportError, SuggestionModelUnavailable):
         triaged = None
-    found = triaged.similar if triaged else ws.similar_cases(case.incident)
-    return triaged, [c for c in found if c.incident.id != case.incident.id]
+    if triaged is not None:
+        return triaged, list(triaged.similar), list(triaged.folded)
+    found = [c for c in ws.similar_cases(case.incident) if c.incident.id != case.incident.id]
+    return None, found, ws.folded(found)
 
 
 st.title(t("case_title"))
@@ -365,12 +369,12 @@ header(ws, case, user, seen)
 # The page reruns on every click and keystroke: the checklist and the similar cases are worked out once per case
 # text and state of the knowledge base, not on each rerun.
 incident = case.incident
-triaged, similar = remembered(
+triaged, similar, shown = remembered(
     "case_triage", (case_id, incident.title, incident.body, ws.kb.corpus_version()), lambda: _triaged(ws, case)
 )
 tabs = st.tabs([t("tab_triage"), t("tab_conversation"), t("tab_escalate"), t("tab_resolve"), t("tab_history")])
 with tabs[0]:
-    triage_tab(ws, case, triaged, similar, seen)
+    triage_tab(ws, case, triaged, shown, seen)
 with tabs[1]:
     conversation_tab(ws, case, user, seen)
 with tabs[2]:

@@ -255,11 +255,12 @@ class Workspace:
         query = self._case_query(report) if isinstance(report, IncidentRecord) else self._query(report)
         models = self.suggestion_models()
         k = k or self.settings.search_top_k
-        deep = self._similar(query, FOLD_DEPTH * k, where)
+        itself = report.id if isinstance(report, IncidentRecord) else None
+        # A stored case is never its own precedent (a resolved one is in the index).
+        deep = [c for c in self._similar(query, FOLD_DEPTH * k + 1, where) if c.incident.id != itself]
         result = triage(
             models, query.text, query.meaning, deep[:k], self.settings, thresholds=self.thresholds(), ticked=ticked
         )
-        itself = report.id if isinstance(report, IncidentRecord) else None
         open_cases = self._similar(query, k, open_cases=True)
         duplicates = tuple(c for c in open_cases if c.possible_duplicate and c.incident.id != itself)
         return replace(result, duplicates=duplicates, folded=tuple(self.folded(deep, k)))

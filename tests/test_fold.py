@@ -80,3 +80,8 @@ def test_on_the_demo_a_crm_report_shows_the_range_of_fixes_not_one_case_again_an
     assert len({f.resolution for e in t.folded for f in e.fixes}) >= len(plain) - 2
     leads = [e.lead.incident.title for e in t.folded[:5]]
     assert max(leads.count(title) for title in leads) <= 2  # no title fills the top five
+    # A stored case asked about is never its own precedent, folded or not.
+    itself = t.folded[0].lead.incident
+    again = demo.triage(itself)
+    assert itself.id not in {c.incident.id for c in again.similar}
+    assert itself.id not in {c.incident.id for e in again.folded for c in e.cases}
