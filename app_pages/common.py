@@ -345,7 +345,8 @@ def case_card(
         if entry is not None and len(entry.cases) > 1:
             ids = ", ".join(f"#{c.incident.id}" for c in entry.cases[1:])
             st.caption(t("folded_cases", count=len(entry.cases), newest=entry.newest.id, ids=ids))
-            st.markdown(f"**{t('fixes_of_folded')}**")
+            if entry.fixes:
+                st.markdown(f"**{t('fixes_of_folded')}**")
             for fix in entry.fixes:
                 st.text(t("fix_count", count=fix.count) + " " + fix.resolution)
         elif incident.resolution:

@@ -74,6 +74,8 @@ st.dataframe(
 )
 
 rules = rule_table(models, policy, ws.settings, target)
+if not models.rules and models.holdout:  # trained before the rules were measured: they only propose
+    st.caption(t("rules_not_measured", version=models.version))
 if not rules.empty:
     st.markdown(f"#### {t('rules_of_target')}")
     st.caption(t("rules_help", precision=f"{policy.precision_for(target):.0%}"))

@@ -57,7 +57,7 @@ def _triage_json(run: Run, t: Triage) -> dict:
     "ticked",
     multiple=True,
     type=click.Choice(CRITERIA),
-    help="Tick an escalation criterion yourself (repeatable); without any, the proposed ones count.",
+    help="Tick an escalation criterion (repeatable): only ticked ones raise the level; the rest are proposals.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_run

@@ -204,7 +204,7 @@ def _first_reply_delay(rng: np.random.Generator) -> dt.timedelta:
 
 def _replay(ws: Workspace, case: IncidentRecord, agent: Account, rng: np.random.Generator) -> None:
     before = CaseFilter(until=case.created_at.date() - dt.timedelta(days=1))  # what was known when it came in
-    result = ws.triage(case, where=before)
+    result = ws.triage(case, where=before, fold=False)
     resolved_at = case.resolved_at or case.created_at + dt.timedelta(days=1)
     life = resolved_at - case.created_at
     answered = case.created_at + min(life / 4, _first_reply_delay(rng))

@@ -246,9 +246,11 @@ class Workspace:
         ticked: Collection[str] | None = None,
         k: int | None = None,
         where: CaseFilter | None = None,
+        fold: bool = True,
     ) -> Triage:
         """Suggestions for a report (as typed) or a stored case, with the similar resolved cases (those passing
-        ``where``) and the open cases it may duplicate (itself left out).
+        ``where``) and the open cases it may duplicate (itself left out); with ``fold``, also those cases as a page
+        shows them (``folded``), which work that shows nothing (intake, a replay) leaves out.
 
         Raises ReportError when the report is empty, SuggestionModelUnavailable when no model fits.
         """
@@ -263,7 +265,7 @@ class Workspace:
         )
         open_cases = self._similar(query, k, open_cases=True)
         duplicates = tuple(c for c in open_cases if c.possible_duplicate and c.incident.id != itself)
-        return replace(result, duplicates=duplicates, folded=tuple(self.folded(deep, k)))
+        return replace(result, duplicates=duplicates, folded=tuple(self.folded(deep, k)) if fold else ())
 
     # -- model versions --------------------------------------------------------------------------------------------
     def train(

@@ -126,13 +126,35 @@ def test_rules_are_measured_on_the_held_out_cases() -> None:
         "impact": held([1, 2, 3, 4], ["high", "high", "medium", "low"], ["high", "high", "medium", "low"]),
         "urgency": held([1, 2, 3, 4], ["high", "low", "high", "low"], ["high", "high", "high", "low"]),
     }
-    thresholds = {"impact": {"high": 0.5, "medium": 0.5, "low": 0.5}, "urgency": {"high": 0.5, "low": float("inf")}}
+    thresholds = {
+        "impact": {"high": 0.5, "medium": 0.5, "low": 0.5},
+        "urgency": {"high": 0.5, "low": float("inf")},
+        "priority": {},  # the priority twin is never sure here: the matrix would decide on every case
+    }
     figures = {(f.rule, f.target): f for f in measure_rules(texts, holdout, thresholds, Settings())}
     assert figures["outage", "priority"] == RuleFigure("outage", "priority", 2, 1)
     assert figures["outage", "impact"] == RuleFigure("outage", "impact", 2, 2)
     assert figures["outage", "urgency"] == RuleFigure("outage", "urgency", 2, 1)
     # The matrix applies where impact and urgency were both sure: cases 1-3 (urgency "low" never is).
     assert figures["matrix", "priority"] == RuleFigure("matrix", "priority", 3, 2)
+    # Where the priority model is sure the matrix does not decide, so those cases are not its record.
+    thresholds["priority"] = {"P3": 0.5}
+    figures = {(f.rule, f.target): f for f in measure_rules(texts, holdout, thresholds, Settings())}
+    assert figures["matrix", "priority"] == RuleFigure("matrix", "priority", 0, 0)
+
+
+def test_impact_and_urgency_set_by_a_rule_do_not_feed_the_matrix() -> None:
+    """The matrix's record counts the models' impact and urgency only; outage-set ones would borrow it unearned."""
+    rules = {("outage", t): RuleFigure("outage", t, 20, 19) for t in ("impact", "urgency")} | {
+        ("outage", "priority"): RuleFigure("outage", "priority", 20, 3),
+        ("matrix", "priority"): RuleFigure("matrix", "priority", 40, 38),
+    }
+    report = "Email is down for everyone at the Osaka office"
+    priority, impact, urgency = priority_of(
+        unsure("priority", "P3"), unsure("impact", "low"), unsure("urgency", "low"), report, rules=rules
+    )
+    assert (impact.value, urgency.value) == ("high", "high") and impact.source == "outage"
+    assert priority.abstained and "only proposes P1" in why(priority)
 
 
 def _case(incident_id: int, level: str) -> SimilarCase:

@@ -73,7 +73,7 @@ def assess(
     with progress(Phrase("progress_suggesting"), len(incident_ids)) as update:
         for case in ws.kb.incidents(incident_ids):
             try:
-                result = ws.triage(case)
+                result = ws.triage(case, fold=False)
             except SuggestionModelUnavailable as exc:
                 return [Phrase("no_suggestions_stored", reason=exc.phrase)]
             earlier = [d.incident.id for d in result.duplicates if d.incident.id < case.id]

@@ -65,16 +65,14 @@ def diverse_order(relevance: Sequence[float], fix_vectors: np.ndarray, diversity
     >>> diverse_order([0.9, 0.85, 0.6], np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), 0.0)
     [0, 1, 2]
     """
+    likeness = np.maximum(np.asarray(fix_vectors, dtype=float) @ np.asarray(fix_vectors, dtype=float).T, 0.0)
+    closest = np.zeros(len(relevance))  # each one's likeness to the most alike fix shown so far
     rest, chosen = list(range(len(relevance))), []
     while rest:
-
-        def gain(i: int) -> float:
-            likeness = max((float(fix_vectors[i] @ fix_vectors[c]) for c in chosen), default=0.0)
-            return (1 - diversity) * relevance[i] - diversity * max(likeness, 0.0)
-
-        best = max(rest, key=lambda i: (gain(i), -i))
+        best = max(rest, key=lambda i: ((1 - diversity) * relevance[i] - diversity * closest[i], -i))
         chosen.append(best)
         rest.remove(best)
+        closest = np.maximum(closest, likeness[best])
     return chosen
 
 

@@ -85,7 +85,8 @@ def measure_rules(
     settings: Settings,
 ) -> tuple[RuleFigure, ...]:
     """Each rule's record on the held-out cases: ``texts`` by incident id, the twins' ``holdout`` predictions and
-    their per-class ``thresholds`` by target (what made an impact or urgency sure for the matrix)."""
+    their per-class ``thresholds`` by target (at the settings' precision target: a lead's later change is not
+    replayed). The matrix is measured where it decides: impact and urgency sure, the priority model not."""
     figures = []
     for target, value in outage_values(settings).items():
         if target in holdout:
@@ -96,20 +97,21 @@ def measure_rules(
             ]
             figures.append(RuleFigure("outage", target, len(fired), sum(t == value for t in fired)))
     if {"impact", "urgency", "priority"} <= holdout.keys():
-        sure = {
-            target: {
-                i: p
-                for i, p, c in zip(
-                    holdout[target].ids, holdout[target].predicted, holdout[target].confidence, strict=True
-                )
-                if c >= thresholds[target].get(p, float("inf"))
-            }
-            for target in ("impact", "urgency")
-        }
+        sure = {target: _sure(holdout[target], thresholds[target]) for target in ("impact", "urgency", "priority")}
+        # Where it decides: the priority model not sure, the impact and urgency models sure.
         fired = [
             (settings.priority_matrix[sure["impact"][i]][sure["urgency"][i]], truth)
             for i, truth in zip(holdout["priority"].ids, holdout["priority"].truth, strict=True)
-            if i in sure["impact"] and i in sure["urgency"]
+            if i in sure["impact"] and i in sure["urgency"] and i not in sure["priority"]
         ]
         figures.append(RuleFigure("matrix", "priority", len(fired), sum(v == t for v, t in fired)))
     return tuple(figures)
+
+
+def _sure(held: HeldOutPredictions, thresholds: Mapping[str, float]) -> dict[int, str]:
+    """The held-out cases a twin was sure of (at its own thresholds), with what it predicted."""
+    return {
+        i: p
+        for i, p, c in zip(held.ids, held.predicted, held.confidence, strict=True)
+        if c >= thresholds.get(p, float("inf"))
+    }

@@ -130,9 +130,9 @@ def _suggest(
     best, confidence = str(model.classes_[order[0]]), float(proba[order[0]])
     threshold = thresholds.for_model(target, model)[best]
     held = models.holdout.get(target)
-    right, made = held.record(best, threshold) if held is not None else (0, 0)
-    precision = thresholds.precision_for(target)
     confident = confidence >= threshold
+    right, made = held.record(best, threshold) if held is not None and confident else (0, 0)
+    precision = thresholds.precision_for(target)
     sure = confident and backs(right, made, precision)
     supporters = tuple(
         Supporter(case.incident.id, case.similarity, getattr(case.incident, target))
@@ -193,7 +193,8 @@ def _priority(
         )
         if direct is not None and direct.source == "outage":
             return direct, impact, urgency
-    if impact is None or urgency is None or impact.abstained or urgency.abstained:
+    # The matrix's record was measured on the models' own impact and urgency: not on values a rule set.
+    if any(s is None or s.abstained or s.source != "model" for s in (impact, urgency)):
         if direct is not None:
             direct = direct.because(Phrase("reason_matrix_unsure"))
         return direct, impact, urgency
@@ -215,16 +216,15 @@ def _by_rule(
     record: RuleFigure | None,
     thresholds: Thresholds,
     rule: str,
-) -> Suggestion:
+) -> Suggestion | None:
     """What a rule that says ``value`` makes of a target's suggestion: the value, sure, where the rule's held-out
-    record backs it; else the suggestion as it was, with the rule's value proposed and its record as the reason."""
+    record backs it; else the suggestion as it was (None where the target has no model), with the rule's value
+    proposed and its record as the reason."""
     precision = thresholds.precision_for(target)
     record = record or RuleFigure(rule, target, 0, 0)
     if record.backs(precision):
         return _override(s, target, value, why, source=rule).because(record.reason(precision, value))
-    if s is None:
-        s = Suggestion(target, None, 0.0, ((value, 0.0),), float("inf"))
-    return s.because(why).because(record.reason(precision, value))
+    return None if s is None else s.because(why).because(record.reason(precision, value))
 
 
 def _override(
