@@ -57,7 +57,7 @@ except ReportError as exc:
     st.stop()
 
 duplicate_banners(result.duplicates)
-resolved_tab, open_tab = st.tabs([t("resolved_cases", n=len(result.resolved)), t("open_cases", n=len(result.open))])
+resolved_tab, open_tab = st.tabs([t("resolved_cases", n=len(result.folded)), t("open_cases", n=len(result.open))])
 with resolved_tab:
     if not result.folded:
         st.info(t("no_resolved_match"))

@@ -19,8 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from pipeline.settings import Settings
-from pipeline.triage.figures import backs
+from pipeline.triage.figures import answered, backs
 from words import Phrase
 
 if TYPE_CHECKING:
@@ -110,8 +112,5 @@ def measure_rules(
 
 def _sure(held: HeldOutPredictions, thresholds: Mapping[str, float]) -> dict[int, str]:
     """The held-out cases a twin was sure of (at its own thresholds), with what it predicted."""
-    return {
-        i: p
-        for i, p, c in zip(held.ids, held.predicted, held.confidence, strict=True)
-        if c >= thresholds.get(p, float("inf"))
-    }
+    sure = answered(held.predicted, np.asarray(held.confidence), thresholds)
+    return {i: p for i, p, s in zip(held.ids, held.predicted, sure, strict=True) if s}

@@ -20,7 +20,7 @@ from kb import InvalidValue, KnowledgeBase, ThresholdPolicyRecord
 from pipeline.access.accounts import LEADS, Account, write_as
 from pipeline.settings import Settings
 from pipeline.triage.classify import TicketClassifier
-from pipeline.triage.figures import answered, backs, precision_curve
+from pipeline.triage.figures import backs, precision_curve
 from pipeline.triage.rules import outage_values
 from pipeline.triage.training import SuggestionModels
 
@@ -138,13 +138,12 @@ def class_table(models: SuggestionModels, thresholds: Thresholds, target: str) -
     model = models.models[target]
     in_force = thresholds.for_model(target, model)
     predictions = models.holdout.get(target)
-    held = predictions.frame() if predictions else pd.DataFrame(columns=["id", "truth", "predicted", "confidence"])
     rows = []
     for label, count in zip(model.classes_, model.class_counts_, strict=True):
         label = str(label)
-        mine = held[held["predicted"] == label]
         threshold = in_force[label]
-        made = mine[answered(mine["predicted"], mine["confidence"], in_force)]
+        mine = predictions.predicted.count(label) if predictions else 0
+        right, made = predictions.record(label, threshold) if predictions else (0, 0)
         if thresholds.is_set(target, label):
             source = "set"
         elif count < model.min_class_examples:
@@ -157,11 +156,11 @@ def class_table(models: SuggestionModels, thresholds: Thresholds, target: str) -
                 "training_cases": int(count),
                 "threshold": threshold if math.isfinite(threshold) else None,
                 "source": source,
-                "held_out_suggestions": len(mine),
-                "coverage": len(made) / len(mine) if len(mine) else None,
-                "precision": float((made["truth"] == label).mean()) if len(made) else None,
+                "held_out_suggestions": mine,
+                "coverage": made / mine if mine else None,
+                "precision": right / made if made else None,
                 # Sure only where the held-out record backs the threshold (``suggest``): else never alone.
-                "decides": backs(int((made["truth"] == label).sum()), len(made), thresholds.precision_for(target)),
+                "decides": backs(right, made, thresholds.precision_for(target)),
             }
         )
     return pd.DataFrame(rows)
@@ -170,7 +169,11 @@ def class_table(models: SuggestionModels, thresholds: Thresholds, target: str) -
 def rule_table(models: SuggestionModels, thresholds: Thresholds, settings: Settings, target: str) -> pd.DataFrame:
     """The desk's rules that can set this target (``rules.py``): what each sets, its record on the held-out cases,
     and whether that record lets it decide (say "sure") under the target's precision target in force."""
-    values = {"outage": outage_values(settings).get(target), "matrix": "P1-P4" if target == "priority" else None}
+    matrix = sorted({value for row in settings.priority_matrix.values() for value in row.values()})
+    values = {
+        "outage": outage_values(settings).get(target),
+        "matrix": ", ".join(matrix) if target == "priority" else None,
+    }
     precision = thresholds.precision_for(target)
     return pd.DataFrame(
         [

@@ -27,7 +27,7 @@ from pipeline.progress import ProgressFactory, no_progress
 from pipeline.settings import Settings
 from pipeline.triage.classify import TicketClassifier
 from pipeline.triage.embed import Embedder
-from pipeline.triage.figures import Figures, classification_figures
+from pipeline.triage.figures import Figures, answered, classification_figures
 from pipeline.triage.reports import Reports, embed_incidents
 from pipeline.triage.rules import RuleFigure, measure_rules
 from pipeline.triage.targets import TARGETS
@@ -56,12 +56,9 @@ class HeldOutPredictions:
     def record(self, label: str, threshold: float) -> tuple[int, int]:
         """Had ``threshold`` been in force for ``label``: how many held-out suggestions of it were right, of how
         many made."""
-        made = [
-            t
-            for p, t, c in zip(self.predicted, self.truth, self.confidence, strict=True)
-            if p == label and c >= threshold
-        ]
-        return sum(t == label for t in made), len(made)
+        predicted, truth = np.asarray(self.predicted, dtype=object), np.asarray(self.truth, dtype=object)
+        made = (predicted == label) & answered(predicted, np.asarray(self.confidence), {label: threshold})
+        return int((truth[made] == label).sum()), int(made.sum())
 
     def frame(self) -> pd.DataFrame:
         """One row per held-out incident: id, truth, predicted, confidence."""
