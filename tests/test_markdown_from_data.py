@@ -1,6 +1,6 @@
 """Markdown from the data is never rendered as markdown: a title, a category, a requester's name, a note, a template
-name and a criterion's quote holding an image or a link show as typed on every page that shows them, so no page
-makes the browser fetch an address or offers a javascript: link."""
+name, a criterion's quote and the fixes of folded similar cases holding an image or a link show as typed on every
+page that shows them, so no page makes the browser fetch an address or offers a javascript: link."""
 
 from __future__ import annotations
 
@@ -46,6 +46,11 @@ def hostile(demo_copy: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
         )
         replies.save_template(ws, template, actor=lead)
         ws.resolve(case, actor=OPERATOR, resolution=f"Fixed {HOSTILE}", root_cause=f"Cause {HOSTILE}")
+        with ws.kb.write("test") as w:  # the same report again, so that the similar-case lists fold the two
+            twin = w.add_incident(
+                title=f"Printer {HOSTILE}", body=f"It prints {HOSTILE}; the CEO needs it today", language="en"
+            )
+        ws.resolve(twin, actor=OPERATOR, resolution=f"Replaced {HOSTILE}", root_cause="")
     at = open_app(demo_copy, monkeypatch, user="Emily Carter")
     yield at, case, requester
     st.cache_resource.clear()
@@ -83,3 +88,4 @@ def test_no_page_renders_markdown_from_the_data(hostile) -> None:
     at.run()
     assert not at.exception and live_markdown(at) == []
     assert any("Printer \\!\\[x\\]" in text for text in shown(at))
+    assert any(text.startswith("Happened 2 times") for text in shown(at))  # folded, its fixes shown as text
