@@ -43,7 +43,7 @@ def evaluate_classify_command(
     s = ws.settings
     result = evaluate_classify(
         read_labelled(path, texts, label, encoding=encoding),
-        ws.embedder,
+        ws.suggestion_embedder,
         test_size=test_size,
         seed=seed,
         precision_target=s.precision_target,

@@ -119,6 +119,7 @@ def build_if_empty(ws: Workspace, progress: ProgressFactory) -> list[ImportRepor
     incidents already."""
     if ws.kb.stats().incidents:
         _sign_in_for_older_demos(ws)
+        _retrain_for_older_demos(ws, progress)
         return None
     return build_demo(ws, progress)
 
@@ -134,6 +135,14 @@ def _sign_in_for_older_demos(ws: Workspace) -> None:
         if credentials is not None and credentials.password_hash is None:
             update_account(ws.kb, credentials.id, email=user["email"], actor=DEMO)
             reset_password(ws.kb, credentials.id, DEMO_PASSWORD, actor=DEMO)
+
+
+def _retrain_for_older_demos(ws: Workspace, progress: ProgressFactory) -> None:
+    """A demo trained before the suggestion models read what they read now has an active version made on other
+    embeddings, which no longer loads: a new one is trained, so that ``make run`` on it still suggests."""
+    active = ws.kb.active_model_version()
+    if ws.kb.meta(DEMO_STATE) == "ready" and active and active.embedding_model != ws.suggestion_embedder.name:
+        ws.train(actor=DEMO, progress=progress)
 
 
 def _remove_sqlite(settings: Settings) -> None:

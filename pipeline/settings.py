@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     english_model: str = Field(
         "minilm",
         description=(
-            "Second embedding model for English text (passages of long texts weighed apart); "
-            "'' leaves search to the multilingual model and lexical matching."
+            "Second embedding model for English text (passages of long texts weighed apart), also read by the "
+            "suggestion models beside the multilingual one; '' leaves both to the multilingual model alone."
         ),
     )
     search_weights_english: dict[Literal["meaning", "english", "lexical"], float] = Field(

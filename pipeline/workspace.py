@@ -29,7 +29,7 @@ from pipeline.progress import ProgressFactory, no_progress
 from pipeline.settings import Settings
 from pipeline.text import clean_report, incident_text
 from pipeline.triage import versions
-from pipeline.triage.embed import Embedder, load_embedder
+from pipeline.triage.embed import Combined, Embedder, load_embedder
 from pipeline.triage.embed_cache import EmbeddingCache
 from pipeline.triage.fold import FoldedCase, fold
 from pipeline.triage.indexing import Encoders, add_to_index, build_index, index_of, open_index
@@ -99,6 +99,13 @@ class Workspace:
         english = self._load(s.english_model) if s.english_model else None
         return Encoders(self.embedder, english, s.embed_batch_size)
 
+    @property
+    def suggestion_embedder(self) -> Embedder:
+        """What the suggestion models read of a report's meaning: the multilingual and the English model side by
+        side (``Combined``), or the multilingual one alone where no English model is configured."""
+        english = self.encoders.english
+        return Combined([self.embedder, english]) if english is not None else self.embedder
+
     @cached_property
     def workflow(self) -> Workflow:
         """The statuses and their moves, from settings (which do not change while the workspace is open)."""
@@ -108,14 +115,15 @@ class Workspace:
         self,
         incidents: Sequence[IncidentRecord],
         *,
+        embedder: Embedder | None = None,
         step: Phrase | None = None,
         progress: ProgressFactory = no_progress,
     ) -> Reports:
         """Stored incidents as the models see them (``triage.reports.embed_incidents``), with this workspace's
-        multilingual model and settings."""
+        settings and ``embedder`` (by default the multilingual model)."""
         s = self.settings
         return embed_incidents(
-            self.embedder,
+            embedder or self.embedder,
             incidents,
             max_chars=s.max_report_chars,
             batch_size=s.embed_batch_size,
@@ -232,7 +240,7 @@ class Workspace:
         active = self.kb.active_model_version()
         with self._lock:
             if self._models is None or active is None or self._models.version != active.id:
-                self._models = versions.load_active(self.kb, self.embedder.name, self._signing_key())
+                self._models = versions.load_active(self.kb, self.suggestion_embedder.name, self._signing_key())
             return self._models
 
     def thresholds(self) -> Thresholds:
@@ -260,8 +268,9 @@ class Workspace:
         itself = report.id if isinstance(report, IncidentRecord) else None
         # A stored case is never its own precedent (a resolved one is in the index).
         deep = [c for c in self._similar(query, FOLD_DEPTH * k + 1, where) if c.incident.id != itself]
+        vector = self.suggestion_embedder.encode(query.text)
         result = triage(
-            models, query.text, query.meaning, deep[:k], self.settings, thresholds=self.thresholds(), ticked=ticked
+            models, query.text, vector, deep[:k], self.settings, thresholds=self.thresholds(), ticked=ticked
         )
         open_cases = self._similar(query, k, open_cases=True)
         duplicates = tuple(c for c in open_cases if c.possible_duplicate and c.incident.id != itself)
@@ -280,7 +289,8 @@ class Workspace:
         and save the version; by default make it active, else keep it as a candidate to compare with the active one.
         Leads and admins (asked before the minutes of training, not after)."""
         require(actor, LEADS, "train")
-        models = _train_models(self.kb, self.embedder, self.settings, created_before=created_before, progress=progress)
+        embedder = self.suggestion_embedder
+        models = _train_models(self.kb, embedder, self.settings, created_before=created_before, progress=progress)
         record = versions.save_version(self.kb, models, self.settings, actor=actor, activate=activate)
         if activate:
             with self._lock:
@@ -293,7 +303,7 @@ class Workspace:
         with write_as(self.kb, actor, LEADS, "manage_models") as w:
             record = w.activate_model_version(version_id)
             # Inside the write: one that fails to load is not activated, and the version in force stays.
-            models = versions.load_version(record, self.embedder.name, self._signing_key())
+            models = versions.load_version(record, self.suggestion_embedder.name, self._signing_key())
         with self._lock:
             self._models = models
         return record
@@ -314,11 +324,13 @@ class Workspace:
             # The active version is already in memory: read from disk only the other one.
             if record.active:
                 return self.suggestion_models()
-            return versions.load_version(record, self.embedder.name, self._signing_key())
+            return versions.load_version(record, self.suggestion_embedder.name, self._signing_key())
 
         both = {"baseline": twins(baseline), "candidate": twins(candidate)}
         held = [i for i in resolved_incidents(self.kb) if is_held_out(i.id)]
-        reports = self.embed_incidents(held, step=Phrase("progress_embedding_held_out"), progress=progress)
+        reports = self.embed_incidents(
+            held, embedder=self.suggestion_embedder, step=Phrase("progress_embedding_held_out"), progress=progress
+        )
         targets = versions.compare(both, held, reports, self.thresholds())
         return versions.Comparison(baseline=baseline, candidate=candidate, targets=targets)
 

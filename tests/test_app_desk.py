@@ -100,7 +100,7 @@ def test_a_case_is_worked_from_claim_to_resolution_and_a_stale_edit_is_refused(d
     with Workspace(settings) as ws:
         # The assistant is sure of the category (Email), so choosing another category overrides it.
         case = intake.submit(
-            ws, actor=acct(ws, AGENT), title="", body="Outlook asks everyone for their password again and again."
+            ws, actor=acct(ws, AGENT), title="", body="Outlook keeps asking me for my password again and again."
         )
         assert {s.target: s.value for s in ws.kb.suggestions(case)}["category"] == "Email"
         with ws.kb.write("Emily Carter") as w:  # a lead ranked it first on the phone

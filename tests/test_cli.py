@@ -128,6 +128,13 @@ def test_demo_builds_once_and_again_when_interrupted(tmp_path: Path, monkeypatch
     assert run("demo", db=db)[0] == 0  # nothing to build, but the team can sign in again
     with KnowledgeBase(settings.resolved_database_url) as kb:
         assert sign_in(kb, settings, "raj.mehta@example.com", DEMO_PASSWORD).account.name == "Raj Mehta"
+        trained_on, older = kb.active_model_version().embedding_model, kb.active_model_version().id
+        assert "+minilm@" in trained_on  # the suggestion models read both embedding models
+        with kb.engine.begin() as c:  # as a demo trained on the multilingual model alone left its version
+            c.execute(text("UPDATE model_versions SET embedding_model = 'use-ml@0.2.1'"))
+    assert run("demo", db=db)[0] == 0  # nothing to build, but a version that fits is trained
+    with KnowledgeBase(settings.resolved_database_url) as kb:
+        assert kb.active_model_version().embedding_model == trained_on and kb.active_model_version().id > older
     with KnowledgeBase(f"sqlite:///{db}") as kb, kb.write("test") as w:
         w.set_meta("demo", "building")  # as a build stopped by Ctrl-C leaves it
     # Building again is the first run's path (above); that it starts from scratch shows in the files it then
@@ -203,7 +210,7 @@ def test_thresholds_and_the_review_from_the_command_line(demo_copy: Settings, tm
     assert code == 2 and "write TARGET=P" in output
 
     code, output = run("review", "quality", db=db)  # the demo's 215 replayed cases and 22 open ones
-    assert code == 0 and output.splitlines()[1].split()[:3] == ["category", "237", "236"]
+    assert code == 0 and output.splitlines()[1].split()[:3] == ["category", "237", "235"]
     csv = tmp_path / "escalations.csv"
     code, output = run("review", "escalations", "--since", demo_date(demo_copy, "2026-09-01"), "--csv", str(csv), db=db)
     assert code == 0 and "handed off through the desk" in output

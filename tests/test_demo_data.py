@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo import date_shift
+from pipeline.demo import OVERRIDE_REASONS, date_shift
 from pipeline.desk.casework import decision
 from pipeline.desk.importer import DATE_FIELDS
 from pipeline.desk.queue import queue
@@ -95,10 +95,12 @@ def test_the_replay_decides_on_the_suggestions_as_the_desk_does(demo_settings: S
         languages = {c.id: c.language for c in ws.kb.incidents(sorted({s.incident_id for s in decided}))}
     assert len(decided) > 400
     assert all(s.decision == decision(s.value, s.final_value) for s in decided)
+    # Few or none are overridden now that "sure" must be measured; those that are say why in the case's language.
     overridden = [s for s in decided if s.decision == "overridden"]
-    assert overridden and all(s.reason for s in overridden)
-    for language in ("ja", "en"):  # few are overridden now that "sure" must be measured: some languages may have none
+    assert all(s.reason for s in overridden)
+    for language in ("ja", "en"):
         assert {detect_language(s.reason) for s in overridden if languages[s.incident_id] == language} <= {language}
+        assert {detect_language(reason) for reason in OVERRIDE_REASONS[language].values()} == {language}
 
 
 @pytest.mark.slow

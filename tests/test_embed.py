@@ -84,3 +84,19 @@ def test_minilm_from_its_package(tmp_path: Path) -> None:
     out = minilm.encode(["Outlook keeps asking for my password", "Outlook prompts for credentials", "paper jam"])
     assert out.shape == (3, 384) and minilm.name.startswith("minilm@")
     assert out[0] @ out[1] > out[0] @ out[2]
+
+
+def test_combined_puts_each_models_unit_vector_side_by_side_and_caches_in_the_parts(encoders, tmp_path: Path) -> None:
+    first = CountingUSE(cache=EmbeddingCache(tmp_path / "c.sqlite"))
+    combined = embed.Combined([first, encoders.english])
+    texts = ["Outlook keeps asking for my password", "プリンターで紙詰まり"]
+    out = combined.encode(texts)
+    assert out.shape == (2, 512 + 384) and combined.dim == 896
+    assert combined.name == f"{first.name}+{encoders.english.name}"
+    assert np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
+    # Each model counts alike: its part is its own unit vector, shrunk by the same square root of two.
+    assert np.allclose(out[:, :512] * np.sqrt(2), first.encode(texts), atol=1e-5)
+    assert np.allclose(out[:, 512:] * np.sqrt(2), encoders.english.encode(texts), atol=1e-5)
+    assert first.embedded == 2 and combined.cache is None
+    combined.encode(texts[:1])
+    assert first.embedded == 2  # the part's own cache answered

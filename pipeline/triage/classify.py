@@ -27,7 +27,6 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
 from sklearn.model_selection import StratifiedKFold
@@ -115,13 +114,6 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         Sharpness of the neighbours' vote: weight = exp(temperature * cosine similarity).
     stack_C : float
         Regularisation of the stacking logistic regression, which turns the views' scores into probabilities.
-    boost_rounds : int
-        Rounds of the boosted-trees stacker averaged with the logistic regression; it sees interactions the
-        regression cannot (a confident word view that the precedents contradict, for instance).
-    boost_max_trees : int
-        The boosted stacker is used only while rounds x classes stays within this (its cost grows with both).
-    boost_min_samples : int
-        ... and only from this many training reports: on fewer it costs more than it adds, and overfits.
     min_class_examples : int
         Classes with fewer training examples never pass a threshold (``thresholds`` gives them infinity).
     random_state : int
@@ -158,9 +150,6 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         ridge_alpha: float = 1.0,
         temperature: float = 10.0,
         stack_C: float = 0.1,
-        boost_rounds: int = 100,
-        boost_max_trees: int = 2000,
-        boost_min_samples: int = 5000,
         min_class_examples: int = 30,
         random_state: int = 0,
         n_jobs: int | None = 2,
@@ -171,9 +160,6 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         self.ridge_alpha = ridge_alpha
         self.temperature = temperature
         self.stack_C = stack_C
-        self.boost_rounds = boost_rounds
-        self.boost_max_trees = boost_max_trees
-        self.boost_min_samples = boost_min_samples
         self.min_class_examples = min_class_examples
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -235,30 +221,13 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         step(1)
         return self
 
-    def _boosting(self) -> bool:
-        """Whether the boosted stacker pays: enough reports, within the tree budget (a tree per class and round)."""
-        affordable = len(self.classes_) * self.boost_rounds <= self.boost_max_trees
-        return affordable and len(self.y_codes_) >= self.boost_min_samples
-
     def _fit_stackers(self, stacked: np.ndarray, codes: np.ndarray) -> list:
-        """The stackers turning the views' scores into probabilities: a logistic regression over every score,
-        one with a weight per view shared by all classes (sturdy when classes are many), and boosted trees
-        where affordable."""
+        """The stackers turning the views' scores into probabilities: a logistic regression over every score, and
+        one with a weight per view shared by all classes (sturdy when classes are many)."""
         stackers = [
             make_pipeline(StandardScaler(), LogisticRegression(C=self.stack_C, max_iter=1000)),
             SharedWeightsStacker(n_classes=len(self.classes_), n_views=4),
         ]
-        if self._boosting():
-            stackers.append(
-                HistGradientBoostingClassifier(
-                    max_iter=self.boost_rounds,
-                    learning_rate=0.1,
-                    max_leaf_nodes=15,
-                    l2_regularization=1.0,
-                    early_stopping=False,
-                    random_state=self.random_state,
-                )
-            )
         return [model.fit(stacked, codes) for model in stackers]
 
     def _stacked_proba(self, stackers: list, stacked: np.ndarray) -> np.ndarray:
