@@ -87,23 +87,32 @@ def reindex(run: Run) -> None:
 
 @click.command()
 @click.argument("report")
-@click.option("-k", "--top", "k", type=click.IntRange(1, 100), help="How many cases (default: setting search_top_k).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one case per line.")
+@click.option("-k", "--top", "k", type=click.IntRange(1, 100), help="How many entries (default: setting search_top_k).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one entry per line.")
 @pass_run
 def search(run: Run, report: str, k: int | None, as_json: bool) -> None:
-    """Show the resolved incidents most similar to REPORT (a text in Japanese or English)."""
+    """Show the resolved incidents most similar to REPORT (a text in Japanese or English), near-identical ones folded
+    into one entry with how each was resolved, different resolutions first."""
     ws = run.workspace()
     ws.index(run.progress())  # draws a bar only if the index has to be rebuilt
     run.notices()
-    for case in ws.similar_cases(report, k=k):
-        i = case.incident
+    for entry in ws.search(report, k=k).folded:
+        i, folded = entry.lead.incident, entry.cases[1:]
         if as_json:
             fields = ("id", "title", "category", "priority", "escalation_level", "resolution")
-            line = {"similarity": round(case.similarity, 4)} | {f: getattr(i, f) for f in fields}
+            line = {"similarity": round(entry.lead.similarity, 4)} | {f: getattr(i, f) for f in fields}
+            line |= {"folded": [c.incident.id for c in folded], "fixes": [[f.resolution, f.count] for f in entry.fixes]}
             click.echo(json.dumps(line, ensure_ascii=False))
             continue
-        click.echo(f"#{i.id}  {case.similarity:.2f}  [{i.category} · {i.priority} · {i.escalation_level}]  {i.title}")
-        if i.resolution:
+        click.echo(
+            f"#{i.id}  {entry.lead.similarity:.2f}  [{i.category} · {i.priority} · {i.escalation_level}]  {i.title}"
+        )
+        if folded:
+            ids = ", ".join(f"#{c.incident.id}" for c in folded)
+            click.echo("      " + run.say("folded_cases", count=len(entry.cases), newest=entry.newest.id, ids=ids))
+            for fix in entry.fixes:
+                click.echo(f"      -> {run.say('fix_count', count=fix.count)} {fix.resolution}")
+        elif i.resolution:
             click.echo(f"      -> {i.resolution}")
 
 

@@ -81,7 +81,11 @@ def suggest(run: Run, report: str, ticked: tuple[str, ...], as_json: bool) -> No
             "criterion_at_least", criterion=run.say(f"criterion_{c.key}"), level=run.say(f"level_{c.raises_to}")
         )
         click.echo(f"  [{mark}] {line}" + (f" - {say_all(c.reasons, run.language)}" if c.reasons else ""))
-    cases = ", ".join(f"#{c.incident.id} ({c.similarity:.2f})" for c in t.similar[:5])
+    # As the Triage page lists them: near-identical cases folded (x N), different resolutions first.
+    cases = ", ".join(
+        f"#{e.lead.incident.id} ({e.lead.similarity:.2f}{f' x{len(e.cases)}' if len(e.cases) > 1 else ''})"
+        for e in t.folded[:5]
+    )
     run.echo("similar_cases_line", cases=cases, version=t.model_version)
 
 

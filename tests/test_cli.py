@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -196,6 +197,21 @@ def test_suggest_compare_activate_and_discard_from_the_command_line(candidate_co
     assert code == 1 and "no trained model has version 7" in output
     code, output = run("--lang", "ja", "models", "activate", "7", db=db)
     assert code == 1 and "バージョン 7 の学習済みモデルはありません" in output and "Traceback" not in output
+
+
+def test_search_and_suggest_fold_near_identical_cases_as_the_pages_do(demo_copy: Settings) -> None:
+    db = Path(demo_copy.database_url)
+    code, output = run("search", "今日はCRMが非常に遅い", "--json", db=db)
+    entries = [json.loads(line) for line in output.strip().splitlines()]
+    assert code == 0 and len(entries) == 10  # entries, each possibly holding several cases
+    folded = [e for e in entries if e["folded"]]
+    assert folded and all(sum(n for _, n in e["fixes"]) <= 1 + len(e["folded"]) for e in folded)
+    shown = [e["id"] for e in entries] + [i for e in entries for i in e["folded"]]
+    assert len(shown) == len(set(shown))  # no case twice
+    code, output = run("search", "今日はCRMが非常に遅い", db=db)
+    assert code == 0 and "Happened" in output and "near-identical cases folded here" in output
+    code, output = run("suggest", "今日はCRMが非常に遅い", db=db)
+    assert code == 0 and re.search(r"similar cases: .*\(0\.\d\d x\d+\)", output), output
 
 
 def test_thresholds_and_the_review_from_the_command_line(demo_copy: Settings, tmp_path: Path) -> None:
