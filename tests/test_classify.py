@@ -67,11 +67,12 @@ def test_thresholds_reach_the_precision_target_on_unseen_reports(fitted) -> None
     model, X, y = fitted
     proba = model.predict_proba(X)
     predicted, confidence = model.classes_[proba.argmax(axis=1)], proba.max(axis=1)
-    for target in (0.9, 0.95):
+    # It answers part and keeps quiet on the ambiguous rest; counted cautiously, the stricter target answers less.
+    for target, least in ((0.9, 0.2), (0.95, 0.05)):
         answered = classification_figures(y, predicted, confidence, thresholds=model.thresholds(target)).abstaining
         # Thresholds come from the training data's out-of-fold probabilities; on new data they hold within noise.
         assert answered.precision >= target - 0.04
-        assert 0.1 <= answered.coverage < 0.9  # it answers part, and keeps quiet on the ambiguous rest
+        assert least <= answered.coverage < 0.9
     looser = model.thresholds(0.8)
     stricter = model.thresholds(0.95)
     assert all(looser[c] <= stricter[c] for c in ("Network", "Printing", "Access"))

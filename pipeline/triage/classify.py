@@ -4,7 +4,7 @@ Three views of a report, each a base model, stacked by a logistic regression:
 
 - the words: a linear SVM over TF-IDF of word uni- and bigrams, with Japanese (no spaces) cut into character
   uni- and bigrams, so that error codes, product names and Japanese phrases all count;
-- the spelling: a linear model over TF-IDF of character 3- to 5-grams, which catches inflections, typos and
+- the spelling: a linear model over TF-IDF of character 3- and 4-grams, which catches inflections, typos and
   parts of long Japanese compounds that the word view splits differently;
 - the meaning: a ridge classifier over the text embedding;
 - the precedent: the similarity-weighted labels of the most similar past reports.
@@ -179,7 +179,7 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"a classifier needs at least two classes; the labels are all {labels[0]!r}")
         self.vectorizer_ = TfidfVectorizer(analyzer=lexical_terms, sublinear_tf=True, min_df=2, dtype=np.float32)
         self.char_vectorizer_ = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=3, max_features=300_000, dtype=np.float32
+            analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True, min_df=3, max_features=300_000, dtype=np.float32
         )
         # Tokenising is pure Python: for many texts, two processes read them at once, one per view; for a few,
         # starting the processes would cost more than it saves.
