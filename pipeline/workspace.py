@@ -99,10 +99,11 @@ class Workspace:
         english = self._load(s.english_model) if s.english_model else None
         return Encoders(self.embedder, english, s.embed_batch_size)
 
-    @property
+    @cached_property
     def suggestion_embedder(self) -> Embedder:
         """What the suggestion models read of a report's meaning: the multilingual and the English model side by
-        side (``Combined``), or the multilingual one alone where no English model is configured."""
+        side (``Combined``), or the multilingual one alone where no English model is configured. Made once: every
+        suggestion asks for it."""
         english = self.encoders.english
         return Combined([self.embedder, english]) if english is not None else self.embedder
 
