@@ -27,7 +27,7 @@ from kb.vocab import RESOLVED_STATUSES
 from pipeline.access.accounts import LEADS, Account, require, write_as
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.settings import Settings
-from pipeline.text import clean_report, incident_text
+from pipeline.text import clean_report, clean_text, incident_text
 from pipeline.triage import versions
 from pipeline.triage.embed import Combined, Embedder, load_embedder
 from pipeline.triage.embed_cache import EmbeddingCache
@@ -349,7 +349,9 @@ class Workspace:
         """Resolve a case the way the workflow's resolve move does, with how it was fixed, and add it to the index
         at once, so the very next search can find it. InvalidValue without a resolution, TransitionRefused where the
         workflow forbids it."""
-        if not (resolution or "").strip():
+        # Cleaned as reports are (``clean_text``): a control character stored here would reach an agent's terminal.
+        resolution, root_cause = clean_text(resolution or ""), clean_text(root_cause or "") or None
+        if not resolution:
             raise InvalidValue("resolution_needed")
         with self._lock:
             index = self.index()
@@ -359,7 +361,7 @@ class Workspace:
                     incident_id,
                     expected_version=expected_version,
                     status=self.workflow.resolved_status(case.status),
-                    resolution=resolution.strip(),
+                    resolution=resolution,
                     root_cause=root_cause,
                     resolved_at=w.now(),
                     **final_labels,

@@ -88,10 +88,12 @@ def test_search_resolve_and_reindex(tmp_path: Path) -> None:
     assert code == 0, output
     assert json.loads(output.strip().splitlines()[-1])["title"] == "メールが送信できない"
 
-    code, output = run("resolve", "3", "--resolution", "Chose the headset as audio device", db=db)
+    # A resolution carrying terminal control sequences (clear the screen, ring the bell) is stored without them.
+    code, output = run("resolve", "3", "--resolution", "Chose the headset\x1b[2J\x07 as audio device", db=db)
     assert code == 0 and "#3 resolved and indexed" in output
     code, output = run("search", "no audio in Teams meetings", "-k", "1", db=db)
     assert "Teams has no sound" in output and "-> Chose the headset" in output
+    assert "\x1b" not in output and "\x07" not in output
 
     code, output = run("reindex", db=db)
     assert code == 0 and "Indexed 3 resolved incidents" in output

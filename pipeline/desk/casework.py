@@ -232,7 +232,7 @@ def resolve(
         incident_id,
         actor=actor,
         resolution=resolution,
-        root_cause=root_cause.strip() or None,
+        root_cause=root_cause,
         expected_version=version,
         category=category,
         priority=priority,
