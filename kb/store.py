@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import URL, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
@@ -69,6 +69,16 @@ def _sqlite_pragmas(busy_seconds: float, dbapi_connection, connection_record) ->
     cursor.close()
 
 
+def server_url(url: URL) -> URL:
+    """A PostgreSQL URL without a driver named uses psycopg 3, the driver incident-kb installs (SQLAlchemy's own
+    default for ``postgresql://`` is psycopg2, which it does not).
+
+    >>> server_url(make_url("postgresql://kb@db.internal/kb")).drivername
+    'postgresql+psycopg'
+    """
+    return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
+
+
 def sqlite_file(url: str) -> Path | None:
     """The database file of a SQLAlchemy URL, for SQLite on disk; None for a server database or SQLite in memory.
 
@@ -102,13 +112,19 @@ class KnowledgeBase(AccountReads, CasePartReads, RegistryReads):
     def __init__(self, url: str, *, busy_seconds: float = 10) -> None:
         """Open (and bring to the current schema) the database at ``url``. A write that waits longer than
         ``busy_seconds`` for another to finish is refused as KnowledgeBaseBusy, with nothing changed."""
-        self.url = make_url(url)
+        self.url = server_url(make_url(url))
         if self.sqlite_path is not None:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: an error's message (logged) must not carry the values written, a password hash say.
-        self.engine: Engine = create_engine(self.url, hide_parameters=True)
+        # pool_pre_ping: a server connection dropped while idle (a restart, a proxy's timeout) is replaced before
+        # use instead of failing the next page.
         if self.url.get_backend_name() == "sqlite":
+            self.engine: Engine = create_engine(self.url, hide_parameters=True)
             event.listen(self.engine, "connect", functools.partial(_sqlite_pragmas, busy_seconds))
+        else:
+            # lock_timeout: a write waiting on another's row lock gives up as SQLite's busy_timeout does.
+            options = {"options": f"-c lock_timeout={int(busy_seconds * 1000)}"} if self.is_postgresql else {}
+            self.engine = create_engine(self.url, hide_parameters=True, pool_pre_ping=True, connect_args=options)
         try:
             schema.upgrade(self.engine)
         except DBAPIError as exc:
@@ -117,6 +133,10 @@ class KnowledgeBase(AccountReads, CasePartReads, RegistryReads):
             raise KnowledgeBaseUnavailable("kb_cannot_open", where=where, error=str(exc.orig)) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         audit.install(self._sessions)
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
 
     @property
     def sqlite_path(self) -> Path | None:

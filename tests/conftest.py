@@ -24,6 +24,7 @@ from pipeline.triage.embed import Embedder, load_embedder
 from pipeline.triage.embed_cache import EmbeddingCache
 from pipeline.triage.indexing import Encoders
 from pipeline.workspace import Workspace
+from tests.postgres import TestPostgres, test_postgres
 
 # Who acts in tests that are not about who acts: the operator, as at the command line.
 OPERATOR = Account.operator("test")
@@ -56,13 +57,59 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         yield
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Storage-level tests (those on ``make_kb`` or ``kb``, and every test of a module that sets ``BOTH_BACKENDS``)
+    run on SQLite and on PostgreSQL; ``@pytest.mark.sqlite_only`` keeps one on SQLite. The rest, model-heavy
+    mostly, run on SQLite alone: the backends differ in storage, not in what the models do."""
+    if "backend" not in metafunc.fixturenames or metafunc.definition.get_closest_marker("sqlite_only"):
+        return
+    if "make_kb" in metafunc.fixturenames or getattr(metafunc.module, "BOTH_BACKENDS", False):
+        metafunc.parametrize("backend", BACKENDS, scope="function")
+
+
 @pytest.fixture
-def make_kb(tmp_path: Path) -> Iterator[Callable[..., KnowledgeBase]]:
-    """Factory of fresh knowledge bases, each a real SQLite file; closed after the test."""
+def backend() -> str:
+    """The database a test runs on, unless ``pytest_generate_tests`` runs it on both."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPostgres]:
+    """A real PostgreSQL server with pgvector, started once per session (about a second)."""
+    with test_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def new_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
+    """Factory of URLs of databases on the test's backend, by name: the same name gives the same database, a new
+    name an empty one. SQLite files in the test's folder, or databases on the PostgreSQL server (dropped after)."""
+    made: dict[str, str] = {}
+
+    def make(name: str = "kb.db") -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / name}"
+        if name not in made:
+            made[name] = request.getfixturevalue("postgres").new_database()
+        return made[name]
+
+    yield make
+    if made:
+        server = request.getfixturevalue("postgres")
+        for url in made.values():
+            server.drop(url)
+
+
+@pytest.fixture
+def make_kb(new_database_url: Callable[[str], str]) -> Iterator[Callable[..., KnowledgeBase]]:
+    """Factory of fresh knowledge bases, each a real database of the test's backend; closed after the test."""
     opened: list[KnowledgeBase] = []
 
     def make(name: str = "kb.db") -> KnowledgeBase:
-        kb = KnowledgeBase(f"sqlite:///{tmp_path / name}")
+        kb = KnowledgeBase(new_database_url(name))
         opened.append(kb)
         return kb
 
@@ -90,9 +137,9 @@ def encoders(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> En
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings of a fresh, empty knowledge base in this test's folder."""
-    return Settings(database_url=str(tmp_path / "kb.db"))
+def settings(tmp_path: Path, new_database_url: Callable[[str], str]) -> Settings:
+    """Settings of a fresh, empty knowledge base of the test's backend, its index and models in the test's folder."""
+    return Settings(database_url=new_database_url("kb.db"), index_path=tmp_path / "kb.index")
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from pipeline.triage.indexing import Encoders, build_index, open_index
 from pipeline.workspace import Workspace
 from tests.conftest import OPERATOR, add_resolved
 
+BOTH_BACKENDS = True
+
 
 def unit(rows: int, dim: int = 8, seed: int = 0) -> np.ndarray:
     vectors = np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float32)
