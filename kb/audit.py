@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kb import models
 from kb.models import utcnow
+from kb.pgvector import mark_pending
 from kb.vocab import RESOLVED_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def _changes(obj: object) -> list[tuple[str, Any, Any]]:
 def _after_flush(session: Session, flush_context) -> None:
     actor, now = session.info["actor"], change_time(session)
     rows: list[dict[str, Any]] = []
-    corpus_changed = False
+    corpus_changed: set[int] = set()  # incidents whose place in the searchable corpus changed
 
     def log(entity: str, entity_id: int, action: str, field=None, old=None, new=None) -> None:
         values = (now, actor, entity, entity_id, action, field, _text(old, field), _text(new, field))
@@ -111,7 +112,8 @@ def _after_flush(session: Session, flush_context) -> None:
     for obj in session.new:
         if type(obj) in _ENTITIES:
             log(_ENTITIES[type(obj)], obj.id, "create", new=_snapshot(obj))
-            corpus_changed |= isinstance(obj, models.Incident) and _is_resolved(obj.status)
+            if isinstance(obj, models.Incident) and _is_resolved(obj.status):
+                corpus_changed.add(obj.id)
         elif isinstance(obj, models.RequesterEmail):
             log("requester", obj.requester_id, "link_email", field="address", new=obj.address)
         elif type(obj) in _CASE_PARTS:
@@ -126,11 +128,10 @@ def _after_flush(session: Session, flush_context) -> None:
         elif type(obj) in _ENTITIES:
             for field, old, new in _changes(obj):
                 log(_ENTITIES[type(obj)], obj.id, "update", field, old, new)
-                if isinstance(obj, models.Incident):
-                    if field == "status":
-                        corpus_changed |= _is_resolved(old) != _is_resolved(new)
-                    elif field in _CORPUS_FIELDS:
-                        corpus_changed |= _is_resolved(obj.status)
+                resolving = field == "status" and _is_resolved(old) != _is_resolved(new)
+                rewording = field in _CORPUS_FIELDS and _is_resolved(obj.status)
+                if isinstance(obj, models.Incident) and (resolving or rewording):
+                    corpus_changed.add(obj.id)
 
     for obj in session.deleted:
         if isinstance(obj, models.RequesterEmail):
@@ -139,7 +140,8 @@ def _after_flush(session: Session, flush_context) -> None:
             log("incident", obj.incident_id, f"remove_{_CASE_PARTS[type(obj)]}", old=_snapshot(obj))
         elif type(obj) in _ENTITIES:
             log(_ENTITIES[type(obj)], obj.id, "delete", old=_snapshot(obj))
-            corpus_changed |= isinstance(obj, models.Incident) and _is_resolved(obj.status)
+            if isinstance(obj, models.Incident) and _is_resolved(obj.status):
+                corpus_changed.add(obj.id)
 
     connection = session.connection()
     if rows:
@@ -151,3 +153,5 @@ def _after_flush(session: Session, flush_context) -> None:
             .where(models.Meta.__table__.c.key == "corpus_generation")
             .values(value=cast(cast(value, Integer) + 1, Text))
         )
+        if connection.dialect.name == "postgresql":  # the shared index (kb.pgvector) writes their vectors next
+            mark_pending(connection, sorted(corpus_changed))

@@ -29,6 +29,10 @@ class KnowledgeBaseUnavailable(PhrasedError, RuntimeError):
     """The database cannot be opened or brought to the current schema."""
 
 
+class PgVectorMissing(KnowledgeBaseUnavailable):
+    """A PostgreSQL database without the pgvector extension, which holds its similar-case index."""
+
+
 class AccountLocked(PhrasedError, PermissionError):
     """The account is locked after too many wrong passwords."""
 

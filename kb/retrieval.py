@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import Connection, Engine
 
 from kb.errors import IndexCorrupt, IndexMismatch
 from kb.index import VectorIndex, read_arrays, write_arrays
 from kb.lexical import LexicalIndex
+from kb.pgvector import PgVectorIndex
 
 MEANING, ENGLISH, LEXICAL = "meaning", "english", "lexical"
 # The English view keeps at most this many passage vectors per incident (ids are incident id * PASSAGES + n).
@@ -101,13 +103,36 @@ class SearchIndex:
     Build it with ``SearchIndex.build``; ``add`` and ``remove`` keep it current afterwards.
     """
 
-    def __init__(self, *, models: Mapping[str, str], dims: Mapping[str, int], corpus_version: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        models: Mapping[str, str],
+        dims: Mapping[str, int],
+        corpus_version: str = "",
+        engine: Engine | None = None,
+    ) -> None:
         self.models = dict(models)  # view -> embedding model name; no ENGLISH entry when there is no English model
         self.corpus_version = corpus_version
-        self.views = {view: VectorIndex(dims[view], model=name) for view, name in self.models.items()}
+        # PostgreSQL: the vector views live in its search_vectors table, shared by every process (kb.pgvector);
+        # otherwise in faiss, in this process's memory (and a file).
+        self.engine = engine
+        self.views: dict[str, VectorIndex | PgVectorIndex] = {
+            view: self._view(view, dims[view], name) for view, name in self.models.items()
+        }
         self.lexical = LexicalIndex()
         self.languages: dict[int, str] = {}
         self.calibration_ = Calibration()
+        self.seq = 0  # shared views: the last change to them this process has taken in (PgVectorIndex.changes)
+
+    @property
+    def shared(self) -> bool:
+        """Whether the vectors live in the database, for every process, rather than in this one."""
+        return self.engine is not None
+
+    def _view(self, view: str, dim: int, model: str) -> VectorIndex | PgVectorIndex:
+        if self.engine is None:
+            return VectorIndex(dim, model=model)
+        return PgVectorIndex(self.engine, view, dim, model=model)
 
     def __len__(self) -> int:
         return len(self.languages)
@@ -135,20 +160,49 @@ class SearchIndex:
         dims: Mapping[str, int],
         corpus_version: str = "",
         calibration: Calibration | None = None,
+        engine: Engine | None = None,
     ) -> SearchIndex:
         """An index of these incidents; ``passages`` holds the English model's passage vectors (or None).
 
-        ``calibration`` reuses another index's (``calibration_``): measured here otherwise.
+        ``calibration`` reuses another index's (``calibration_``): measured here otherwise. With ``engine`` (a
+        PostgreSQL database) the vectors replace those stored there.
         """
-        index = cls(models=models, dims=dims, corpus_version=corpus_version)
         ids = np.asarray(ids, dtype=np.int64)
-        index.views[MEANING] = VectorIndex.build(ids, meaning.reshape(-1, dims[MEANING]), model=models[MEANING])
-        if index.english:
-            keys, vectors = _passage_rows(ids, passages, dims[ENGLISH])
-            index.views[ENGLISH] = VectorIndex.build(keys, vectors, model=models[ENGLISH])
-        index.lexical.fit(ids, texts)
-        index.languages = dict(zip(ids.tolist(), languages, strict=True))
+        rows = {MEANING: (ids, meaning.reshape(-1, dims[MEANING]))}
+        if ENGLISH in models:
+            rows[ENGLISH] = _passage_rows(ids, passages, dims[ENGLISH])
+        views = {
+            view: VectorIndex.build(*rows[view], model=models[view])
+            if engine is None
+            else PgVectorIndex.build(engine, view, *rows[view], model=models[view])
+            for view in models
+        }
+        index = cls.attach(ids, texts, languages, models=models, dims=dims, calibration=calibration, engine=engine)
+        index.views |= views
         index.calibration_ = calibration or _calibrate(ids, languages, meaning, passages, index.lexical)
+        index.corpus_version = corpus_version
+        return index
+
+    @classmethod
+    def attach(
+        cls,
+        ids: Sequence[int],
+        texts: Sequence[str],
+        languages: Sequence[str],
+        *,
+        models: Mapping[str, str],
+        dims: Mapping[str, int],
+        calibration: Calibration | None,
+        engine: Engine | None = None,
+    ) -> SearchIndex:
+        """The in-memory parts (the lexical view, languages) of these incidents, over the vectors stored in
+        ``engine`` (PostgreSQL) by another process's ``build``: a process starts without embedding anything."""
+        index = cls(models=models, dims=dims, engine=engine)
+        if engine is not None:
+            index.seq = index.views[MEANING].newest()  # read before the texts: a change meanwhile is seen later
+        index.lexical.fit(np.asarray(ids, dtype=np.int64), texts)
+        index.languages = dict(zip(np.asarray(ids).tolist(), languages, strict=True))
+        index.calibration_ = calibration or Calibration()
         return index
 
     def add(
@@ -160,21 +214,50 @@ class SearchIndex:
         passages: Sequence[np.ndarray | None],
     ) -> None:
         """Add incidents or replace what they had (the calibration stays as built)."""
+        self.store(ids, meaning, passages)
+        self.remember(ids, texts, languages)
+
+    def remove(self, ids: Sequence[int]) -> None:
+        self.unstore(ids)
+        self.forget(ids)
+
+    def store(
+        self,
+        ids: Sequence[int],
+        meaning: np.ndarray,
+        passages: Sequence[np.ndarray | None],
+        *,
+        connection: Connection | None = None,
+    ) -> None:
+        """Store these incidents' vectors, replacing what they had. Shared vectors are written in ``connection``'s
+        transaction when given (the one that resolves the case); ``remember`` them once it has committed."""
         ids = np.asarray(ids, dtype=np.int64)
-        self.remove(ids)
-        self.views[MEANING].add(ids, meaning)
+        self.unstore(ids, connection=connection)
+        rows = {MEANING: (ids, meaning)}
         if self.english:
-            self.views[ENGLISH].add(*_passage_rows(ids, passages, self.views[ENGLISH].dim))
+            rows[ENGLISH] = _passage_rows(ids, passages, self.views[ENGLISH].dim)
+        for view, (keys, vectors) in rows.items():
+            index = self.views[view]
+            index.add(keys, vectors, connection=connection) if self.shared else index.add(keys, vectors)
+
+    def unstore(self, ids: Sequence[int], *, connection: Connection | None = None) -> None:
+        """Remove these incidents' vectors (in ``connection``'s transaction, for shared ones)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        keys = {MEANING: ids} | ({ENGLISH: _passage_keys(ids)} if self.english else {})
+        for view, index in self.views.items():
+            index.remove(keys[view], connection=connection) if self.shared else index.remove(keys[view])
+
+    def remember(self, ids: Sequence[int], texts: Sequence[str], languages: Sequence[str]) -> None:
+        """Take these incidents into the parts held in memory (their vectors are already stored)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        self.forget(ids)
         self.lexical.add(ids, texts)
         self.languages.update(zip(ids.tolist(), languages, strict=True))
 
-    def remove(self, ids: Sequence[int]) -> None:
-        ids = np.asarray(ids, dtype=np.int64)
-        self.views[MEANING].remove(ids)
-        if self.english:
-            self.views[ENGLISH].remove(_passage_keys(ids))
-        self.lexical.remove(ids)
-        for i in ids.tolist():
+    def forget(self, ids: Sequence[int]) -> None:
+        """Drop these incidents from the parts held in memory (and so from every result)."""
+        self.lexical.remove(np.asarray(ids, dtype=np.int64))
+        for i in np.asarray(ids).tolist():
             self.languages.pop(i, None)
 
     def search(

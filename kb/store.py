@@ -21,13 +21,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from kb import audit, schema
+from kb import audit, pgvector, schema
 from kb.accounts import AccountReads
 from kb.case_parts import CasePartReads
 from kb.errors import (
     IncidentNotFound,
     KnowledgeBaseBusy,
     KnowledgeBaseUnavailable,
+    PgVectorMissing,
     RequesterNotFound,
     StaleEdit,
 )
@@ -126,7 +127,12 @@ class KnowledgeBase(AccountReads, CasePartReads, RegistryReads):
             options = {"options": f"-c lock_timeout={int(busy_seconds * 1000)}"} if self.is_postgresql else {}
             self.engine = create_engine(self.url, hide_parameters=True, pool_pre_ping=True, connect_args=options)
         try:
+            if self.is_postgresql:
+                pgvector.ensure_extension(self.engine)
             schema.upgrade(self.engine)
+        except PgVectorMissing:
+            self.engine.dispose()
+            raise
         except DBAPIError as exc:
             self.engine.dispose()
             where = self.url.render_as_string(hide_password=True)

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from kb import models
@@ -74,6 +74,11 @@ class Writer(AccountWrites, RegistryWrites):
     def now(self) -> dt.datetime:
         """The time of this transaction's changes: now, or the past moment a replay writes them at."""
         return change_time(self._session)
+
+    def connection(self) -> Connection:
+        """This transaction's connection: for derived data that must commit with the change (on PostgreSQL, the
+        similar-case vectors of a case being resolved)."""
+        return self._session.connection()
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a fact about this database under ``key`` (replacing any earlier value)."""

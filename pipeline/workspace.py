@@ -32,7 +32,14 @@ from pipeline.triage import versions
 from pipeline.triage.embed import Combined, Embedder, load_embedder
 from pipeline.triage.embed_cache import EmbeddingCache
 from pipeline.triage.fold import FoldedCase, fold
-from pipeline.triage.indexing import Encoders, add_to_index, build_index, index_of, open_index
+from pipeline.triage.indexing import (
+    Encoders,
+    add_to_index,
+    build_index,
+    index_of,
+    open_index,
+    sync_shared_index,
+)
 from pipeline.triage.reports import Reports, embed_incidents
 from pipeline.triage.search import SearchResult, SimilarCase, similar_cases
 from pipeline.triage.suggest import Triage, triage
@@ -146,6 +153,8 @@ class Workspace:
                 )
                 if notice is not None:
                     self.notices.append(notice)
+            elif self._index.shared and not self.index_is_current():  # another process's change: take it in
+                sync_shared_index(self.kb, self._index, self.encoders, max_chars=s.max_report_chars)
             elif not self.index_is_current():
                 self.notices.append(Phrase("index_changed_elsewhere"))
                 self._index = self.reindex(progress)
@@ -156,7 +165,8 @@ class Workspace:
         s = self.settings
         with self._lock:
             index = build_index(self.kb, self.encoders, max_chars=s.max_report_chars, progress=progress)
-            index.save(s.resolved_index_path)
+            if not index.shared:  # a shared index is stored in the database as it is built
+                index.save(s.resolved_index_path)
             self._index = index
             return index
 
@@ -351,6 +361,7 @@ class Workspace:
         workflow forbids it."""
         # Cleaned as reports are (``clean_text``): a control character stored here would reach an agent's terminal.
         resolution, root_cause = clean_text(resolution or ""), clean_text(root_cause or "") or None
+        s = self.settings
         if not resolution:
             raise InvalidValue("resolution_needed")
         with self._lock:
@@ -366,6 +377,11 @@ class Workspace:
                     resolved_at=w.now(),
                     **final_labels,
                 )
-            add_to_index(self.kb, index, self.encoders, [incident_id], max_chars=self.settings.max_report_chars)
-            index.save(self.settings.resolved_index_path)
+                if index.shared:  # its vectors commit with the resolution: every process finds it next search
+                    add_to_index(self.kb, index, self.encoders, [record], max_chars=s.max_report_chars, writer=w)
+            if index.shared:
+                sync_shared_index(self.kb, index, self.encoders, max_chars=s.max_report_chars)
+            else:
+                add_to_index(self.kb, index, self.encoders, [record], max_chars=s.max_report_chars)
+                index.save(s.resolved_index_path)
             return record

@@ -61,13 +61,15 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Storage-level tests (those on ``make_kb`` or ``kb``, and every test of a module that sets ``BOTH_BACKENDS``)
-    run on SQLite and on PostgreSQL; ``@pytest.mark.sqlite_only`` keeps one on SQLite. The rest, model-heavy
+    """Storage-level tests (those on ``make_kb`` or ``kb``) run on SQLite and on PostgreSQL, and a module's tests
+    on the backends its ``RUN_ON`` names; ``@pytest.mark.sqlite_only`` keeps one on SQLite. The rest, model-heavy
     mostly, run on SQLite alone: the backends differ in storage, not in what the models do."""
     if "backend" not in metafunc.fixturenames or metafunc.definition.get_closest_marker("sqlite_only"):
         return
-    if "make_kb" in metafunc.fixturenames or getattr(metafunc.module, "BOTH_BACKENDS", False):
-        metafunc.parametrize("backend", BACKENDS, scope="function")
+    default = BACKENDS if "make_kb" in metafunc.fixturenames else None
+    backends = getattr(metafunc.module, "RUN_ON", default)
+    if backends:
+        metafunc.parametrize("backend", backends, scope="function")
 
 
 @pytest.fixture

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import Engine
 
-from kb import IncidentRecord, IndexCorrupt, IndexMismatch, KnowledgeBase
+from kb import IncidentRecord, IndexCorrupt, IndexMismatch, KnowledgeBase, Writer, pgvector
 from kb.retrieval import ENGLISH, MEANING, Calibration, Query, SearchIndex
+from kb.vocab import RESOLVED_STATUSES
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.text import detect_language, incident_text, passages
 from pipeline.triage.embed import Embedder
 from words import Phrase
 
 logger = logging.getLogger(__name__)
+
+# Where a database keeps its shared index's calibration (``kb_meta``), for processes that attach to it.
+CALIBRATION = "search_calibration"
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,10 @@ class Encoders:
         *,
         corpus_version: str = "",
         calibration: Calibration | None = None,
+        engine: Engine | None = None,
         progress: ProgressFactory = no_progress,
     ) -> SearchIndex:
-        """A new search index of these texts (``calibration``: see ``SearchIndex.build``)."""
+        """A new search index of these texts (``calibration``, ``engine``: see ``SearchIndex.build``)."""
         languages, meaning, found = self.documents(texts, progress=progress)
         return SearchIndex.build(
             ids,
@@ -85,18 +92,83 @@ class Encoders:
             dims=self.dims,
             corpus_version=corpus_version,
             calibration=calibration,
+            engine=engine,
         )
 
 
 def build_index(
     kb: KnowledgeBase, encoders: Encoders, *, max_chars: int, progress: ProgressFactory = no_progress
 ) -> SearchIndex:
-    """A new index of every resolved incident, embedded (or taken from the cache) from the database."""
+    """A new index of every resolved incident, embedded (or taken from the cache) from the database. On PostgreSQL
+    its vectors replace those stored there, for every process (``kb.pgvector``)."""
     # Read the version first: a write during the build then leaves the index marked stale, never wrongly fresh.
     version = kb.corpus_version()
+    engine = kb.engine if kb.is_postgresql else None
+    handled = pgvector.generation(engine) if engine is not None else 0
+    ids, texts = _resolved_texts(kb, max_chars)
+    index = encoders.index(ids, texts, corpus_version=version, engine=engine, progress=progress)
+    if index.shared:  # what other processes need to attach to it without embedding anything
+        with kb.write("search index") as w:
+            w.set_meta(CALIBRATION, json.dumps(index.calibration_.to_json()))
+            pgvector.settle_until(w.connection(), handled)
+    return index
+
+
+def _resolved_texts(kb: KnowledgeBase, max_chars: int) -> tuple[list[int], list[str]]:
     rows = [row for batch in kb.resolved_texts() for row in batch]
-    texts = [incident_text(title, body, max_chars) for _, title, body in rows]
-    return encoders.index([i for i, _, _ in rows], texts, corpus_version=version, progress=progress)
+    return [i for i, _, _ in rows], [incident_text(title, body, max_chars) for _, title, body in rows]
+
+
+def open_shared_index(
+    kb: KnowledgeBase, encoders: Encoders, *, max_chars: int, progress: ProgressFactory = no_progress
+) -> tuple[SearchIndex, Phrase | None]:
+    """PostgreSQL's index: the vectors stored in the database, with this process's lexical view made from the
+    texts, and brought up to date (``sync_shared_index``); built whole (with a notice) only when the database has
+    none for the configured models."""
+    calibration = kb.meta(CALIBRATION)
+    stored = SearchIndex(models=encoders.models, dims=encoders.dims, engine=kb.engine)
+    found = {view: index.models() for view, index in stored.views.items()}
+    if calibration is None or any(models != {encoders.models[view]} for view, models in found.items()):
+        index = build_index(kb, encoders, max_chars=max_chars, progress=progress)
+        reason = Phrase("index_none_in_database", models=", ".join(encoders.models.values()))
+        notice = Phrase("index_rebuilt", count=len(index), reason=reason)
+        logger.warning("%s", notice)
+        return index, notice
+    ids, texts = _resolved_texts(kb, max_chars)
+    index = SearchIndex.attach(
+        ids,
+        texts,
+        [detect_language(t) for t in texts],
+        models=encoders.models,
+        dims=encoders.dims,
+        calibration=Calibration.from_json(json.loads(calibration)),
+        engine=kb.engine,
+    )
+    sync_shared_index(kb, index, encoders, max_chars=max_chars)
+    return index, None
+
+
+def sync_shared_index(kb: KnowledgeBase, index: SearchIndex, encoders: Encoders, *, max_chars: int) -> None:
+    """Bring a shared index up to date: write the vectors still pending (cases imported, edited or reopened
+    since), then take into memory what every process changed since this one last looked."""
+    version = kb.corpus_version()  # first: a change during the sync leaves the index stale, never wrongly fresh
+    todo = pgvector.pending(kb.engine)
+    if todo:
+        ids = [i for i, _ in todo]
+        records = [r for r in kb.incidents(ids) if r.status in RESOLVED_STATUSES]
+        texts = [incident_text(r.title, r.body, max_chars) for r in records]
+        _, meaning, passages = encoders.documents(texts)
+        with kb.engine.begin() as connection:
+            index.unstore(ids, connection=connection)
+            index.store([r.id for r in records], meaning, passages, connection=connection)
+            pgvector.settle(connection, ids, [g for _, g in todo])  # unless changed again meanwhile
+    # What every process stored or removed (this one's too), into memory.
+    stored, removed, index.seq = index.views[MEANING].changes(index.seq)
+    index.forget(removed)
+    records = kb.incidents(stored)
+    texts = [incident_text(r.title, r.body, max_chars) for r in records]
+    index.remember([r.id for r in records], texts, [detect_language(t) for t in texts])
+    index.corpus_version = version
 
 
 def index_of(
@@ -115,7 +187,10 @@ def open_index(
     max_chars: int,
     progress: ProgressFactory = no_progress,
 ) -> tuple[SearchIndex, Phrase | None]:
-    """The saved index if it fits the models and the database; otherwise a rebuilt one and a notice saying why."""
+    """The saved index if it fits the models and the database; otherwise a rebuilt one and a notice saying why.
+    On PostgreSQL, the index stored in the database (``open_shared_index``; ``path`` is not used)."""
+    if kb.is_postgresql:
+        return open_shared_index(kb, encoders, max_chars=max_chars, progress=progress)
     try:
         index = SearchIndex.load(path)
         index.check(models=encoders.models, corpus_version=kb.corpus_version())
@@ -132,10 +207,25 @@ def open_index(
 
 
 def add_to_index(
-    kb: KnowledgeBase, index: SearchIndex, encoders: Encoders, incident_ids: Sequence[int], *, max_chars: int
+    kb: KnowledgeBase,
+    index: SearchIndex,
+    encoders: Encoders,
+    records: Sequence[IncidentRecord],
+    *,
+    max_chars: int,
+    writer: Writer | None = None,
 ) -> None:
-    """Add (or refresh) these incidents in the index and mark it as reflecting the database as it is now."""
-    records = kb.incidents(incident_ids)
+    """Add (or refresh) these incidents in the index and mark it as reflecting the database as it is now.
+
+    With ``writer`` (a shared index), their vectors are written in its transaction and taken off the pending list
+    there; the next search takes them into memory (``sync_shared_index``) once that transaction has committed.
+    """
     texts = [incident_text(r.title, r.body, max_chars) for r in records]
-    index.add([r.id for r in records], texts, *encoders.documents(texts))
-    index.corpus_version = kb.corpus_version()
+    ids = [r.id for r in records]
+    languages, meaning, passages = encoders.documents(texts)
+    if writer is None:
+        index.add(ids, texts, languages, meaning, passages)
+        index.corpus_version = kb.corpus_version()
+        return
+    index.store(ids, meaning, passages, connection=writer.connection())
+    pgvector.settle(writer.connection(), ids)
