@@ -11,7 +11,14 @@ import click
 from cli.common import Group, Run, pass_run
 from pipeline.triage.embed import OFFLINE_MODELS, load_embedder
 from pipeline.triage.embed_cache import EmbeddingCache
-from pipeline.triage.evaluate import Ranking, evaluate_classify, evaluate_retrieval, read_labelled, read_pairs
+from pipeline.triage.evaluate import (
+    Ranking,
+    evaluate_classify,
+    evaluate_retrieval,
+    read_labelled,
+    read_pairs,
+    scratch_database,
+)
 
 
 @click.group(cls=Group)
@@ -81,8 +88,14 @@ def evaluate_classify_command(
 @evaluate.command("retrieval")
 @click.option("--pairs", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option(
+    "--on-postgresql",
+    "scratch",
+    metavar="URL",
+    help="Search on pgvector in this empty PostgreSQL database (made for it: its index is replaced), not faiss.",
+)
 @pass_run
-def evaluate_retrieval_command(run: Run, path: Path, as_json: bool) -> None:
+def evaluate_retrieval_command(run: Run, path: Path, as_json: bool, scratch: str | None) -> None:
     """Rank the corpus of a pairs file (TSV: duplicate|non-duplicate, text A, text B) for each duplicate's text A.
 
     Reports MRR and recall at 1, 5 and 10 of text B (the query itself left out, ties counted against), for the
@@ -96,9 +109,20 @@ def evaluate_retrieval_command(run: Run, path: Path, as_json: bool) -> None:
         name: ws.embedder if name == s.embedding_model else load_embedder(name, threads=s.threads, cache=cache)
         for name in OFFLINE_MODELS
     }
-    result = evaluate_retrieval(
-        pairs, ws.encoders, s.search_weights, others, same=s.fold_similarity, progress=run.progress()
-    )
+    database = scratch_database(scratch) if scratch else None
+    try:
+        result = evaluate_retrieval(
+            pairs,
+            ws.encoders,
+            s.search_weights,
+            others,
+            same=s.fold_similarity,
+            engine=database.engine if database else None,
+            progress=run.progress(),
+        )
+    finally:
+        if database is not None:
+            database.close()
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return

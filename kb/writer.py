@@ -111,8 +111,11 @@ class Writer(AccountWrites, RegistryWrites):
         return self.add_incidents([dict(title=title, body=body, language=language, **fields)])[0]
 
     def _incident(self, incident_id: int, expected_version: int | None = None) -> models.Incident:
-        """The incident's row; StaleEdit if it is no longer at the version the caller saw."""
-        row = self._session.get(models.Incident, incident_id)
+        """The incident's row, locked until this transaction ends; StaleEdit if it is no longer at the version the
+        caller saw."""
+        # FOR UPDATE (PostgreSQL; SQLite locks the whole file anyway): under READ COMMITTED each statement may see a
+        # newer row, so a check made on one read (who holds the case) could pass while another transaction commits.
+        row = self._session.get(models.Incident, incident_id, with_for_update=True)
         if row is None:
             raise IncidentNotFound("incident_not_found", id=incident_id)
         if expected_version is not None and row.version != expected_version:

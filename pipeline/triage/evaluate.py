@@ -25,7 +25,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
+from sqlalchemy import Engine
 
+from kb import KnowledgeBase
 from kb.retrieval import Weights
 from pipeline.files import ImportFileError, RowError, read_rows, read_text
 from pipeline.progress import ProgressFactory, no_progress
@@ -320,6 +322,16 @@ def folded_ranks(
     return _ranks(ranks)
 
 
+def scratch_database(url: str) -> KnowledgeBase:
+    """A PostgreSQL database for ``evaluate_retrieval``'s index on pgvector: its stored search vectors are
+    replaced, so one that holds incidents (a knowledge base in use) is refused."""
+    kb = KnowledgeBase(url)
+    if not kb.is_postgresql or kb.stats().incidents:
+        kb.close()
+        raise EvaluationError("evaluation_database_not_scratch", where=kb.url.render_as_string(hide_password=True))
+    return kb
+
+
 def evaluate_retrieval(
     pairs: Pairs,
     encoders: Encoders,
@@ -327,10 +339,12 @@ def evaluate_retrieval(
     others: dict[str, Embedder],
     *,
     same: float,
+    engine: Engine | None = None,
     progress: ProgressFactory = no_progress,
 ) -> RetrievalEvaluation:
     """Ranking figures of the configured search (also as folded at ``same``: settings' ``fold_similarity``), of
-    TF-IDF and of each model alone, on one corpus."""
+    TF-IDF and of each model alone, on one corpus. With ``engine`` (a scratch PostgreSQL database, whose stored
+    search vectors are replaced) the search runs on pgvector instead of faiss."""
     languages = [detect_language(text) for text in pairs.docs]
     kinds: dict[str, list[int]] = {}
     for row, (query, answer) in enumerate(pairs.queries):
@@ -362,7 +376,7 @@ def evaluate_retrieval(
     for name, embedder in others.items():
         baselines[name] = by_model(embedder)
 
-    index = encoders.index(range(len(pairs.docs)), pairs.docs, progress=progress)
+    index = encoders.index(range(len(pairs.docs)), pairs.docs, engine=engine, progress=progress)
     # Every case the search returns gets its similarity; the rest rank below all of them, tied (so: not found).
     depth = min(len(pairs.docs), 101)
     scores = np.full((len(pairs.queries), len(pairs.docs)), -np.inf)
