@@ -82,7 +82,7 @@ def reindex(run: Run) -> None:
     """Rebuild the similar-case index from the database (embeddings come from the cache where possible)."""
     ws = run.workspace()
     index = ws.reindex(run.progress())
-    run.echo("reindexed", n=len(index), models=list(index.models.values()), path=str(ws.settings.resolved_index_path))
+    run.echo("reindexed", n=len(index), models=list(index.models.values()), path=ws.settings.index_place)
 
 
 @click.command()
@@ -141,7 +141,7 @@ def demo_(run: Run, recreate: bool) -> None:
         return
     for report in reports:
         run.echo(report.summary)
-    run.echo("demo_ready", n=ws.kb.stats().incidents, path=str(run.settings.resolved_index_path))
+    run.echo("demo_ready", n=ws.kb.stats().incidents, path=run.settings.index_place)
 
 
 @click.command()

@@ -376,6 +376,14 @@ class Settings(BaseSettings):
         return Path("var") / f"{make_url(self.resolved_database_url).database or 'incident-kb'}.index"
 
     @property
+    def index_place(self) -> str:
+        """Where the similar-case index lives, for people: its file, or on PostgreSQL the database itself."""
+        url = make_url(self.resolved_database_url)
+        if url.get_backend_name() == "postgresql":
+            return f"{url.render_as_string(hide_password=True)} (pgvector)"
+        return str(self.resolved_index_path)
+
+    @property
     def resolved_model_dir(self) -> Path:
         """Where model artifacts go: the configured folder, or ``models`` beside the index file."""
         return self.model_dir if self.model_dir is not None else self.resolved_index_path.parent / "models"

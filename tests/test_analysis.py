@@ -81,7 +81,7 @@ def desk_history(kb: KnowledgeBase) -> None:
 @pytest.fixture
 def known(kb: KnowledgeBase) -> Analysis:
     desk_history(kb)
-    return Analysis(kb, Settings(database_url=str(kb.sqlite_path)))
+    return Analysis(kb, Settings(database_url=kb.url.render_as_string(hide_password=False)))
 
 
 def test_incidents_carry_the_lifecycle_measures(known: Analysis) -> None:
