@@ -114,8 +114,11 @@ class PgVectorIndex:
         if allowed is not None:
             params["keys"] = np.asarray(allowed, dtype=np.int64).tolist()
         with self._connection() as c:
-            c.execute(text(f"SET LOCAL hnsw.ef_search = {min(1000, max(EF_SEARCH_MIN, k))}"))
-            c.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+            # Both settings in one round trip, for this transaction only (SET LOCAL).
+            c.execute(
+                text("SELECT set_config('hnsw.ef_search', :ef, true), set_config('hnsw.iterative_scan', :scan, true)"),
+                {"ef": str(min(1000, max(EF_SEARCH_MIN, k))), "scan": "relaxed_order"},
+            )
             rows = c.execute(
                 text(
                     f"SELECT key, 1 - ({cast} <=> :query) AS similarity FROM {TABLE} WHERE {where} "

@@ -123,6 +123,7 @@ class SearchIndex:
         self.languages: dict[int, str] = {}
         self.calibration_ = Calibration()
         self.seq = 0  # shared views: the last change to them this process has taken in (PgVectorIndex.changes)
+        self.source = ""  # shared views: which build of the stored vectors this process's memory was made from
 
     @property
     def shared(self) -> bool:

@@ -154,7 +154,7 @@ class Workspace:
                 if notice is not None:
                     self.notices.append(notice)
             elif self._index.shared and not self.index_is_current():  # another process's change: take it in
-                sync_shared_index(self.kb, self._index, self.encoders, max_chars=s.max_report_chars)
+                self._index = sync_shared_index(self.kb, self._index, self.encoders, max_chars=s.max_report_chars)
             elif not self.index_is_current():
                 self.notices.append(Phrase("index_changed_elsewhere"))
                 self._index = self.reindex(progress)
@@ -366,6 +366,9 @@ class Workspace:
             raise InvalidValue("resolution_needed")
         with self._lock:
             index = self.index()
+            if index.shared:  # embedded now, into the cache, so that the case is not held locked while it is
+                case = self.kb.incident(incident_id)
+                self.encoders.documents([incident_text(case.title, case.body, s.max_report_chars)])
             with write_as(self.kb, actor) as w:
                 case = w.incident(incident_id, expected_version)
                 record = w.update_incident(
@@ -379,8 +382,10 @@ class Workspace:
                 )
                 if index.shared:  # its vectors commit with the resolution: every process finds it next search
                     add_to_index(self.kb, index, self.encoders, [record], max_chars=s.max_report_chars, writer=w)
-            if index.shared:
-                sync_shared_index(self.kb, index, self.encoders, max_chars=s.max_report_chars)
+            if index.shared:  # into memory; what others left pending waits for the next search, not this click
+                self._index = sync_shared_index(
+                    self.kb, index, self.encoders, max_chars=s.max_report_chars, pending=False
+                )
             else:
                 add_to_index(self.kb, index, self.encoders, [record], max_chars=s.max_report_chars)
                 index.save(s.resolved_index_path)

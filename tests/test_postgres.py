@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from kb import KnowledgeBase, PgVectorMissing
+from kb import KnowledgeBase, KnowledgeBaseUnavailable, PgVectorMissing
 from pipeline.settings import Settings
 from pipeline.triage.evaluate import EvaluationError, evaluate_retrieval, read_pairs, scratch_database
 from pipeline.triage.indexing import Encoders
@@ -104,6 +104,26 @@ def test_cases_imported_edited_or_reopened_elsewhere_are_taken_into_the_shared_i
     assert printer not in [c.incident.id for c in workspace.similar_cases("printer paper jam", k=3)]
     with workspace.kb.engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM search_pending")).scalar_one() == 0
+
+
+def test_a_whole_rebuild_in_another_process_drops_what_it_dropped_here(
+    workspace: Workspace, settings: Settings
+) -> None:
+    printer = add_resolved(workspace, "Printer jammed", "paper stuck in tray 2")
+    add_resolved(workspace, "Outlook cannot send mail", "messages stay in the outbox")
+    assert printer in [c.incident.id for c in workspace.similar_cases("printer paper jam", k=3)]
+    with workspace.kb.write("agent") as w:
+        w.update_incident(printer, status="in_progress")
+    with Workspace(settings) as other:  # rebuilds from the database before this process has looked again
+        other.reindex()
+    assert printer not in [c.incident.id for c in workspace.similar_cases("printer paper jam", k=3)]
+
+
+def test_an_unreachable_server_is_named_without_its_password(tmp_path: Path) -> None:
+    url = f"postgresql://kb:s3cret-pw@/incident_kb?host={tmp_path / 'no-server-here'}"
+    with pytest.raises(KnowledgeBaseUnavailable, match="cannot open the knowledge base") as refused:
+        KnowledgeBase(url)
+    assert "s3cret-pw" not in str(refused.value) and "no-server-here" in str(refused.value)
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from kb import IncidentRecord, IndexCorrupt, IndexMismatch, KnowledgeBase, Writer, pgvector
+from kb.pgvector import PgVectorIndex
 from kb.retrieval import ENGLISH, MEANING, Calibration, Query, SearchIndex
 from kb.vocab import RESOLVED_STATUSES
 from pipeline.progress import ProgressFactory, no_progress
@@ -21,8 +23,9 @@ from words import Phrase
 
 logger = logging.getLogger(__name__)
 
-# Where a database keeps its shared index's calibration (``kb_meta``), for processes that attach to it.
-CALIBRATION = "search_calibration"
+# Where a database keeps what processes need to attach to its shared index (``kb_meta``): which build it is,
+# and its calibration.
+SHARED_BUILD = "search_build"
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,9 @@ def build_index(
     ids, texts = _resolved_texts(kb, max_chars)
     index = encoders.index(ids, texts, corpus_version=version, engine=engine, progress=progress)
     if index.shared:  # what other processes need to attach to it without embedding anything
+        index.source = uuid.uuid4().hex  # a new build: processes attached to the one before attach again
         with kb.write("search index") as w:
-            w.set_meta(CALIBRATION, json.dumps(index.calibration_.to_json()))
+            w.set_meta(SHARED_BUILD, json.dumps({"build": index.source, "calibration": index.calibration_.to_json()}))
             pgvector.settle_until(w.connection(), handled)
     return index
 
@@ -125,34 +129,45 @@ def open_shared_index(
     """PostgreSQL's index: the vectors stored in the database, with this process's lexical view made from the
     texts, and brought up to date (``sync_shared_index``); built whole (with a notice) only when the database has
     none for the configured models."""
-    calibration = kb.meta(CALIBRATION)
-    stored = SearchIndex(models=encoders.models, dims=encoders.dims, engine=kb.engine)
-    found = {view: index.models() for view, index in stored.views.items()}
-    if calibration is None or any(models != {encoders.models[view]} for view, models in found.items()):
+    build = kb.meta(SHARED_BUILD)
+    stored = {
+        view: PgVectorIndex(kb.engine, view, encoders.dims[view], model=name).models()
+        for view, name in encoders.models.items()
+    }
+    if build is None or any(models != {encoders.models[view]} for view, models in stored.items()):
         index = build_index(kb, encoders, max_chars=max_chars, progress=progress)
         reason = Phrase("index_none_in_database", models=", ".join(encoders.models.values()))
         notice = Phrase("index_rebuilt", count=len(index), reason=reason)
         logger.warning("%s", notice)
         return index, notice
+    return sync_shared_index(
+        kb, _attach(kb, encoders, json.loads(build), max_chars), encoders, max_chars=max_chars
+    ), None
+
+
+def _attach(kb: KnowledgeBase, encoders: Encoders, build: dict, max_chars: int) -> SearchIndex:
+    """This process's memory of the stored build ``build`` (the vectors stay in the database)."""
     ids, texts = _resolved_texts(kb, max_chars)
+    languages = [detect_language(t) for t in texts]
+    calibration = Calibration.from_json(build["calibration"])
     index = SearchIndex.attach(
-        ids,
-        texts,
-        [detect_language(t) for t in texts],
-        models=encoders.models,
-        dims=encoders.dims,
-        calibration=Calibration.from_json(json.loads(calibration)),
-        engine=kb.engine,
+        ids, texts, languages, models=encoders.models, dims=encoders.dims, calibration=calibration, engine=kb.engine
     )
-    sync_shared_index(kb, index, encoders, max_chars=max_chars)
-    return index, None
+    index.source = build["build"]
+    return index
 
 
-def sync_shared_index(kb: KnowledgeBase, index: SearchIndex, encoders: Encoders, *, max_chars: int) -> None:
-    """Bring a shared index up to date: write the vectors still pending (cases imported, edited or reopened
-    since), then take into memory what every process changed since this one last looked."""
+def sync_shared_index(
+    kb: KnowledgeBase, index: SearchIndex, encoders: Encoders, *, max_chars: int, pending: bool = True
+) -> SearchIndex:
+    """A shared index brought up to date: the vectors still pending written (cases imported, edited or reopened
+    since; not with ``pending`` False), then what every process changed since this one last looked taken into
+    memory. After a whole new build elsewhere, this process's memory is made again from it."""
     version = kb.corpus_version()  # first: a change during the sync leaves the index stale, never wrongly fresh
-    todo = pgvector.pending(kb.engine)
+    build = json.loads(kb.meta(SHARED_BUILD) or "{}")
+    if build and build["build"] != index.source:  # another process rebuilt everything: what it dropped, drop too
+        index = _attach(kb, encoders, build, max_chars)
+    todo = pgvector.pending(kb.engine) if pending else []
     if todo:
         ids = [i for i, _ in todo]
         records = [r for r in kb.incidents(ids) if r.status in RESOLVED_STATUSES]
@@ -169,6 +184,7 @@ def sync_shared_index(kb: KnowledgeBase, index: SearchIndex, encoders: Encoders,
     texts = [incident_text(r.title, r.body, max_chars) for r in records]
     index.remember([r.id for r in records], texts, [detect_language(t) for t in texts])
     index.corpus_version = version
+    return index
 
 
 def index_of(
