@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import REFUSALS, current_user, md, progress_bar, ready_workspace, refuse
+from app_pages.background import follow
+from app_pages.common import REFUSALS, current_user, md, ready_workspace, refuse
 from app_pages.i18n import t
+from kb import JobRecord
+from pipeline import jobs
 from pipeline.desk import intake
 from pipeline.text import ReportError
+
+# The upload jobs this browser session asked for, followed until the worker has filed them; and the files refused
+# before any job was asked for.
+UPLOADS, REFUSED = "intake_upload_jobs", "intake_upload_refused"
 
 st.title(t("intake_title"))
 ws = ready_workspace()
@@ -18,6 +25,20 @@ user = current_user()
 def show_filed(ids: list[int]) -> None:
     for case_id in ids:
         st.page_link("app_pages/case.py", label=t("open_case", id=case_id), query_params={"id": case_id})
+
+
+def show_upload(job: JobRecord) -> None:
+    """What the worker filed of one uploaded file, and what it left out and why."""
+    result = job.result or {}
+    name = md(job.args["name"])
+    added, messages = result.get("added", []), result.get("messages", [])
+    present = result.get("already_present", 0)
+    st.success(t("upload_done", name=name, added=len(added), messages=len(messages), present=present))
+    for problem in jobs.result_phrases(job, "problems"):
+        st.warning(md(t(problem)))
+    for note in jobs.result_phrases(job, "notes"):
+        st.info(md(t(note)))
+    show_filed(added + messages)
 
 
 typed, uploaded = st.tabs([t("new_report"), t("upload_files")])
@@ -48,23 +69,14 @@ with uploaded:
         key="intake_files",
     )
     if st.button(t("file_uploads"), type="primary", key="intake_upload", disabled=not files):
+        # The worker files them (a file of thousands of rows takes minutes): this page follows it. What is refused
+        # at once (empty, too big, not a kind intake reads) is said beside the outcomes, until the next upload.
+        st.session_state[UPLOADS], st.session_state[REFUSED] = [], []
         for file in files:
             try:
-                report = intake.upload(ws, file.name, file.getvalue(), actor=user, progress=progress_bar)
-            except intake.IntakeError as exc:
-                st.error(t("upload_refused", error=md(t(exc.phrase))))
-                continue
-            st.success(
-                t(
-                    "upload_done",
-                    name=md(file.name),
-                    added=len(report.added),
-                    messages=len(report.messages),
-                    present=report.already_present,
-                )
-            )
-            for problem in report.problems:
-                st.warning(md(t(problem)))
-            for note in report.notes:
-                st.info(md(t(note)))
-            show_filed(report.added + report.messages)
+                st.session_state[UPLOADS].append(jobs.enqueue_upload(ws, file.name, file.getvalue(), actor=user))
+            except (intake.IntakeError, *REFUSALS) as exc:
+                st.session_state[REFUSED].append(exc.phrase)
+    for phrase in st.session_state.get(REFUSED, []):
+        st.error(t("upload_refused", error=md(t(phrase))))
+    follow(UPLOADS, show_upload)

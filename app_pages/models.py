@@ -7,12 +7,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app_pages.background import follow
 from app_pages.common import act, md, progress_bar, remembered, review_page
 from app_pages.i18n import t
+from kb import JobRecord
+from pipeline import jobs
 from pipeline.triage.training import HeldOut, SuggestionModelUnavailable
 from pipeline.triage.versions import FIGURES, discard_version, version_metrics
 
 user, ws = review_page("models_title")
+# The training this browser session asked the worker for.
+TRAININGS = "models_training_jobs"
 
 
 def label(v) -> str:
@@ -42,14 +47,19 @@ st.dataframe(
     width="stretch",
 )
 
+# Training takes minutes: the worker does it, kept as a candidate; this page follows it.
 if st.button(t("train_new_version"), key="models_train", type="primary"):
-    try:
-        record = ws.train(actor=user, activate=False, progress=progress_bar)
-    except SuggestionModelUnavailable as exc:
-        st.error(md(t(exc.phrase)))
-    else:
-        st.session_state["models_pick"] = record.id  # the comparison below turns to the new version
-        st.rerun()
+    st.session_state[TRAININGS] = [jobs.enqueue(ws, "train", {"activate": False}, actor=user)]
+
+
+def show_trained(job: JobRecord) -> None:
+    version = job.result["version"]
+    st.success(t("trained_candidate_below", version=version))
+    if st.session_state.get("models_trained_seen") != job.id:  # the comparison below turns to it, once
+        st.session_state["models_trained_seen"] = st.session_state["models_pick"] = version
+
+
+follow(TRAININGS, show_trained)
 
 if active is None:
     st.info(t("no_active_version"))

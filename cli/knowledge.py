@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ from typing import Any
 import click
 
 from cli.common import Run, pass_run
-from pipeline import Settings, demo
+from pipeline import Settings, demo, jobs
 from pipeline.desk.importer import IMPORTERS, parse_mapping
 from pipeline.files import ReadLimits
 from pipeline.settings import REPO_ROOT
@@ -145,10 +148,12 @@ def demo_(run: Run, recreate: bool) -> None:
 
 
 @click.command()
+@click.option("--no-worker", is_flag=True, help="Serve the app alone (the worker runs elsewhere: a team's server).")
 @pass_run
-def serve(run: Run) -> None:
+def serve(run: Run, no_worker: bool) -> None:
     """Serve the app on the settings' bind_address and port, uploads capped at max_upload_bytes, errors shown as
-    a reference (details in this terminal's log). Replaces this process with Streamlit's server."""
+    a reference (details in this terminal's log); and the background worker beside it, which the pages hand long
+    work to. Both stop together (Ctrl-C, or SIGTERM to this process)."""
     settings = run.settings
     upload_mb = max(1, math.ceil(settings.max_upload_bytes / 2**20))  # Streamlit counts whole mebibytes
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py")]
@@ -156,7 +161,32 @@ def serve(run: Run) -> None:
     command += ["--server.maxUploadSize", str(upload_mb), "--client.showErrorDetails", "none"]
     # What .streamlit/config.toml says, for a server started from another folder.
     command += ["--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    os.execv(sys.executable, command)
+    # The children read the settings as this run has them (--db and --model included), from the environment: a
+    # password in a URL stays out of the process list.
+    env = os.environ | {
+        "INCIDENT_KB_DATABASE_URL": settings.resolved_database_url,
+        "INCIDENT_KB_EMBEDDING_MODEL": settings.embedding_model,
+    }
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that the children are stopped below
+    children = [] if no_worker else [subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env)]
+    try:
+        children.append(subprocess.Popen(command, env=env))
+        sys.exit(children[-1].wait())
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=60)
+
+
+@click.command()
+@pass_run
+def worker(run: Run) -> None:
+    """Run the background worker: uploads, rebuilds of the index and trainings asked for on the pages, one at a
+    time, each followed there; jobs a killed worker left are run again first. `serve` starts one beside the app."""
+    logging.getLogger("huey").setLevel(logging.INFO)  # each job taken and finished, in the worker's log
+    place = jobs.queue_place(run.settings)
+    jobs.work(run.settings, on_start=lambda sent: run.echo("worker_started", place=place, again=len(sent)))
 
 
 @click.command("settings")
@@ -170,4 +200,4 @@ def show_settings(run: Run) -> None:
         click.echo(f"    INCIDENT_KB_{name.upper()}: {info.description}")
 
 
-COMMANDS = (import_, reindex, search, resolve, demo_, serve, show_settings)
+COMMANDS = (import_, reindex, search, resolve, demo_, serve, worker, show_settings)

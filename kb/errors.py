@@ -33,6 +33,10 @@ class PgVectorMissing(KnowledgeBaseUnavailable):
     """A PostgreSQL database without the pgvector extension, which holds its similar-case index."""
 
 
+class JobNotFound(PhrasedError, KeyError):
+    """No job of the background worker has the given id."""
+
+
 class AccountLocked(PhrasedError, PermissionError):
     """The account is locked after too many wrong passwords."""
 

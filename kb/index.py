@@ -153,13 +153,16 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     removed = []
     for tmp in folder.glob("*.tmp-*"):
         pid = tmp.name.rsplit(".tmp-", 1)[1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine with this id runs (a file's or a job's writer, say)."""
+    if pid <= 0:  # 0 and -1 mean process groups to os.kill, never one process
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -240,6 +240,31 @@ class TemplateRecord(_Record):
     body: str
 
 
+@dataclass(frozen=True, slots=True)
+class JobRecord(_Record):
+    """A job of the background worker as people follow it (``kb.models.Job``)."""
+
+    id: int
+    kind: str
+    args: dict
+    status: str
+    created_by: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    worker: str | None
+    attempts: int
+    step: dict | None
+    done: int
+    total: int | None
+    result: dict | None
+    error: str | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+
 @dataclass(frozen=True)
 class CaseFilter:
     """Which incidents a search may return; an empty field does not filter."""

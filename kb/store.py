@@ -32,6 +32,7 @@ from kb.errors import (
     RequesterNotFound,
     StaleEdit,
 )
+from kb.jobs import JobReads
 from kb.models import (
     Event,
     Handoff,
@@ -92,7 +93,7 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-class KnowledgeBase(AccountReads, CasePartReads, RegistryReads):
+class KnowledgeBase(AccountReads, CasePartReads, JobReads, RegistryReads):
     """The knowledge base at ``url`` (an SQLAlchemy URL), created and migrated to the current schema on open.
 
     Parameters

@@ -24,6 +24,7 @@ from kb.errors import (
     RequesterNotFound,
     StaleEdit,
 )
+from kb.jobs import JobWrites
 from kb.records import (
     HandoffRecord,
     IncidentRecord,
@@ -65,7 +66,7 @@ def normalise_email(address: str) -> str:
     return addr
 
 
-class Writer(AccountWrites, RegistryWrites):
+class Writer(AccountWrites, JobWrites, RegistryWrites):
     """Changes within one transaction. Get one from ``KnowledgeBase.write(actor)``; never build it directly."""
 
     def __init__(self, session: Session) -> None:

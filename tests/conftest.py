@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from kb import KnowledgeBase
+from kb import JobRecord, KnowledgeBase
+from pipeline import jobs
 from pipeline.access import Account
 from pipeline.demo import DEMO_SHIFT, build_demo
 from pipeline.progress import no_progress
@@ -148,6 +149,13 @@ def settings(tmp_path: Path, new_database_url: Callable[[str], str]) -> Settings
 def workspace(settings: Settings) -> Iterator[Workspace]:
     with Workspace(settings) as ws:
         yield ws
+
+
+def work_off(settings: Settings) -> list[JobRecord]:
+    """Do every queued job of the background worker here, as the worker would (``jobs.run``), for the tests of
+    pages that hand work to it; the worker process itself is tested in tests/test_jobs.py."""
+    with Workspace(settings) as ws:
+        return [jobs.run(ws, job.id) for job in reversed(ws.kb.jobs(statuses=("queued",)))]
 
 
 def add_resolved(ws: Workspace, title: str, body: str, **fields) -> int:

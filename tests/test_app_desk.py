@@ -14,7 +14,7 @@ from kb import KnowledgeBase
 from pipeline.desk import intake
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
-from tests.conftest import HTML_TITLE, acct
+from tests.conftest import HTML_TITLE, acct, work_off
 from tests.test_app import AGENT, as_user, open_app
 
 
@@ -27,7 +27,7 @@ def desk(demo_copy: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
 
 def run(at: AppTest) -> AppTest:
     at.run()
-    assert not at.exception, at.exception
+    assert not at.exception, [e.stack_trace for e in at.exception]
     return at
 
 
@@ -88,6 +88,8 @@ def test_intake_files_a_typed_report_and_refuses_bad_files_losing_nothing(desk) 
         at.file_uploader(key="intake_files").set_value([(name, data, "application/octet-stream")])
         run(at)
         at.button(key="intake_upload").click()
+        run(at)
+        work_off(settings)  # the worker's part: reading the file
         run(at)
         errors = [e.value.replace("\\", "") for e in at.error]  # shown escaped: a file name is never markup
         assert any("Nothing stored" in e and message in e for e in errors), (name, errors)

@@ -44,13 +44,14 @@ def free_port() -> int:
 
 @contextmanager
 def serve(database_url: str, folder: Path, **env: str) -> Iterator[str]:
-    """`streamlit run app.py` on a free port over ``database_url``; yields its URL once it answers."""
+    """`incident-kb serve` (the app and the background worker beside it) on a free port over ``database_url``;
+    yields its URL once it answers."""
     port = free_port()
     log = folder / "server.log"
-    env = {**os.environ, "INCIDENT_KB_DATABASE_URL": database_url, **env}
+    env = {**os.environ, "INCIDENT_KB_DATABASE_URL": database_url, "INCIDENT_KB_PORT": str(port), **env}
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+            [sys.executable, "-m", "cli", "serve"],
             cwd=REPO,
             env=env,
             stdout=out,
@@ -67,7 +68,7 @@ def serve(database_url: str, folder: Path, **env: str) -> Iterator[str]:
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
+                pytest.fail(f"the app did not start:\n{log.read_text()}")
             time.sleep(0.5)
         yield url
     finally:

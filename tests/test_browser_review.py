@@ -61,7 +61,9 @@ def test_retrain_compare_activate_and_roll_back(browser, review) -> None:  # noq
     nav(page, "Models")
     new = max(v.id for v in kb.model_versions()) + 1
     page.get_by_role("button", name="Train a new version").click()
+    wait_text(page, "Training the suggestion models")  # followed on the page while the worker trains
     wait_text(page, f"v{first} (active) against v{new}", timeout=240_000)  # trained, then compared
+    assert "kept as a candidate" in page.locator("[data-testid='stAlert']").first.inner_text()
     assert kb.active_model_version().id == first
     assert "held-out cases" in page.locator("[class*='st-key-compare_category']").inner_text()
 

@@ -112,22 +112,29 @@ def _requester(w: Writer, address: str, name: str = "") -> int | None:
     return RequesterResolver(w)(name, normalise_email(address) if address.strip() else "")
 
 
-def upload(
-    ws: Workspace, name: str, data: bytes, *, actor: Account, progress: ProgressFactory = no_progress
-) -> IntakeReport:
-    """File every report of an uploaded file; IntakeError (nothing stored) if the file cannot be read."""
+def check_upload(ws: Workspace, name: str, data: bytes) -> str:
+    """What kind of file an upload is (its suffix, past a ``.gz``); IntakeError if it is empty, too big or of a
+    kind intake does not read: checked before anything is kept of it."""
     suffix = Path(name.lower().removesuffix(".gz")).suffix
     limit = ws.settings.max_upload_bytes
     if not data.strip():
         raise IntakeError("upload_empty", name=name)
     if len(data) > limit:
         raise IntakeError("upload_too_big", name=name, mb=len(data) / 1e6, limit=limit / 1e6)
+    if suffix not in TABLE_SUFFIXES + MAIL_SUFFIXES:
+        raise IntakeError("upload_unknown_kind", name=name, kinds=list(TABLE_SUFFIXES + MAIL_SUFFIXES))
+    return suffix
+
+
+def upload(
+    ws: Workspace, name: str, data: bytes, *, actor: Account, progress: ProgressFactory = no_progress
+) -> IntakeReport:
+    """File every report of an uploaded file; IntakeError (nothing stored) if the file cannot be read."""
+    suffix = check_upload(ws, name, data)
     if suffix in TABLE_SUFFIXES:
         report = _upload_table(ws, name, data, actor, progress)
-    elif suffix in MAIL_SUFFIXES:
-        report = _upload_mail(ws, name, data, actor)
     else:
-        raise IntakeError("upload_unknown_kind", name=name, kinds=list(TABLE_SUFFIXES + MAIL_SUFFIXES))
+        report = _upload_mail(ws, name, data, actor)
     report.notes = assess(ws, report.added, actor=actor, progress=progress)
     return report
 

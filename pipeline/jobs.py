@@ -1,0 +1,287 @@
+"""Long work done by the background worker, away from the page that asked for it: an upload of many rows or
+messages, a rebuild of the similar-case index, a training. A page (or the command line) asks with ``enqueue``
+and follows the job's record (``KnowledgeBase.job``); ``incident-kb worker`` runs the queue.
+
+The queue is huey's, kept where the knowledge base is: in a SQLite file beside it (``<database>.queue``), or in
+the same PostgreSQL database (``huey_*`` tables), so a team runs nothing more than the worker. What people see of a
+job (who asked, how far it got, how it ended) is the knowledge base's ``jobs`` table, written as it goes: a job
+whose worker was killed is found there and run again when a worker starts, and one that failed says why and can
+be asked for again (``run_again``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import json
+import logging
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from huey import PostgresHuey, SqliteHuey
+from huey.api import Huey
+from sqlalchemy.engine import make_url
+
+from kb import JobRecord, KnowledgeBase
+from kb.index import process_alive
+from pipeline.access.accounts import AGENTS, LEADS, Account, require, write_as
+from pipeline.desk import intake
+from pipeline.progress import Progress
+from pipeline.settings import Settings
+from pipeline.workspace import Workspace
+from words import Phrase, PhrasedError
+
+logger = logging.getLogger(__name__)
+
+# The huey task every job runs through (the job's kind says what it does).
+TASK = "incident_kb.job"
+# At most this often a job's progress is written to its record (a page polls it).
+PROGRESS_EVERY = 0.5
+
+
+class JobError(PhrasedError, RuntimeError):
+    """A job cannot be asked for (a file that cannot be kept) or run again (it has not failed)."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of job does and who may ask for it: ``run(ws, actor, args, progress)`` returns the result."""
+
+    roles: tuple[str, ...]
+    action: str  # the refusal's wording (``access``'s actions)
+    run: Callable[..., dict]
+
+
+def _upload(ws: Workspace, actor: Account, args: dict, progress) -> dict:
+    path = Path(args["path"])
+    try:
+        report = intake.upload(ws, args["name"], path.read_bytes(), actor=actor, progress=progress)
+    except intake.IntakeError as exc:  # the whole file refused, as the page would have said at once
+        raise intake.IntakeError("upload_refused", error=exc.phrase) from exc
+    path.unlink(missing_ok=True)  # filed: the copy kept for the worker is no longer needed
+    return {
+        "added": report.added,
+        "messages": report.messages,
+        "already_present": report.already_present,
+        "problems": [dataclasses.asdict(p) for p in report.problems],
+        "notes": [dataclasses.asdict(p) for p in report.notes],
+    }
+
+
+def _reindex(ws: Workspace, actor: Account, args: dict, progress) -> dict:
+    return {"count": len(ws.reindex(progress))}
+
+
+def _train(ws: Workspace, actor: Account, args: dict, progress) -> dict:
+    return {"version": ws.train(actor=actor, activate=args.get("activate", True), progress=progress).id}
+
+
+KINDS = {
+    "upload": Kind(AGENTS, "work_cases", _upload),
+    "reindex": Kind(LEADS, "train", _reindex),
+    "train": Kind(LEADS, "train", _train),
+}
+
+
+@dataclass(frozen=True)
+class JobQueue:
+    """A knowledge base's queue, and the huey task that runs a job by its id (calling it enqueues)."""
+
+    huey: Huey
+    send: Callable[[int], Any]
+
+
+_QUEUES: dict[str, JobQueue] = {}
+
+
+def queue(settings: Settings) -> JobQueue:
+    """The job queue of a knowledge base (one per database, shared by the app's pages and the worker)."""
+    url = make_url(settings.resolved_database_url)
+    key = url.render_as_string(hide_password=False)
+    if key not in _QUEUES:
+        if url.get_backend_name() == "postgresql":
+            dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            huey: Huey = PostgresHuey("incident-kb", dsn=dsn, results=False)
+        else:
+            huey = SqliteHuey("incident-kb", filename=str(queue_path(settings)), results=False)
+
+        @functools.cache
+        def workspace() -> Workspace:  # one per worker: the models load once, not per job
+            return Workspace(settings)
+
+        def run_job(job_id: int) -> None:
+            """The worker's side: run the job as whoever asked for it, and record how it went."""
+            run(workspace(), job_id)
+
+        _QUEUES[key] = JobQueue(huey, huey.task(name=TASK)(run_job))
+    return _QUEUES[key]
+
+
+def queue_path(settings: Settings) -> Path:
+    """Where a SQLite knowledge base keeps its queue: a file beside the index."""
+    return settings.resolved_index_path.with_suffix(".queue")
+
+
+def enqueue(ws: Workspace, kind: str, args: dict, *, actor: Account) -> int:
+    """Ask the worker for a job; its id, to follow it by. PermissionDenied where ``actor`` may not ask for it."""
+    spec = KINDS[kind]
+    with write_as(ws.kb, actor, spec.roles, spec.action) as w:
+        job_id = w.add_job(kind, args | {"operator": actor.is_operator}, created_by=actor.name)
+    _send(ws.settings, job_id)
+    return job_id
+
+
+def enqueue_upload(ws: Workspace, name: str, data: bytes, *, actor: Account) -> int:
+    """Ask the worker to file an uploaded file's reports. Refused at once (IntakeError) if the file is empty, too
+    big or of a kind intake does not read; otherwise its bytes are kept in ``uploads/`` beside the index until it
+    has been filed (a failed job keeps them, to be run again)."""
+    suffix = intake.check_upload(ws, name, data)
+    folder = ws.settings.resolved_index_path.parent / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    # Our own name, never the uploader's (which could climb out of the folder); the suffix tells the format.
+    path = folder / f"{time.time_ns()}-{os.getpid()}{suffix}{'.gz' if name.lower().endswith('.gz') else ''}"
+    path.write_bytes(data)
+    try:
+        return enqueue(ws, "upload", {"name": name, "path": str(path)}, actor=actor)
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def run_again(ws: Workspace, job_id: int, *, actor: Account) -> None:
+    """Put a failed job back in the queue, as it was asked for; by someone who may ask for that kind."""
+    job = ws.kb.job(job_id)
+    spec = KINDS[job.kind]
+    with write_as(ws.kb, actor, spec.roles, spec.action) as w:
+        if w.job_for_update(job_id).status != "failed":
+            raise JobError("job_not_failed", id=job_id)
+        w.update_job(job_id, status="queued", error=None, step=None, done=0, total=None)
+    _send(ws.settings, job_id)
+
+
+def recover(kb: KnowledgeBase, settings: Settings) -> list[int]:
+    """At a worker's start: every job left running by a worker of this machine that is gone, and every job still
+    queued (its message may have been lost with a killed process), back in the queue. The ids sent again."""
+    host = socket.gethostname()
+    again = []
+    for job in kb.jobs(statuses=("queued", "running"), limit=10_000):
+        if job.status == "running":
+            where, _, pid = (job.worker or "").rpartition(":")
+            if where != host or process_alive(int(pid or 0)):
+                continue
+            with kb.write("worker") as w:
+                w.update_job(job.id, status="queued", step=None, done=0, total=None)
+            logger.warning("job %s was interrupted (its worker %s is gone): run again", job.id, job.worker)
+        again.append(job.id)
+    for job_id in again:
+        _send(settings, job_id)
+    return again
+
+
+def queue_place(settings: Settings) -> str:
+    """Where the queue is, for people: its SQLite file, or the PostgreSQL database (password hidden)."""
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "postgresql":
+        return url.render_as_string(hide_password=True)
+    return str(queue_path(settings))
+
+
+def work(settings: Settings, *, on_start: Callable[[list[int]], Any] = lambda sent: None) -> None:
+    """Be the worker until stopped (SIGINT finishes the job at hand first, SIGTERM stops at once; either way an
+    unfinished job is run again at the next start): jobs left by a killed worker first, then the queue, one job at
+    a time (two trainings side by side would only halve each other's cores)."""
+    with KnowledgeBase(settings.resolved_database_url) as kb:
+        on_start(recover(kb, settings))
+    consumer = queue(settings).huey.create_consumer(workers=1, worker_type="thread", initial_delay=0.2, max_delay=2)
+    consumer.run()
+
+
+def step_phrase(job: JobRecord) -> Phrase | None:
+    """What a running job is doing now, as the worker last wrote it."""
+    return None if job.step is None else _phrase(job.step)
+
+
+def describe(job: JobRecord) -> Phrase:
+    """What a job does, for people: "Filing reports.csv"."""
+    return Phrase(f"job_{job.kind}", **({"name": job.args["name"]} if "name" in job.args else {}))
+
+
+def error_phrase(job: JobRecord) -> Phrase | None:
+    """Why a failed job failed."""
+    return None if job.error is None else _phrase(json.loads(job.error))
+
+
+def result_phrases(job: JobRecord, key: str) -> list[Phrase]:
+    """The phrases a finished job left under ``key`` of its result (an upload's problems or notes)."""
+    return [_phrase(p) for p in (job.result or {}).get(key, [])]
+
+
+def _phrase(stored: dict) -> Phrase:
+    """A phrase as ``dataclasses.asdict`` kept it (phrases within are revived by ``Phrase`` itself)."""
+    return Phrase(stored["code"], **stored["values"])
+
+
+def _send(settings: Settings, job_id: int) -> None:
+    queue(settings).send(job_id)
+
+
+def run(ws: Workspace, job_id: int) -> JobRecord:
+    """Run one queued job in this process and record its outcome. A job no longer queued is left as it is: the
+    queue may deliver one twice (sent again by ``recover``), and only the first delivery takes it."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    with ws.kb.write("worker") as w:
+        job = w.job_for_update(job_id)
+        if job.status != "queued":
+            return job
+        job = w.update_job(job_id, status="running", worker=worker, attempts=job.attempts + 1, started_at=w.now())
+    spec = KINDS[job.kind]
+    try:
+        actor = _actor(ws.kb, job)
+        require(actor, spec.roles, spec.action)  # again: the account may have been disabled or demoted since
+        result = spec.run(ws, actor, job.args, functools.partial(_progress, ws.kb, job_id))
+    except Exception as exc:
+        # Kept as a phrase, to be worded in each reader's language; an unforeseen error by its type and message.
+        why = (
+            exc.phrase if isinstance(exc, PhrasedError) else Phrase("job_crashed", error=f"{type(exc).__name__}: {exc}")
+        )
+        logger.error("job %s (%s) failed: %s\n%s", job_id, job.kind, why, traceback.format_exc())
+        with ws.kb.write("worker") as w:
+            error = json.dumps(dataclasses.asdict(why), ensure_ascii=False)
+            return w.update_job(job_id, status="failed", error=error, finished_at=w.now())
+    with ws.kb.write("worker") as w:
+        return w.update_job(job_id, status="done", result=result, step=None, finished_at=w.now())
+
+
+def _actor(kb: KnowledgeBase, job: JobRecord) -> Account:
+    """Who asked for the job, as they are now: an account disabled since, or demoted, no longer may."""
+    if job.args.get("operator"):
+        return Account(id=None, name=job.created_by, role="admin")
+    return Account.signed_in(kb.user(job.created_by))
+
+
+@contextlib.contextmanager
+def _progress(kb: KnowledgeBase, job_id: int, step: Phrase, total: int) -> Iterator[Progress]:
+    """A ``ProgressFactory`` that writes to the job's record, at most every ``PROGRESS_EVERY`` seconds."""
+    done, written = 0, 0.0
+
+    def write() -> None:
+        with kb.write("worker") as w:
+            w.update_job(job_id, step=dataclasses.asdict(step), done=done, total=total)
+
+    def update(n: int) -> Any:
+        nonlocal done, written
+        done += n
+        if time.monotonic() - written >= PROGRESS_EVERY:
+            write()
+            written = time.monotonic()
+
+    write()
+    yield update
+    write()

@@ -1,0 +1,116 @@
+"""The background worker: the real `incident-kb worker` process runs what pages ask for, a job whose worker is
+killed is run again by the next one with nothing half written, and only those who may ask for a job get it run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from kb import JobRecord, KnowledgeBase
+from pipeline import jobs
+from pipeline.access import PermissionDenied
+from pipeline.desk.intake import IntakeError
+from pipeline.settings import Settings
+from pipeline.workspace import Workspace
+from tests.conftest import acct, work_off
+
+REPO = Path(__file__).resolve().parent.parent
+LEAD, AGENT = "Emily Carter", "Raj Mehta"
+ROWS = "title,body\n" + "".join(f"Printer {n} on floor 3 jams,paper stuck in tray {n}\n" for n in range(40))
+
+
+@contextmanager
+def worker(settings: Settings, log: Path) -> Iterator[subprocess.Popen]:
+    """`incident-kb worker` on this knowledge base, in a process of its own."""
+    env = {**os.environ, "INCIDENT_KB_DATABASE_URL": settings.resolved_database_url}
+    with open(log, "a") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli", "worker"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=60)
+
+
+def wait_for(kb: KnowledgeBase, job_id: int, done: callable, log: Path, timeout: float = 300) -> JobRecord:
+    deadline = time.monotonic() + timeout
+    while not done(job := kb.job(job_id)):
+        assert time.monotonic() < deadline, f"job {job_id} is still {job.status}:\n{log.read_text()[-3000:]}"
+        time.sleep(0.2)
+    return job
+
+
+@pytest.mark.slow
+def test_the_worker_files_an_upload_and_a_killed_training_is_run_again_with_nothing_half_written(
+    demo_copy: Settings, tmp_path: Path
+) -> None:
+    log = tmp_path / "worker.log"
+    with Workspace(demo_copy) as ws:
+        before = ws.kb.stats().incidents
+        upload = jobs.enqueue_upload(ws, "printers.csv", ROWS.encode(), actor=acct(ws, AGENT))
+        assert ws.kb.job(upload).status == "queued"  # nothing filed by the page itself
+        with worker(demo_copy, log):
+            filed = wait_for(ws.kb, upload, lambda j: j.finished, log)
+        assert filed.status == "done" and len(filed.result["added"]) == 40 and filed.attempts == 1
+        assert ws.kb.stats().incidents == before + 40
+        assert not list((demo_copy.resolved_index_path.parent / "uploads").iterdir())  # the kept copy is gone
+
+        versions = [v.id for v in ws.kb.model_versions()]
+        training = jobs.enqueue(ws, "train", {}, actor=acct(ws, LEAD))
+        with worker(demo_copy, log) as process:
+            wait_for(ws.kb, training, lambda j: j.status == "running" and j.step is not None, log)
+            time.sleep(1)
+            process.send_signal(signal.SIGKILL)  # mid-training, as a crash or an out-of-memory kill would
+            process.wait(timeout=30)
+        stranded = ws.kb.job(training)
+        assert stranded.status == "running" and [v.id for v in ws.kb.model_versions()] == versions
+
+        with worker(demo_copy, log):  # the next worker finds it and runs it again
+            trained = wait_for(ws.kb, training, lambda j: j.finished, log)
+        assert trained.status == "done" and trained.attempts == 2
+        assert len(ws.kb.model_versions()) == len(versions) + 1
+        assert ws.kb.active_model_version().id == trained.result["version"]
+        assert "job(s) left unfinished sent again" in log.read_text()
+
+
+def test_only_those_who_may_ask_get_a_job_run_and_a_failed_one_says_why_and_runs_again(demo_copy: Settings) -> None:
+    with Workspace(demo_copy) as ws:
+        before = ws.kb.stats()
+        with pytest.raises(PermissionDenied, match="Raj Mehta"):
+            jobs.enqueue(ws, "train", {}, actor=acct(ws, AGENT))
+        assert ws.kb.jobs() == []
+
+        with pytest.raises(IntakeError, match="is empty"):  # refused before anything is kept or queued
+            jobs.enqueue_upload(ws, "empty.csv", b" \n", actor=acct(ws, AGENT))
+        # A name that climbs out of the folder, and bytes that are not text: kept under a name of our own, then
+        # refused whole by the worker, which says why.
+        bad = jobs.enqueue_upload(ws, "../../../etc/<b>x</b>.csv", bytes(range(256)) * 40, actor=acct(ws, AGENT))
+        kept = Path(ws.kb.job(bad).args["path"])
+        assert kept.parent == demo_copy.resolved_index_path.parent / "uploads" and kept.suffix == ".csv"
+        [failed] = work_off(demo_copy)
+        assert failed.status == "failed" and ws.kb.stats() == before
+        why = str(jobs.error_phrase(failed))
+        assert "Nothing stored" in why and "not valid UTF-8" in why
+
+        jobs.run_again(ws, bad, actor=acct(ws, AGENT))
+        assert ws.kb.job(bad).status == "queued"
+        with pytest.raises(jobs.JobError, match="has not failed"):
+            jobs.run_again(ws, bad, actor=acct(ws, AGENT))
+
+        # Asked for by a lead who is an agent by the time the worker takes it: refused where the work is done.
+        rebuild = jobs.enqueue(ws, "reindex", {}, actor=acct(ws, LEAD))
+        with ws.kb.write("admin") as w:
+            w.update_user(ws.kb.user(LEAD).id, role="agent")
+        refused = {job.id: job for job in work_off(demo_copy)}[rebuild]
+        assert refused.status == "failed" and "may not" in str(jobs.error_phrase(refused))
