@@ -15,12 +15,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from kb import KnowledgeBase, KnowledgeBaseUnavailable, PgVectorMissing
+from pipeline import jobs
 from pipeline.settings import Settings
 from pipeline.triage.evaluate import EvaluationError, evaluate_retrieval, read_pairs, scratch_database
 from pipeline.triage.indexing import Encoders
 from pipeline.triage.thresholds import set_thresholds
 from pipeline.workspace import Workspace
-from tests.conftest import OPERATOR, add_resolved
+from tests.conftest import OPERATOR, add_resolved, work_off
 from tests.postgres import TestPostgres
 
 RUN_ON = ("postgresql",)
@@ -164,3 +165,13 @@ def test_evaluating_on_pgvector_refuses_a_database_that_holds_a_knowledge_base(
     with pytest.raises(EvaluationError, match="not a knowledge base"):
         scratch_database(settings.resolved_database_url)
     assert workspace.kb.stats().incidents == 1
+
+
+def test_jobs_queue_in_the_postgresql_database_and_run_there(workspace: Workspace, settings: Settings) -> None:
+    job = jobs.enqueue_upload(workspace, "reports.csv", b"title,body\nVPN down,since 9\n", actor=OPERATOR)
+    with workspace.kb.engine.connect() as c:  # huey's queue is in the same database: nothing else to run
+        assert c.execute(text("SELECT count(*) FROM huey_task")).scalar_one() == 1
+    [done] = work_off(settings)
+    assert (
+        done.id == job and done.status == "done" and workspace.kb.incident(done.result["added"][0]).title == "VPN down"
+    )
