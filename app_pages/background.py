@@ -21,13 +21,12 @@ def follow(key: str, show: Callable[[JobRecord], None]) -> None:
     """The jobs this browser session asked for under ``key`` (their ids in ``st.session_state[key]``): progress
     while any runs, then each one's outcome, shown by ``show`` when it is done."""
     ids = st.session_state.get(key, [])
-    if not ids:
-        return
-    if all(workspace().kb.job(i).finished for i in ids):
-        for job_id in ids:
-            _ended(workspace().kb.job(job_id), show)
-    else:
+    now = [workspace().kb.job(i) for i in ids]
+    if not all(job.finished for job in now):
         _running(ids)
+        return
+    for job in now:
+        _ended(job, show)
 
 
 @st.fragment(run_every=POLL_SECONDS)

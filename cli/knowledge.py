@@ -6,8 +6,6 @@ import json
 import logging
 import math
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from cli.common import Run, pass_run
 from pipeline import Settings, demo, jobs
 from pipeline.desk.importer import IMPORTERS, parse_mapping
 from pipeline.files import ReadLimits
+from pipeline.serving import supervise
 from pipeline.settings import REPO_ROOT
 
 
@@ -153,7 +152,7 @@ def demo_(run: Run, recreate: bool) -> None:
 def serve(run: Run, no_worker: bool) -> None:
     """Serve the app on the settings' bind_address and port, uploads capped at max_upload_bytes, errors shown as
     a reference (details in this terminal's log); and the background worker beside it, which the pages hand long
-    work to. Both stop together (Ctrl-C, or SIGTERM to this process)."""
+    work to (started again if it dies). Both stop together (Ctrl-C, SIGTERM or SIGHUP to this process)."""
     settings = run.settings
     upload_mb = max(1, math.ceil(settings.max_upload_bytes / 2**20))  # Streamlit counts whole mebibytes
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py")]
@@ -167,16 +166,8 @@ def serve(run: Run, no_worker: bool) -> None:
         "INCIDENT_KB_DATABASE_URL": settings.resolved_database_url,
         "INCIDENT_KB_EMBEDDING_MODEL": settings.embedding_model,
     }
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that the children are stopped below
-    children = [] if no_worker else [subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env)]
-    try:
-        children.append(subprocess.Popen(command, env=env))
-        sys.exit(children[-1].wait())
-    finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.wait(timeout=60)
+    worker_command = [sys.executable, "-m", "cli", "worker"]
+    sys.exit(supervise(command, None if no_worker else worker_command, env))
 
 
 @click.command()

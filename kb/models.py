@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -289,6 +290,7 @@ class Job(Base):
     args: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     created_by: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the operator, at the shell
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -299,3 +301,6 @@ class Job(Base):
     total: Mapped[int | None] = mapped_column(Integer)
     result: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # What the job works on (an uploaded file's bytes), kept in the database so that a worker on another machine
+    # reads it; dropped once the job is done. Loaded only when asked for (``KnowledgeBase.job_payload``).
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)

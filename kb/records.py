@@ -249,6 +249,7 @@ class JobRecord(_Record):
     args: dict
     status: str
     created_by: str
+    created_by_id: int | None
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None

@@ -4,9 +4,10 @@ and follows the job's record (``KnowledgeBase.job``); ``incident-kb worker`` run
 
 The queue is huey's, kept where the knowledge base is: in a SQLite file beside it (``<database>.queue``), or in
 the same PostgreSQL database (``huey_*`` tables), so a team runs nothing more than the worker. What people see of a
-job (who asked, how far it got, how it ended) is the knowledge base's ``jobs`` table, written as it goes: a job
-whose worker was killed is found there and run again when a worker starts, and one that failed says why and can
-be asked for again (``run_again``).
+job (who asked, how far it got, how it ended) is the knowledge base's ``jobs`` table, written as it goes. What a job
+works on (an uploaded file) is kept there too, so a worker on another machine reads it. A job whose worker was
+killed is run again when a worker starts on that machine; one that failed says why and can be asked for again
+(``run_again``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import functools
 import json
 import logging
 import os
+import secrets
 import socket
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from huey import PostgresHuey, SqliteHuey
@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 
 from kb import JobRecord, KnowledgeBase
 from kb.index import process_alive
-from pipeline.access.accounts import AGENTS, LEADS, Account, require, write_as
+from pipeline.access.accounts import AGENTS, LEADS, Account, PermissionDenied, require, write_as
 from pipeline.desk import intake
 from pipeline.progress import Progress
 from pipeline.settings import Settings
@@ -47,25 +47,28 @@ PROGRESS_EVERY = 0.5
 
 
 class JobError(PhrasedError, RuntimeError):
-    """A job cannot be asked for (a file that cannot be kept) or run again (it has not failed)."""
+    """A job cannot be asked for as it is (an upload without its file), run (its account is disabled) or run
+    again (it has not failed)."""
 
 
 @dataclass(frozen=True)
 class Kind:
-    """What a kind of job does and who may ask for it: ``run(ws, actor, args, progress)`` returns the result."""
+    """What a kind of job does and who may ask for it: ``run(ws, actor, job, progress)`` returns the result."""
 
     roles: tuple[str, ...]
     action: str  # the refusal's wording (``access``'s actions)
     run: Callable[..., dict]
+    needs_payload: bool = False
 
 
-def _upload(ws: Workspace, actor: Account, args: dict, progress) -> dict:
-    path = Path(args["path"])
+def _upload(ws: Workspace, actor: Account, job: JobRecord, progress) -> dict:
+    data = ws.kb.job_payload(job.id)
+    if data is None:
+        raise JobError("job_without_file", id=job.id)
     try:
-        report = intake.upload(ws, args["name"], path.read_bytes(), actor=actor, progress=progress)
+        report = intake.upload(ws, job.args["name"], data, actor=actor, progress=progress)
     except intake.IntakeError as exc:  # the whole file refused, as the page would have said at once
         raise intake.IntakeError("upload_refused", error=exc.phrase) from exc
-    path.unlink(missing_ok=True)  # filed: the copy kept for the worker is no longer needed
     return {
         "added": report.added,
         "messages": report.messages,
@@ -75,16 +78,16 @@ def _upload(ws: Workspace, actor: Account, args: dict, progress) -> dict:
     }
 
 
-def _reindex(ws: Workspace, actor: Account, args: dict, progress) -> dict:
+def _reindex(ws: Workspace, actor: Account, job: JobRecord, progress) -> dict:
     return {"count": len(ws.reindex(progress))}
 
 
-def _train(ws: Workspace, actor: Account, args: dict, progress) -> dict:
-    return {"version": ws.train(actor=actor, activate=args.get("activate", True), progress=progress).id}
+def _train(ws: Workspace, actor: Account, job: JobRecord, progress) -> dict:
+    return {"version": ws.train(actor=actor, activate=job.args.get("activate", True), progress=progress).id}
 
 
 KINDS = {
-    "upload": Kind(AGENTS, "work_cases", _upload),
+    "upload": Kind(AGENTS, "work_cases", _upload, needs_payload=True),
     "reindex": Kind(LEADS, "train", _reindex),
     "train": Kind(LEADS, "train", _train),
 }
@@ -106,11 +109,11 @@ def queue(settings: Settings) -> JobQueue:
     url = make_url(settings.resolved_database_url)
     key = url.render_as_string(hide_password=False)
     if key not in _QUEUES:
-        if url.get_backend_name() == "postgresql":
+        if settings.on_postgresql:
             dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
             huey: Huey = PostgresHuey("incident-kb", dsn=dsn, results=False)
         else:
-            huey = SqliteHuey("incident-kb", filename=str(queue_path(settings)), results=False)
+            huey = SqliteHuey("incident-kb", filename=str(queue_place(settings)), results=False)
 
         @functools.cache
         def workspace() -> Workspace:  # one per worker: the models load once, not per job
@@ -124,73 +127,60 @@ def queue(settings: Settings) -> JobQueue:
     return _QUEUES[key]
 
 
-def queue_path(settings: Settings) -> Path:
-    """Where a SQLite knowledge base keeps its queue: a file beside the index."""
-    return settings.resolved_index_path.with_suffix(".queue")
+def queue_place(settings: Settings) -> str:
+    """Where the queue is: a SQLite file beside the index, or the PostgreSQL database (password hidden)."""
+    return (
+        settings.database_label if settings.on_postgresql else str(settings.resolved_index_path.with_suffix(".queue"))
+    )
 
 
-def enqueue(ws: Workspace, kind: str, args: dict, *, actor: Account) -> int:
+def enqueue(ws: Workspace, kind: str, args: dict, *, actor: Account, payload: bytes | None = None) -> int:
     """Ask the worker for a job; its id, to follow it by. PermissionDenied where ``actor`` may not ask for it."""
     spec = KINDS[kind]
+    if spec.needs_payload and payload is None:
+        raise JobError("job_without_file", id=0)
     with write_as(ws.kb, actor, spec.roles, spec.action) as w:
-        job_id = w.add_job(kind, args | {"operator": actor.is_operator}, created_by=actor.name)
-    _send(ws.settings, job_id)
+        job_id = w.add_job(kind, args, created_by=actor.name, created_by_id=actor.id, payload=payload)
+    queue(ws.settings).send(job_id)
     return job_id
 
 
 def enqueue_upload(ws: Workspace, name: str, data: bytes, *, actor: Account) -> int:
     """Ask the worker to file an uploaded file's reports. Refused at once (IntakeError) if the file is empty, too
-    big or of a kind intake does not read; otherwise its bytes are kept in ``uploads/`` beside the index until it
-    has been filed (a failed job keeps them, to be run again)."""
-    suffix = intake.check_upload(ws, name, data)
-    folder = ws.settings.resolved_index_path.parent / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    # Our own name, never the uploader's (which could climb out of the folder); the suffix tells the format.
-    path = folder / f"{time.time_ns()}-{os.getpid()}{suffix}{'.gz' if name.lower().endswith('.gz') else ''}"
-    path.write_bytes(data)
-    try:
-        return enqueue(ws, "upload", {"name": name, "path": str(path)}, actor=actor)
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
+    big or of a kind intake does not read; otherwise kept with the job until it is filed."""
+    intake.check_upload(ws, name, data)
+    return enqueue(ws, "upload", {"name": name}, actor=actor, payload=data)
 
 
 def run_again(ws: Workspace, job_id: int, *, actor: Account) -> None:
     """Put a failed job back in the queue, as it was asked for; by someone who may ask for that kind."""
-    job = ws.kb.job(job_id)
-    spec = KINDS[job.kind]
+    spec = KINDS[ws.kb.job(job_id).kind]
     with write_as(ws.kb, actor, spec.roles, spec.action) as w:
-        if w.job_for_update(job_id).status != "failed":
+        if w.locked_job(job_id).status != "failed":
             raise JobError("job_not_failed", id=job_id)
-        w.update_job(job_id, status="queued", error=None, step=None, done=0, total=None)
-    _send(ws.settings, job_id)
+        w.update_job(job_id, status="queued", error=None, step=None, done=0, total=None, finished_at=None)
+    queue(ws.settings).send(job_id)
 
 
 def recover(kb: KnowledgeBase, settings: Settings) -> list[int]:
-    """At a worker's start: every job left running by a worker of this machine that is gone, and every job still
-    queued (its message may have been lost with a killed process), back in the queue. The ids sent again."""
+    """At a worker's start: every job left running by a worker of this machine that is gone (this very process
+    included: a restarted container reuses ids), and every job still queued (its message may have been lost
+    with a killed process), back in the queue. The ids sent again."""
     host = socket.gethostname()
     again = []
     for job in kb.jobs(statuses=("queued", "running"), limit=10_000):
         if job.status == "running":
             where, _, pid = (job.worker or "").rpartition(":")
-            if where != host or process_alive(int(pid or 0)):
+            if where != host or (int(pid or 0) != os.getpid() and process_alive(int(pid or 0))):
                 continue
             with kb.write("worker") as w:
-                w.update_job(job.id, status="queued", step=None, done=0, total=None)
+                if not w.requeue_job(job.id, worker=job.worker or ""):
+                    continue  # another worker starting at the same moment got there first
             logger.warning("job %s was interrupted (its worker %s is gone): run again", job.id, job.worker)
         again.append(job.id)
     for job_id in again:
-        _send(settings, job_id)
+        queue(settings).send(job_id)
     return again
-
-
-def queue_place(settings: Settings) -> str:
-    """Where the queue is, for people: its SQLite file, or the PostgreSQL database (password hidden)."""
-    url = make_url(settings.resolved_database_url)
-    if url.get_backend_name() == "postgresql":
-        return url.render_as_string(hide_password=True)
-    return str(queue_path(settings))
 
 
 def work(settings: Settings, *, on_start: Callable[[list[int]], Any] = lambda sent: None) -> None:
@@ -203,67 +193,60 @@ def work(settings: Settings, *, on_start: Callable[[list[int]], Any] = lambda se
     consumer.run()
 
 
-def step_phrase(job: JobRecord) -> Phrase | None:
-    """What a running job is doing now, as the worker last wrote it."""
-    return None if job.step is None else _phrase(job.step)
-
-
 def describe(job: JobRecord) -> Phrase:
     """What a job does, for people: "Filing reports.csv"."""
     return Phrase(f"job_{job.kind}", **({"name": job.args["name"]} if "name" in job.args else {}))
 
 
+def step_phrase(job: JobRecord) -> Phrase | None:
+    """What a running job is doing now, as the worker last wrote it."""
+    return None if job.step is None else Phrase.from_dict(job.step)
+
+
 def error_phrase(job: JobRecord) -> Phrase | None:
     """Why a failed job failed."""
-    return None if job.error is None else _phrase(json.loads(job.error))
+    return None if job.error is None else Phrase.from_dict(json.loads(job.error))
 
 
 def result_phrases(job: JobRecord, key: str) -> list[Phrase]:
     """The phrases a finished job left under ``key`` of its result (an upload's problems or notes)."""
-    return [_phrase(p) for p in (job.result or {}).get(key, [])]
-
-
-def _phrase(stored: dict) -> Phrase:
-    """A phrase as ``dataclasses.asdict`` kept it (phrases within are revived by ``Phrase`` itself)."""
-    return Phrase(stored["code"], **stored["values"])
-
-
-def _send(settings: Settings, job_id: int) -> None:
-    queue(settings).send(job_id)
+    return [Phrase.from_dict(p) for p in (job.result or {}).get(key, [])]
 
 
 def run(ws: Workspace, job_id: int) -> JobRecord:
     """Run one queued job in this process and record its outcome. A job no longer queued is left as it is: the
-    queue may deliver one twice (sent again by ``recover``), and only the first delivery takes it."""
-    worker = f"{socket.gethostname()}:{os.getpid()}"
+    queue may deliver one twice (sent again by ``recover``), and only one delivery takes it."""
     with ws.kb.write("worker") as w:
-        job = w.job_for_update(job_id)
-        if job.status != "queued":
-            return job
-        job = w.update_job(job_id, status="running", worker=worker, attempts=job.attempts + 1, started_at=w.now())
-    spec = KINDS[job.kind]
+        taken = w.take_job(job_id, worker=f"{socket.gethostname()}:{os.getpid()}", at=w.now())
+    job = ws.kb.job(job_id)
+    if not taken:
+        return job
     try:
+        spec = KINDS[job.kind]
         actor = _actor(ws.kb, job)
-        require(actor, spec.roles, spec.action)  # again: the account may have been disabled or demoted since
-        result = spec.run(ws, actor, job.args, functools.partial(_progress, ws.kb, job_id))
+        require(actor, spec.roles, spec.action)  # again: the account may have been demoted since it asked
+        result = spec.run(ws, actor, job, functools.partial(_progress, ws.kb, job_id))
     except Exception as exc:
-        # Kept as a phrase, to be worded in each reader's language; an unforeseen error by its type and message.
-        why = (
-            exc.phrase if isinstance(exc, PhrasedError) else Phrase("job_crashed", error=f"{type(exc).__name__}: {exc}")
-        )
-        logger.error("job %s (%s) failed: %s\n%s", job_id, job.kind, why, traceback.format_exc())
+        # Kept as a phrase, worded in each reader's language. An unforeseen error's text (SQL, paths) stays in the
+        # worker's log, under a reference the page shows.
+        reference = secrets.token_hex(4)
+        logger.exception("job %s (%s) failed, reference %s", job_id, job.kind, reference)
+        why = exc.phrase if isinstance(exc, PhrasedError) else Phrase("job_crashed", reference=reference)
         with ws.kb.write("worker") as w:
             error = json.dumps(dataclasses.asdict(why), ensure_ascii=False)
             return w.update_job(job_id, status="failed", error=error, finished_at=w.now())
-    with ws.kb.write("worker") as w:
-        return w.update_job(job_id, status="done", result=result, step=None, finished_at=w.now())
+    with ws.kb.write("worker") as w:  # done: what it worked on is no longer kept
+        return w.update_job(job_id, status="done", result=result, step=None, payload=None, finished_at=w.now())
 
 
 def _actor(kb: KnowledgeBase, job: JobRecord) -> Account:
-    """Who asked for the job, as they are now: an account disabled since, or demoted, no longer may."""
-    if job.args.get("operator"):
-        return Account(id=None, name=job.created_by, role="admin")
-    return Account.signed_in(kb.user(job.created_by))
+    """Who asked for the job, as they are now: an account disabled since may no longer have it run."""
+    if job.created_by_id is None:
+        return Account(id=None, name=job.created_by, role="admin")  # the operator, at the shell
+    user = kb.user_by_id(job.created_by_id)
+    if not user.active:
+        raise PermissionDenied("job_account_disabled", who=user.name)
+    return Account.signed_in(user)
 
 
 @contextlib.contextmanager

@@ -376,12 +376,19 @@ class Settings(BaseSettings):
         return Path("var") / f"{make_url(self.resolved_database_url).database or 'incident-kb'}.index"
 
     @property
+    def on_postgresql(self) -> bool:
+        """Whether the knowledge base is a PostgreSQL database (its index, queue and all in it)."""
+        return make_url(self.resolved_database_url).get_backend_name() == "postgresql"
+
+    @property
+    def database_label(self) -> str:
+        """The database URL for people and logs: its password hidden."""
+        return make_url(self.resolved_database_url).render_as_string(hide_password=True)
+
+    @property
     def index_place(self) -> str:
         """Where the similar-case index lives, for people: its file, or on PostgreSQL the database itself."""
-        url = make_url(self.resolved_database_url)
-        if url.get_backend_name() == "postgresql":
-            return f"{url.render_as_string(hide_password=True)} (pgvector)"
-        return str(self.resolved_index_path)
+        return f"{self.database_label} (pgvector)" if self.on_postgresql else str(self.resolved_index_path)
 
     @property
     def resolved_model_dir(self) -> Path:

@@ -72,7 +72,8 @@ def test_retrain_compare_activate_and_roll_back(browser, review) -> None:  # noq
     assert kb.active_model_version().id == new
 
     choose(page, "Version", f"v{first}")
-    page.get_by_role("button", name="Activate", exact=True).click()
+    # By its key, once the rerun has enabled it (a rerun may still show the disabled one it replaces).
+    page.locator("[class*='st-key-models_rollback_go'] button:not([disabled])").click()
     page.get_by_role("button", name=f"Activate v{new}").wait_for(timeout=60_000)
     assert kb.active_model_version().id == first
     page.close()

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
@@ -294,6 +295,10 @@ def test_serve_listens_where_the_settings_say(tmp_path: Path) -> None:
             except OSError:
                 assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
                 time.sleep(0.5)
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert {"streamlit", "worker"} <= {part for child in children for part in child.cmdline()}
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.wait(timeout=60)
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert alive == []  # the app and the worker stop with it

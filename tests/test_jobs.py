@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from pipeline.desk.intake import IntakeError
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
 from tests.conftest import acct, work_off
+from tests.test_store import dead_pid
 
 REPO = Path(__file__).resolve().parent.parent
 LEAD, AGENT = "Emily Carter", "Raj Mehta"
@@ -64,7 +66,7 @@ def test_the_worker_files_an_upload_and_a_killed_training_is_run_again_with_noth
             filed = wait_for(ws.kb, upload, lambda j: j.finished, log)
         assert filed.status == "done" and len(filed.result["added"]) == 40 and filed.attempts == 1
         assert ws.kb.stats().incidents == before + 40
-        assert not list((demo_copy.resolved_index_path.parent / "uploads").iterdir())  # the kept copy is gone
+        assert ws.kb.job_payload(upload) is None  # filed: the file is no longer kept
 
         versions = [v.id for v in ws.kb.model_versions()]
         training = jobs.enqueue(ws, "train", {}, actor=acct(ws, LEAD))
@@ -93,24 +95,49 @@ def test_only_those_who_may_ask_get_a_job_run_and_a_failed_one_says_why_and_runs
 
         with pytest.raises(IntakeError, match="is empty"):  # refused before anything is kept or queued
             jobs.enqueue_upload(ws, "empty.csv", b" \n", actor=acct(ws, AGENT))
-        # A name that climbs out of the folder, and bytes that are not text: kept under a name of our own, then
-        # refused whole by the worker, which says why.
-        bad = jobs.enqueue_upload(ws, "../../../etc/<b>x</b>.csv", bytes(range(256)) * 40, actor=acct(ws, AGENT))
-        kept = Path(ws.kb.job(bad).args["path"])
-        assert kept.parent == demo_copy.resolved_index_path.parent / "uploads" and kept.suffix == ".csv"
+        # Bytes that are not text, under a name in markup: refused whole by the worker, which says why.
+        bad = jobs.enqueue_upload(ws, "<b>x</b>.csv", bytes(range(256)) * 40, actor=acct(ws, AGENT))
         [failed] = work_off(demo_copy)
         assert failed.status == "failed" and ws.kb.stats() == before
         why = str(jobs.error_phrase(failed))
         assert "Nothing stored" in why and "not valid UTF-8" in why
+        assert ws.kb.job_payload(bad) is not None  # kept while it may be run again
 
         jobs.run_again(ws, bad, actor=acct(ws, AGENT))
         assert ws.kb.job(bad).status == "queued"
         with pytest.raises(jobs.JobError, match="has not failed"):
             jobs.run_again(ws, bad, actor=acct(ws, AGENT))
 
-        # Asked for by a lead who is an agent by the time the worker takes it: refused where the work is done.
+        # Asked for by a lead who is an agent by the time the worker takes it, or by an agent whose account is
+        # disabled since: refused where the work is done.
         rebuild = jobs.enqueue(ws, "reindex", {}, actor=acct(ws, LEAD))
+        upload = jobs.enqueue_upload(ws, "ok.csv", b"title,body\nVPN down,since 9\n", actor=acct(ws, AGENT))
         with ws.kb.write("admin") as w:
             w.update_user(ws.kb.user(LEAD).id, role="agent")
-        refused = {job.id: job for job in work_off(demo_copy)}[rebuild]
-        assert refused.status == "failed" and "may not" in str(jobs.error_phrase(refused))
+            w.update_user(ws.kb.user(AGENT).id, active=False)
+        ran = {job.id: job for job in work_off(demo_copy)}
+        assert ran[rebuild].status == "failed" and "may not" in str(jobs.error_phrase(ran[rebuild]))
+        assert ran[upload].status == "failed" and "disabled" in str(jobs.error_phrase(ran[upload]))
+        assert ws.kb.stats() == before
+
+        # An upload asked for without its file (a forged path among its arguments is never read).
+        with pytest.raises(jobs.JobError, match="no file"):
+            jobs.enqueue(ws, "upload", {"name": "x.csv", "path": "/etc/passwd"}, actor=acct(ws, LEAD))
+
+
+def test_a_job_delivered_twice_is_taken_once_and_one_left_running_by_a_dead_worker_is_sent_again(
+    demo_copy: Settings,
+) -> None:
+    with Workspace(demo_copy) as ws:
+        job = jobs.enqueue(ws, "reindex", {}, actor=acct(ws, LEAD))
+        with ws.kb.write("worker") as w:
+            assert w.take_job(job, worker="vm:1", at=w.now())
+            assert not w.take_job(job, worker="vm:2", at=w.now())  # the second delivery finds it taken
+        assert ws.kb.job(job).attempts == 1
+        assert jobs.run(ws, job).status == "running"  # a third is left alone too
+
+        gone = f"{socket.gethostname()}:{dead_pid()}"
+        with ws.kb.write("test") as w:  # as if that worker had taken it, then been killed
+            assert w.requeue_job(job, worker="vm:1") and w.take_job(job, worker=gone, at=w.now())
+        assert jobs.recover(ws.kb, demo_copy) == [job] and ws.kb.job(job).status == "queued"
+        assert jobs.run(ws, job).status == "done" and ws.kb.job(job).attempts == 3

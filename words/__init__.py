@@ -64,6 +64,11 @@ class Phrase:
         # Read back from JSON (a stored outcome), a phrase within a phrase is a {"code", "values"} object again.
         object.__setattr__(self, "values", {name: _revived(value) for name, value in self.values.items()})
 
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> Phrase:
+        """A phrase as ``dataclasses.asdict`` kept it (in JSON, say); phrases within are revived too."""
+        return cls(stored["code"], **stored["values"])
+
     def say(self, language: str = "en") -> str:
         return say(self, language)
 
@@ -76,7 +81,7 @@ class Phrase:
 
 def _revived(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"code", "values"} and isinstance(value["values"], dict):
-        return Phrase(value["code"], **value["values"])
+        return Phrase.from_dict(value)
     if isinstance(value, list):
         return [_revived(item) for item in value]
     return value

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("args", sa.JSON, nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
+        sa.Column("created_by_id", sa.Integer, sa.ForeignKey("users.id")),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("started_at", UTCDateTime),
         sa.Column("finished_at", UTCDateTime),
@@ -37,6 +38,7 @@ def upgrade() -> None:
         sa.Column("total", sa.Integer),
         sa.Column("result", sa.JSON),
         sa.Column("error", sa.Text),
+        sa.Column("payload", sa.LargeBinary),
     )
     op.create_index("ix_jobs_status", "jobs", ["status"])
 
