@@ -18,6 +18,8 @@ import streamlit as st
 
 from app_pages.i18n import LANGUAGES, language, t
 from kb import (
+    CommitUncertain,
+    ConnectionLost,
     IncidentNotFound,
     InvalidValue,
     KnowledgeBaseBusy,
@@ -30,6 +32,7 @@ from pipeline.access.accounts import Account
 from pipeline.desk.casework import AlreadyClaimed
 from pipeline.desk.sla import Deadline
 from pipeline.progress import Progress
+from pipeline.retry import once_more_if_lost
 from pipeline.triage.embed import ModelUnavailable
 from pipeline.triage.fold import FoldedCase
 from pipeline.triage.search import SimilarCase
@@ -54,6 +57,8 @@ REFUSALS = (
     access.SignInRefused,
     access.LastAdmin,
     KnowledgeBaseBusy,
+    ConnectionLost,
+    CommitUncertain,
 )
 # Session state keys: the browser's session token (only its hash is stored), the account this run acts for, and
 # why single sign-on found no account.
@@ -202,6 +207,8 @@ def errors_with_a_reference() -> Iterator[None]:
     reference. Where the server shows error details (a developer's, and the tests'), the error goes on as it is."""
     try:
         yield
+    except KnowledgeBaseUnavailable as exc:  # the database gone mid-page: say so, nothing to look up in the log
+        refuse(exc)
     except Exception:
         if st.get_option("client.showErrorDetails") in ("full", True, "true"):
             raise
@@ -276,7 +283,7 @@ def act(action: Callable[..., object], *args: object, **kwargs: object) -> None:
     """Run one change as the signed-in account; on success show the page anew, else say why nothing changed (a
     stale view, a claim lost, a move the workflow forbids, a bad value, a role that may not)."""
     try:
-        action(*args, actor=current_user(), **kwargs)
+        once_more_if_lost(action, *args, actor=current_user(), **kwargs)
     except REFUSALS as exc:
         refuse(exc)
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from kb.errors import (
     AccountLocked,
+    CommitUncertain,
+    ConnectionLost,
     IncidentNotFound,
     IndexCorrupt,
     IndexMismatch,
@@ -43,6 +45,8 @@ from kb.writer import Writer, normalise_email
 __all__ = [
     "AccountLocked",
     "CaseFilter",
+    "CommitUncertain",
+    "ConnectionLost",
     "Credentials",
     "EventRecord",
     "HandoffRecord",

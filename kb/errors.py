@@ -6,6 +6,11 @@ reader's language: ``raise IncidentNotFound("incident_not_found", id=7)``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import DBAPIError
+
 from words import PhrasedError
 
 
@@ -27,6 +32,30 @@ class InvalidValue(PhrasedError, ValueError):
 
 class KnowledgeBaseUnavailable(PhrasedError, RuntimeError):
     """The database cannot be opened or brought to the current schema."""
+
+
+class ConnectionLost(KnowledgeBaseUnavailable):
+    """The database connection broke during a read or before a change was committed: the server rolled the change
+    back whole, so trying it again once is safe."""
+
+
+class CommitUncertain(KnowledgeBaseUnavailable):
+    """The database connection broke while a change was being committed: only the database knows whether it was
+    stored, so it must not be tried again blindly."""
+
+
+@contextmanager
+def connection_lost_named(where: str, committing: list[bool] | None = None) -> Iterator[None]:
+    """A database connection that breaks inside becomes ConnectionLost naming ``where`` (CommitUncertain once
+    ``committing`` holds True); other database errors pass as they are."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        if committing and committing[0]:
+            raise CommitUncertain("kb_commit_uncertain", where=where) from exc
+        raise ConnectionLost("kb_connection_lost", where=where) from exc
 
 
 class PgVectorMissing(KnowledgeBaseUnavailable):

@@ -21,7 +21,7 @@ from pgvector.psycopg import register_vector
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from kb.errors import PgVectorMissing
+from kb.errors import PgVectorMissing, connection_lost_named
 
 TABLE = "search_vectors"
 TABLES = (TABLE, "search_pending")
@@ -158,7 +158,8 @@ class PgVectorIndex:
             _register(connection)
             yield connection
             return
-        with self.engine.begin() as own:
+        where = self.engine.url.render_as_string(hide_password=True)
+        with connection_lost_named(where), self.engine.begin() as own:
             _register(own)
             yield own
 

@@ -31,6 +31,7 @@ from kb.errors import (
     PgVectorMissing,
     RequesterNotFound,
     StaleEdit,
+    connection_lost_named,
 )
 from kb.jobs import JobReads
 from kb.models import (
@@ -136,8 +137,7 @@ class KnowledgeBase(AccountReads, CasePartReads, JobReads, RegistryReads):
             raise
         except DBAPIError as exc:
             self.engine.dispose()
-            where = self.url.render_as_string(hide_password=True)
-            raise KnowledgeBaseUnavailable("kb_cannot_open", where=where, error=str(exc.orig)) from exc
+            raise KnowledgeBaseUnavailable("kb_cannot_open", where=self._where, error=str(exc.orig)) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         audit.install(self._sessions)
 
@@ -160,7 +160,7 @@ class KnowledgeBase(AccountReads, CasePartReads, JobReads, RegistryReads):
         self.close()
 
     def __repr__(self) -> str:
-        return f"KnowledgeBase({self.url.render_as_string(hide_password=True)!r})"
+        return f"KnowledgeBase({self._where!r})"
 
     @contextmanager
     def write(self, actor: str, *, at: dt.datetime | None = None) -> Iterator[Writer]:
@@ -173,11 +173,14 @@ class KnowledgeBase(AccountReads, CasePartReads, JobReads, RegistryReads):
             raise ValueError("a write needs the name of who makes it (actor)")  # a programming error
         if at is not None and at.tzinfo is None:
             raise ValueError(f"datetime {at.isoformat()} has no time zone; the knowledge base stores UTC")
+        committing = [False]  # past this point a broken connection leaves the outcome unknown
         try:
-            with self._sessions.begin() as session:
+            with connection_lost_named(self._where, committing), self._sessions.begin() as session:
                 session.info["actor"] = actor.strip()
                 session.info["at"] = at
                 yield Writer(session)
+                session.flush()
+                committing[0] = True
         except StaleDataError as exc:  # another transaction changed the row between our read and our write
             raise StaleEdit("stale_edit_same_moment") from exc
         except OperationalError as exc:
@@ -187,8 +190,13 @@ class KnowledgeBase(AccountReads, CasePartReads, JobReads, RegistryReads):
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        with connection_lost_named(self._where), self._sessions() as session:
             yield session
+
+    @property
+    def _where(self) -> str:
+        """The database, as messages name it (never with its password)."""
+        return self.url.render_as_string(hide_password=True)
 
     def incident(self, incident_id: int) -> IncidentRecord:
         with self._read() as s:
