@@ -5,14 +5,14 @@ into ``KnowledgeBase``; written through ``Writer``, logged in the case's history
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.models import Follower, Handoff, Message, Suggestion
+from kb.models import Event, Follower, Handoff, Message, Suggestion
 from kb.records import HandoffRecord, MessageRecord, SuggestionRecord
 
 Part = Suggestion | Handoff
@@ -48,6 +48,14 @@ class CasePartReads:
         )
         with self._read() as s:
             return {incident_id: at for incident_id, at in s.execute(query)}
+
+    def case_events(self, actions: Collection[str]) -> set[tuple[int, str, str | None]]:
+        """(case id, action, field) of every event of these actions in any case's history."""
+        query = select(Event.entity_id, Event.action, Event.field).where(
+            Event.entity == "incident", Event.action.in_(list(actions))
+        )
+        with self._read() as s:
+            return {tuple(row) for row in s.execute(query)}
 
     def suggestions(self, incident_id: int | None = None) -> list[SuggestionRecord]:
         """The stored suggestions of one case, or (without an id) of every case, oldest first."""

@@ -81,6 +81,23 @@ class Writer(AccountWrites, JobWrites, RegistryWrites):
         similar-case vectors of a case being resolved)."""
         return self._session.connection()
 
+    def record_event(
+        self, entity: str, entity_id: int, action: str, *, field: str | None = None, new_value: str | None = None
+    ) -> None:
+        """Log something that happened to a row without changing it (an SLA clock running out, say), as this
+        transaction's actor at its time."""
+        self._session.add(
+            models.Event(
+                at=self.now(),
+                actor=self._session.info["actor"],
+                entity=entity,
+                entity_id=entity_id,
+                action=action,
+                field=field,
+                new_value=new_value,
+            )
+        )
+
     def set_meta(self, key: str, value: str) -> None:
         """Store a fact about this database under ``key`` (replacing any earlier value)."""
         self._session.merge(models.Meta(key=key, value=value))

@@ -7,13 +7,14 @@ the same PostgreSQL database (``huey_*`` tables), so a team runs nothing more th
 job (who asked, how far it got, how it ended) is the knowledge base's ``jobs`` table, written as it goes. What a job
 works on (an uploaded file) is kept there too, so a worker on another machine reads it. A job whose worker was
 killed is run again when a worker starts on that machine; one that failed says why and can be asked for again
-(``run_again``).
+(``run_again``). Every minute the worker also does the desk's upkeep (``upkeep``), which nobody asks for.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import functools
 import json
 import logging
@@ -25,14 +26,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from huey import PostgresHuey, SqliteHuey
+from huey import PostgresHuey, SqliteHuey, crontab
 from huey.api import Huey
 from sqlalchemy.engine import make_url
 
 from kb import JobRecord, KnowledgeBase
 from kb.index import process_alive
 from pipeline.access.accounts import AGENTS, LEADS, Account, PermissionDenied, require, write_as
-from pipeline.desk import intake
+from pipeline.desk import intake, sla
 from pipeline.progress import Progress
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
@@ -40,8 +41,9 @@ from words import Phrase, PhrasedError
 
 logger = logging.getLogger(__name__)
 
-# The huey task every job runs through (the job's kind says what it does).
+# The huey task every job runs through (the job's kind says what it does), and the minute's upkeep.
 TASK = "incident_kb.job"
+UPKEEP = "incident_kb.upkeep"
 # At most this often a job's progress is written to its record (a page polls it).
 PROGRESS_EVERY = 0.5
 
@@ -123,6 +125,11 @@ def queue(settings: Settings) -> JobQueue:
             """The worker's side: run the job as whoever asked for it, and record how it went."""
             run(workspace(), job_id)
 
+        @huey.periodic_task(crontab(minute="*"), name=UPKEEP)
+        @huey.lock_task(UPKEEP)  # several workers on one database: one does it at a time
+        def upkeep_task() -> None:
+            upkeep(workspace())
+
         _QUEUES[key] = JobQueue(huey, huey.task(name=TASK)(run_job))
     return _QUEUES[key]
 
@@ -191,6 +198,15 @@ def work(settings: Settings, *, on_start: Callable[[list[int]], Any] = lambda se
         on_start(recover(kb, settings))
     consumer = queue(settings).huey.create_consumer(workers=1, worker_type="thread", initial_delay=0.2, max_delay=2)
     consumer.run()
+
+
+def upkeep(ws: Workspace, *, now: dt.datetime | None = None) -> list[sla.Crossing]:
+    """The worker's minute: on PostgreSQL, the vectors of cases imported, edited or reopened since are written
+    (so no agent's search waits for them); then SLA clocks that came close or ran out are recorded in their cases'
+    history. The crossings recorded."""
+    if ws.settings.on_postgresql:
+        ws.index()
+    return sla.record_crossings(ws, now=now)
 
 
 def describe(job: JobRecord) -> Phrase:

@@ -107,6 +107,19 @@ def test_cases_imported_edited_or_reopened_elsewhere_are_taken_into_the_shared_i
         assert c.execute(text("SELECT count(*) FROM search_pending")).scalar_one() == 0
 
 
+def test_the_worker_minute_writes_the_vectors_an_import_left_pending(workspace: Workspace, settings: Settings) -> None:
+    workspace.similar_cases("printer paper jam", k=1)  # the index is there; then an import adds to the database
+    imported = add_resolved(workspace, "Outlook cannot send mail", "messages stay in the outbox")
+    with workspace.kb.engine.connect() as c:
+        assert c.execute(text("SELECT incident_id FROM search_pending")).scalars().all() == [imported]
+    with Workspace(settings) as worker:
+        jobs.upkeep(worker)
+    with workspace.kb.engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM search_pending")).scalar_one() == 0
+        stored = c.execute(text("SELECT count(*) FROM search_vectors WHERE key = :id"), {"id": imported})
+        assert stored.scalar_one() >= 1
+
+
 def test_a_whole_rebuild_in_another_process_drops_what_it_dropped_here(
     workspace: Workspace, settings: Settings
 ) -> None:

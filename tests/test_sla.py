@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pipeline import jobs
 from pipeline.desk.queue import queue
-from pipeline.desk.sla import deadline
+from pipeline.desk.sla import CLOCK_KEEPER, deadline
+from pipeline.settings import Settings
 from pipeline.workspace import Workspace
 from words import duration
 
@@ -85,3 +87,33 @@ def test_the_queue_shows_filters_and_sorts_by_the_next_deadline(workspace: Works
     assert entries[-1].age == dt.timedelta(hours=50)
     at_risk = queue(workspace, sla=["breached", "warning"], sort="due", now=NOW)
     assert [e.case.id for e in at_risk] == [ids["unanswered P2"], ids["late P1"]]
+
+
+def test_the_worker_minute_records_each_clock_crossing_once_in_the_case_history(workspace: Workspace) -> None:
+    ids = known_cases(workspace)
+    first = jobs.upkeep(workspace, now=NOW)
+    assert {(x.case, x.clock, x.state) for x in first} == {
+        (ids["late P1"], "response", "warning"),
+        (ids["unanswered P2"], "response", "breached"),
+    }
+    assert jobs.upkeep(workspace, now=NOW + dt.timedelta(minutes=1)) == []  # once, however often it looks
+    later = jobs.upkeep(workspace, now=NOW + dt.timedelta(minutes=10))
+    assert [(x.case, x.state) for x in later] == [(ids["late P1"], "breached")]
+    history = [(e.action, e.field, e.actor) for e in workspace.kb.events("incident", ids["late P1"])]
+    assert history[-2:] == [
+        ("sla_warning", "clock_response", CLOCK_KEEPER),
+        ("sla_breached", "clock_response", CLOCK_KEEPER),
+    ]
+
+
+def test_the_worker_does_its_upkeep_every_minute(settings: Settings) -> None:
+    with Workspace(settings) as ws:
+        ids = known_cases(ws)
+    huey = jobs.queue(settings).huey
+    due = huey.read_periodic(dt.datetime.now())  # huey's clock: local, naive
+    assert [task.name for task in due] == [jobs.UPKEEP]
+    huey.execute(due[0])  # as the worker's scheduler runs it, its lock included
+    with Workspace(settings) as ws:
+        assert ("sla_breached", "clock_response") in [
+            (e.action, e.field) for e in ws.kb.events("incident", ids["unanswered P2"])
+        ]
