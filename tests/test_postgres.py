@@ -10,11 +10,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from kb import KnowledgeBase, KnowledgeBaseUnavailable, PgVectorMissing
+from kb.pgvector import PgVectorIndex
 from pipeline import jobs
 from pipeline.settings import Settings
 from pipeline.triage.evaluate import EvaluationError, evaluate_retrieval, read_pairs, scratch_database
@@ -188,3 +190,22 @@ def test_jobs_queue_in_the_postgresql_database_and_run_there(workspace: Workspac
     assert (
         done.id == job and done.status == "done" and workspace.kb.incident(done.result["added"][0]).title == "VPN down"
     )
+
+
+def test_filtered_search_on_pgvector_finds_what_exact_search_finds_however_wide_the_filter(settings: Settings) -> None:
+    """Narrow filters are searched exactly, wide ones by a walk that keeps what passes, and a filter whose cases all
+    lie far from the query by a walk that goes on until enough pass: each gives the true nearest allowed cases."""
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(3000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(1, 3001)
+    kb = KnowledgeBase(settings.resolved_database_url)
+    index = PgVectorIndex.build(kb.engine, "meaning", ids, vectors, model="toy")
+    with kb.engine.begin() as c:
+        c.execute(text("ANALYZE search_vectors"))  # its size, which the choice of way goes by
+    query = vectors[0]
+    far = ids[np.argsort(vectors @ query)[:600]]  # a fifth of the cases, every one of them far from the query
+    for allowed in (ids[::50], ids[::2], far):  # 2 %, 50 %, the far fifth
+        truth = allowed[np.argsort(-(vectors[allowed - 1] @ query))[:10]]
+        assert [key for key, _ in index.search(query, 10, allowed)] == truth.tolist()
+    kb.close()
