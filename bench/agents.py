@@ -6,7 +6,8 @@ run half of the agents, one thread each, for the same fixed time. Each agent cal
 desk's mix: a similar-case search (half of what it does), a claim of an unassigned case, an internal note on any
 open case, a status move of any open case (from the version it read, as a page submits it), and a resolution of a
 case it holds. Every call is timed; a claim someone else won or a move on a case changed meanwhile is a conflict
-(the page says so and the agent reads again), anything else that fails is an error.
+(the page says so and the agent reads again), and so is a move the workflow no longer allows from where the case
+has got to meanwhile; anything else that fails is an error.
 
 Lost updates are counted after the run, against the database: every note the agents were told was stored must be
 there, every move and resolution they were told succeeded must be in the case's event log, and no two of them may
@@ -36,6 +37,7 @@ from pipeline.demo import build_if_empty
 from pipeline.desk import casework, intake
 from pipeline.progress import no_progress
 from pipeline.settings import Settings
+from pipeline.workflow import TransitionRefused
 from pipeline.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +107,7 @@ def agent(ws: Workspace, me: Account, until: float, reports: list[str], log: Age
         started = time.perf_counter()
         try:
             done = _act(ws, me, action, rng, reports, seen, log)
-        except (casework.AlreadyClaimed, StaleEdit):
+        except (casework.AlreadyClaimed, StaleEdit, TransitionRefused):  # the page was behind: it says so
             log.conflicts[action] += 1
             done = True
         except Exception as exc:  # counted and shown: the run's figure of errors
@@ -136,7 +138,8 @@ def _act(
         log.writes.append(Write("note", case.id, None, token))
     elif action == "move":
         case = rng.choice(open_cases)
-        choices = [s for s in ws.workflow.next_statuses(case.status) if s not in ("resolved", "closed")]
+        # Another status than the one it saw: a move to where a case already is changes nothing, and is no write.
+        choices = [s for s in ws.workflow.next_statuses(case.status) if s not in ("resolved", "closed", case.status)]
         if not choices:
             return False
         status = rng.choice(choices)
