@@ -224,11 +224,11 @@ def report(url: str, folder: Path, logs: list[dict], agents: int, seconds: float
     print(f"{'action':<10}{'done':>7}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'conflicts':>11}")
     for action in [*MIX, "all"]:
         values = every if action == "all" else millis[action]
-        lost = sum(conflicts.values()) if action == "all" else conflicts[action]
+        refused = sum(conflicts.values()) if action == "all" else conflicts[action]
         if values:
             print(
                 f"{action:<10}{len(values):>7}{len(values) / seconds:>8.1f}{np.median(values):>9.1f}"
-                f"{np.percentile(values, 99):>9.1f}{lost:>11}"
+                f"{np.percentile(values, 99):>9.1f}{refused:>11}"
             )
     print(f"errors: {len(errors)}")
     for error in Counter(errors).most_common(5):

@@ -44,6 +44,8 @@ class PgVectorIndex:
         self.view = view
         self.dim = dim
         self.model = model
+        self._cast = f"embedding::vector({dim})"  # what the view's HNSW index is on
+        self._where = engine.url.render_as_string(hide_password=True)  # as a lost connection's message names it
 
     @classmethod
     def build(cls, engine: Engine, view: str, ids: Sequence[int], vectors: np.ndarray, *, model: str) -> PgVectorIndex:
@@ -115,7 +117,7 @@ class PgVectorIndex:
         """
         if k <= 0 or (allowed is not None and not len(allowed)):
             return []
-        cast = f"embedding::vector({self.dim})"
+        cast = self._cast
         where = "view = :view AND NOT removed"
         params: dict[str, Any] = {"view": self.view, "query": np.asarray(vector, dtype=np.float32), "k": k}
         with self._connection() as c:
@@ -140,7 +142,7 @@ class PgVectorIndex:
 
     def _walk(self, connection: Connection, where: str, params: dict[str, Any]) -> list[tuple[int, float]]:
         """The nearest vectors that meet ``where``, by walking the HNSW graph, best first."""
-        cast = f"embedding::vector({self.dim})"
+        cast = self._cast
         # Both settings in one round trip, for this transaction only (SET LOCAL).
         connection.execute(
             text("SELECT set_config('hnsw.ef_search', :ef, true), set_config('hnsw.iterative_scan', :scan, true)"),
@@ -192,8 +194,7 @@ class PgVectorIndex:
             _register(connection)
             yield connection
             return
-        where = self.engine.url.render_as_string(hide_password=True)
-        with connection_lost_named(where), self.engine.begin() as own:
+        with connection_lost_named(self._where), self.engine.begin() as own:
             _register(own)
             yield own
 
