@@ -5,6 +5,7 @@ to run it again. The page's own script never runs the work."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -27,6 +28,24 @@ def follow(key: str, show: Callable[[JobRecord], None]) -> None:
         return
     for job in now:
         _ended(job, show)
+
+
+def from_worker(name: str, scope: dict, as_of: Any) -> Any:
+    """The review's report ``name`` over ``scope``, computed by the worker for the knowledge base as ``as_of``
+    describes it. While the worker is at it, its progress, and below it the report computed before, if there is
+    one (otherwise the page stops there until the report is ready); if it failed, why, and a button to run it
+    again."""
+    asked = jobs.ask_report(workspace(), name, scope, as_of, actor=current_user())
+    if asked.current.status == "done":
+        return jobs.report_of(asked.current)
+    if asked.current.status == "failed":
+        _ended(asked.current, lambda job: None)
+    else:
+        _running([asked.current.id])
+    if asked.earlier is None:
+        st.stop()
+    st.caption(t("report_meanwhile", at=f"{asked.earlier.finished_at:%Y-%m-%d %H:%M} UTC"))
+    return jobs.report_of(asked.earlier)
 
 
 @st.fragment(run_every=POLL_SECONDS)

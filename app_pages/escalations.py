@@ -7,19 +7,15 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from app_pages.common import case_table, hours, level_label, period_input, progress_bar, remembered, review_page
+from app_pages.background import from_worker
+from app_pages.common import case_table, hours, level_label, period_input, review_page
 from app_pages.i18n import t
-from pipeline.review.escalation_review import escalation_review
 
 LEVEL_COLUMNS = ("first_level", "peak_level", "final_level")
 
 _, ws = review_page("escalations_title")
 since, until = period_input("esc_period")
-review = remembered(
-    "esc_review",
-    (since, until, ws.kb.corpus_version(), ws.kb.stats().handoffs),
-    lambda: escalation_review(ws, since=since, until=until, progress=progress_bar),
-)
+review = from_worker("escalations", {"since": since, "until": until}, (ws.kb.corpus_version(), ws.kb.stats().handoffs))
 cases = review.cases
 if cases.empty:
     st.info(t("no_escalations"))

@@ -7,16 +7,16 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import case_table, percent_column, progress_bar, remembered, review_page
+from app_pages.background import from_worker
+from app_pages.common import case_table, percent_column, review_page
 from app_pages.i18n import t
-from pipeline.review.kb_health import health_report
 
 _, ws = review_page("health_title")
 active = ws.kb.active_model_version()
-report = remembered(
+report = from_worker(
     "health",
+    {},
     (ws.kb.corpus_version(), active and active.id, ws.thresholds().version, ws.kb.stats().suggestions),
-    lambda: health_report(ws, progress=progress_bar),
 )
 
 for column, (label, value) in zip(

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.background import follow
-from app_pages.common import act, md, progress_bar, remembered, review_page
+from app_pages.background import follow, from_worker
+from app_pages.common import act, md, review_page
 from app_pages.i18n import t
 from kb import JobRecord
 from pipeline import jobs
-from pipeline.triage.training import HeldOut, SuggestionModelUnavailable
+from pipeline.triage.training import HeldOut
 from pipeline.triage.versions import FIGURES, discard_version, version_metrics
 
 user, ws = review_page("models_title")
@@ -74,15 +74,11 @@ if active is not None and candidates:
         format_func=lambda i: label(next(v for v in versions if v.id == i)),
         key="models_pick",
     )
-    try:
-        comparison = remembered(
-            "models_comparison",
-            (candidate, active.id, ws.kb.corpus_version(), ws.thresholds().version),
-            lambda: ws.compare_versions(candidate, active.id, progress=progress_bar),
-        )
-    except SuggestionModelUnavailable as exc:
-        st.error(md(t(exc.phrase)))
-        st.stop()
+    comparison = from_worker(
+        "comparison",
+        {"candidate": candidate, "baseline": active.id},
+        (ws.kb.corpus_version(), ws.thresholds().version),
+    )
     st.caption(t("comparison_help", baseline=active.id, candidate=candidate))
     names = {"baseline": f"v{active.id} ({t('active')})", "candidate": f"v{candidate}"}
     for target, result in comparison.targets.items():

@@ -8,21 +8,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import (
-    case_table,
-    hours,
-    level_label,
-    md,
-    period_input,
-    progress_bar,
-    remembered,
-    review_page,
-    status_label,
-)
+from app_pages.background import from_worker
+from app_pages.common import case_table, hours, level_label, md, period_input, remembered, review_page, status_label
 from app_pages.i18n import LANGUAGES, t
 from kb.vocab import ESCALATION_LEVELS
 from pipeline.review import analysis
-from pipeline.review.problems import PeriodTooLong, recurring_problems
+from pipeline.review.problems import PeriodTooLong, cases_of_period
 
 _, ws = review_page("trends_title")
 since, until = period_input("trends_period")
@@ -138,14 +129,11 @@ st.dataframe(
 st.markdown(f"#### {t('recurring_problems')}")
 st.caption(t("recurring_problems_help", similarity=ws.settings.problem_similarity))
 try:
-    problems = remembered(
-        "trends_problems",
-        (since, until, stats.incidents, ws.settings.problem_similarity),
-        lambda: recurring_problems(ws, since, until, progress=progress_bar),
-    )
+    cases_of_period(ws, since, until)
 except PeriodTooLong as exc:
     st.warning(t(exc.phrase))
     st.stop()
+problems = from_worker("problems", {"since": since, "until": until}, (stats.incidents, ws.settings.problem_similarity))
 if not problems:
     st.info(t("no_recurring_problems"))
 for number, problem in enumerate(problems):

@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import (
-    case_card,
-    current_user,
-    duplicate_banners,
-    level_label,
-    md,
-    progress_bar,
-    ready_workspace,
-    remembered,
-)
+from app_pages.background import follow
+from app_pages.common import case_card, current_user, duplicate_banners, level_label, md, ready_workspace, remembered
 from app_pages.i18n import t, t_all
-from pipeline import access
+from kb import JobRecord
+from pipeline import access, jobs
 from pipeline.settings import CRITERIA
 from pipeline.text import ReportError
 from pipeline.triage.suggest import Suggestion, with_ticks
 from pipeline.triage.training import SuggestionModelUnavailable
 
 CRITERION_KEY = "criterion_{}"
+# The training this browser session asked the worker for, when there was no model to suggest with.
+TRAININGS = "triage_training_jobs"
 
 st.session_state.setdefault("triage_text", None)
 
@@ -54,6 +49,17 @@ text = st.session_state["triage_text"]
 if text is None:
     st.stop()
 
+
+def show_trained(job: JobRecord) -> None:
+    """A model the worker trained because this page had none to use: in use at once if it is the first."""
+    record = ws.kb.model_version(job.result["version"])
+    if record.active:  # the next run of the page suggests with it
+        st.success(t("trained", version=record.id, n=f"{record.n_train:,}"))
+        return
+    st.success(t("trained_candidate", version=record.id, n=f"{record.n_train:,}"))
+    st.page_link("app_pages/models.py", label=t("nav_models"), icon=":material/model_training:")
+
+
 # Suggestions are computed once per submitted report, and again only when a lead changed the thresholds or the
 # active model meanwhile; ticking a criterion only recomputes the level.
 active = ws.kb.active_model_version()
@@ -71,15 +77,14 @@ except SuggestionModelUnavailable as exc:
     st.warning(t("no_suggestions", error=md(t(exc.phrase))))
     if not access.may_review(current_user()):
         st.info(t("ask_a_lead_to_train"), icon=":material/lock:")
-    elif st.button(t("train_now"), key="triage_train"):
-        # Only a first model goes into use at once; one that replaces a model in force is a candidate, compared
-        # and activated on the Models page.
-        record = ws.train(actor=current_user(), activate=active is None, progress=progress_bar)
-        if active is None:
-            st.success(t("trained", version=record.id, n=f"{record.n_train:,}"))
-            st.rerun()
-        st.success(t("trained_candidate", version=record.id, n=f"{record.n_train:,}"))
-        st.page_link("app_pages/models.py", label=t("nav_models"), icon=":material/model_training:")
+    else:
+        if st.button(t("train_now"), key="triage_train"):
+            # Only a first model goes into use at once; one that replaces a model in force is a candidate,
+            # compared and activated on the Models page. The worker trains it; this page follows.
+            st.session_state[TRAININGS] = [
+                jobs.enqueue(ws, "train", {"activate": active is None}, actor=current_user())
+            ]
+        follow(TRAININGS, show_trained)
     st.stop()
 if all(CRITERION_KEY.format(key) in st.session_state for key in CRITERIA):
     result = with_ticks(result, {key for key in CRITERIA if st.session_state[CRITERION_KEY.format(key)]})

@@ -35,9 +35,11 @@ class JobReads:
         with self._read() as s:
             return s.scalar(select(Job.payload).where(Job.id == _row(s, job_id).id))
 
-    def jobs(self, *, statuses: tuple[str, ...] = (), limit: int = 50) -> list[JobRecord]:
-        """The newest jobs first, optionally only those in ``statuses``."""
+    def jobs(self, *, kinds: tuple[str, ...] = (), statuses: tuple[str, ...] = (), limit: int = 50) -> list[JobRecord]:
+        """The newest jobs first, optionally only those of ``kinds`` and in ``statuses``."""
         query = select(Job).order_by(Job.id.desc()).limit(limit)
+        if kinds:
+            query = query.where(Job.kind.in_(kinds))
         if statuses:
             query = query.where(Job.status.in_(statuses))
         with self._read() as s:

@@ -1,6 +1,7 @@
 """Long work done by the background worker, away from the page that asked for it: an upload of many rows or
-messages, a rebuild of the similar-case index, a training. A page (or the command line) asks with ``enqueue``
-and follows the job's record (``KnowledgeBase.job``); ``incident-kb worker`` runs the queue.
+messages, a rebuild of the similar-case index, a training, a review's report (``ask_report``). A page (or the
+command line) asks with ``enqueue`` and follows the job's record (``KnowledgeBase.job``); ``incident-kb worker``
+runs the queue.
 
 The queue is huey's, kept where the knowledge base is: in a SQLite file beside it (``<database>.queue``), or in
 the same PostgreSQL database (``huey_*`` tables), so a team runs nothing more than the worker. What people see of a
@@ -35,6 +36,7 @@ from kb.index import process_alive
 from pipeline.access.accounts import AGENTS, LEADS, Account, PermissionDenied, require, write_as
 from pipeline.desk import intake, sla
 from pipeline.progress import Progress
+from pipeline.review import computed
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
 from words import Phrase, PhrasedError
@@ -88,11 +90,27 @@ def _train(ws: Workspace, actor: Account, job: JobRecord, progress) -> dict:
     return {"version": ws.train(actor=actor, activate=job.args.get("activate", True), progress=progress).id}
 
 
+def _report(ws: Workspace, actor: Account, job: JobRecord, progress) -> dict:
+    return {"report": computed.compute(ws, job.args["report"], job.args["scope"], progress)}
+
+
 KINDS = {
     "upload": Kind(AGENTS, "work_cases", _upload, needs_payload=True),
     "reindex": Kind(LEADS, "train", _reindex),
     "train": Kind(LEADS, "train", _train),
+    "report": Kind(LEADS, "review", _report),
 }
+# How many of the newest reports' jobs a page looks through for the one it shows.
+REPORTS_LOOKED_AT = 200
+
+
+@dataclass(frozen=True)
+class AskedReport:
+    """A review's report as a page finds it: the job for the knowledge base as it is now (done, or queued,
+    running or failed), and the newest report done before it over the same scope, to show meanwhile."""
+
+    current: JobRecord
+    earlier: JobRecord | None
 
 
 @dataclass(frozen=True)
@@ -159,6 +177,31 @@ def enqueue_upload(ws: Workspace, name: str, data: bytes, *, actor: Account) -> 
     return enqueue(ws, "upload", {"name": name}, actor=actor, payload=data)
 
 
+def ask_report(ws: Workspace, name: str, scope: dict, as_of: Any, *, actor: Account) -> AskedReport:
+    """The report ``name`` (``computed.REPORTS``) over ``scope`` (what the lead chose: a period, two versions) for
+    the knowledge base as ``as_of`` describes it (the versions of what the report reads). Asked of the worker when
+    no job has computed it or is at it; a failed one waits to be run again by hand, not asked for in a loop."""
+    require(actor, LEADS, "review")
+    if name not in computed.REPORTS:
+        raise ValueError(f"no report is called {name!r}; there are {', '.join(computed.REPORTS)}")
+    args = json.loads(json.dumps({"report": name, "scope": scope, "as_of": as_of}, default=str))  # as kept
+    alike = [
+        job
+        for job in ws.kb.jobs(kinds=("report",), limit=REPORTS_LOOKED_AT)
+        if (job.args["report"], job.args["scope"]) == (name, args["scope"])
+    ]
+    current = next((job for job in alike if job.args["as_of"] == args["as_of"]), None)
+    if current is None:
+        current = ws.kb.job(enqueue(ws, "report", args, actor=actor))
+    earlier = next((job for job in alike if job.status == "done" and job.result and job.id != current.id), None)
+    return AskedReport(current, earlier)
+
+
+def report_of(job: JobRecord) -> Any:
+    """The report a done report job computed, as the dataclass it was."""
+    return computed.read(job.args["report"], job.result["report"])
+
+
 def run_again(ws: Workspace, job_id: int, *, actor: Account) -> None:
     """Put a failed job back in the queue, as it was asked for; by someone who may ask for that kind."""
     spec = KINDS[ws.kb.job(job_id).kind]
@@ -206,11 +249,25 @@ def upkeep(ws: Workspace, *, now: dt.datetime | None = None) -> list[sla.Crossin
     history. The crossings recorded."""
     if ws.settings.on_postgresql:
         ws.index()
+    _forget_superseded_reports(ws.kb)
     return sla.record_crossings(ws, now=now)
+
+
+def _forget_superseded_reports(kb: KnowledgeBase) -> None:
+    """Reports that a newer one over the same scope replaced are no longer kept (their jobs are: who asked, when)."""
+    newer = set()
+    with kb.write("worker") as w:
+        for job in kb.jobs(kinds=("report",), statuses=("done",), limit=10 * REPORTS_LOOKED_AT):
+            scope = json.dumps([job.args["report"], job.args["scope"]], sort_keys=True)
+            if scope in newer and job.result is not None:
+                w.update_job(job.id, result=None)
+            newer.add(scope)
 
 
 def describe(job: JobRecord) -> Phrase:
     """What a job does, for people: "Filing reports.csv"."""
+    if job.kind == "report":
+        return Phrase(f"job_report_{job.args['report']}")
     return Phrase(f"job_{job.kind}", **({"name": job.args["name"]} if "name" in job.args else {}))
 
 

@@ -3,6 +3,9 @@ killed is run again by the next one with nothing half written, and only those wh
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -13,12 +16,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from kb import JobRecord, KnowledgeBase
 from pipeline import jobs
 from pipeline.access import PermissionDenied
 from pipeline.desk.intake import IntakeError
+from pipeline.review import computed
+from pipeline.review.escalation_review import escalation_review
+from pipeline.review.kb_health import health_report
+from pipeline.review.problems import recurring_problems
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
 from tests.conftest import acct, work_off
@@ -141,3 +149,77 @@ def test_a_job_delivered_twice_is_taken_once_and_one_left_running_by_a_dead_work
             assert w.requeue_job(job, worker="vm:1") and w.take_job(job, worker=gone, at=w.now())
         assert jobs.recover(ws.kb, demo_copy) == [job] and ws.kb.job(job).status == "queued"
         assert jobs.run(ws, job).status == "done" and ws.kb.job(job).attempts == 3
+
+
+def same(kept: object, computed_here: object) -> None:
+    """A report read back is the report computed: every table exactly (dtypes, index, names), every value."""
+    if isinstance(kept, pd.DataFrame):
+        pd.testing.assert_frame_equal(kept, computed_here)
+    elif dataclasses.is_dataclass(kept):
+        assert type(kept) is type(computed_here)
+        for field in dataclasses.fields(kept):
+            same(getattr(kept, field.name), getattr(computed_here, field.name))
+    elif isinstance(kept, dict):
+        assert kept.keys() == computed_here.keys()
+        for key in kept:
+            same(kept[key], computed_here[key])
+    elif isinstance(kept, list):
+        assert len(kept) == len(computed_here)
+        for a, b in zip(kept, computed_here, strict=True):
+            same(a, b)
+    else:
+        assert kept == computed_here
+
+
+@pytest.mark.slow
+def test_each_review_report_reads_back_as_it_was_computed(demo_copy: Settings) -> None:
+    with Workspace(demo_copy) as ws:
+        reports = {
+            "health": health_report(ws),
+            "escalations": escalation_review(ws),
+            "problems": recurring_problems(ws),
+            "comparison": ws.compare_versions(1, 2),
+        }
+    assert reports["problems"] and reports["health"].near_duplicates.size  # something in each to get wrong
+    for name, report in reports.items():
+        kept = json.loads(json.dumps(computed.encode(report)))  # as the job's record keeps it
+        same(computed.read(name, kept), report)
+
+
+def test_a_review_report_is_asked_of_the_worker_once_kept_and_replaced_when_the_data_moves(
+    demo_copy: Settings,
+) -> None:
+    period = {"since": dt.date(2026, 1, 1), "until": None}
+    with Workspace(demo_copy) as ws:
+        lead = acct(ws, LEAD)
+        with pytest.raises(PermissionDenied, match="Raj Mehta"):  # the review is for leads, asked or run
+            jobs.ask_report(ws, "health", {}, [1], actor=acct(ws, AGENT))
+        with pytest.raises(ValueError, match="no report is called"):
+            jobs.ask_report(ws, "../../etc/passwd", {}, [1], actor=lead)
+        assert ws.kb.jobs() == []
+
+        first = jobs.ask_report(ws, "escalations", period, (1, "a"), actor=lead)
+        assert (first.current.status, first.earlier) == ("queued", None)
+        again = jobs.ask_report(ws, "escalations", period, (1, "a"), actor=lead)  # a second lead, a rerun
+        assert again.current.id == first.current.id and len(ws.kb.jobs()) == 1
+        [done] = work_off(demo_copy)
+        assert done.status == "done" and done.finished_at is not None
+        same(jobs.report_of(ws.kb.job(done.id)), escalation_review(ws, since=dt.date(2026, 1, 1)))
+
+        # The knowledge base moved on: a new report is asked for; the one before is shown meanwhile.
+        later = jobs.ask_report(ws, "escalations", period, (2, "a"), actor=lead)
+        assert later.current.status == "queued" and later.earlier.id == first.current.id
+        other_period = jobs.ask_report(ws, "escalations", {**period, "until": "2026-06-30"}, (2, "a"), actor=lead)
+        assert other_period.earlier is None  # another period's report is not this one's
+        work_off(demo_copy)
+        jobs.upkeep(ws)  # the worker's minute forgets reports a newer one over the same scope replaced
+        assert ws.kb.job(first.current.id).result is None
+        assert ws.kb.job(later.current.id).result is not None and ws.kb.job(other_period.current.id).result
+
+        # A report that fails says why, and is not asked for again in a loop: it waits to be run again by hand.
+        broken = jobs.ask_report(ws, "comparison", {"candidate": 99, "baseline": 2}, [1], actor=lead)
+        [failed] = work_off(demo_copy)
+        assert failed.id == broken.current.id and failed.status == "failed"
+        assert "99" in str(jobs.error_phrase(failed))
+        assert jobs.ask_report(ws, "comparison", {"candidate": 99, "baseline": 2}, [1], actor=lead).current == failed
+        assert str(jobs.describe(failed)) == "Comparing the two model versions on the held-out cases"

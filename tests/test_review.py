@@ -25,7 +25,7 @@ from pipeline.triage.thresholds import Thresholds, class_table, curves, restore_
 from pipeline.triage.training import is_held_out
 from pipeline.triage.versions import discard_version
 from pipeline.workspace import Workspace
-from tests.conftest import OPERATOR, acct, add_resolved
+from tests.conftest import OPERATOR, acct, add_resolved, work_off
 from tests.test_app import as_user, open_app
 from tests.test_app_desk import goto, run, texts
 from words import say_all
@@ -222,6 +222,10 @@ def test_the_escalation_review_and_health_pages_show_the_figures(escalations, mo
     app = open_app(ws.settings, monkeypatch, user=LEAD, role="admin")
     app.session_state["esc_period"] = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
     goto(app, "app_pages/escalations.py")
+    assert "escalations: waiting for the worker" in texts(app)  # the worker's to compute
+    assert "Escalated cases" not in {m.label for m in app.metric}
+    work_off(ws.settings)
+    run(app)
     shown = {m.label: m.value for m in app.metric}
     assert shown["Escalated cases"] == "3" and shown["Median time to escalation"] == "1.8 h"
     assert shown["Came back down"] == "1" and shown["Resolved before without escalation"] == "1"
@@ -229,6 +233,8 @@ def test_the_escalation_review_and_health_pages_show_the_figures(escalations, mo
     assert app.get("download_button")[0].proto.label == "Export as CSV"
 
     goto(app, "app_pages/health.py")
+    work_off(ws.settings)
+    run(app)
     shown = {m.label: m.value for m in app.metric}
     assert (shown["Without a resolution"], shown["Without a root cause"], shown["Near-duplicate pairs"]) == (
         "0",
