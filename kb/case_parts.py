@@ -5,14 +5,14 @@ into ``KnowledgeBase``; written through ``Writer``, logged in the case's history
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.models import Event, Follower, Handoff, Message, Suggestion
+from kb.models import Event, Follower, Handoff, Message, Suggestion, in_batches
 from kb.records import HandoffRecord, MessageRecord, SuggestionRecord
 
 Part = Suggestion | Handoff
@@ -60,6 +60,15 @@ class CasePartReads:
     def suggestions(self, incident_id: int | None = None) -> list[SuggestionRecord]:
         """The stored suggestions of one case, or (without an id) of every case, oldest first."""
         return self._parts(Suggestion, SuggestionRecord, incident_id)
+
+    def without_suggestions(self, incident_ids: Iterable[int]) -> list[int]:
+        """Those of the cases that have no stored suggestion, in the order given."""
+        ids = list(incident_ids)
+        suggested: set[int] = set()
+        with self._read() as s:
+            for batch in in_batches(ids):
+                suggested.update(s.scalars(select(Suggestion.incident_id).where(Suggestion.incident_id.in_(batch))))
+        return [i for i in ids if i not in suggested]
 
     def handoffs(self, incident_id: int | None = None) -> list[HandoffRecord]:
         """The escalations of one case, or (without an id) of every case, oldest first."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from collections.abc import Iterator, Sequence
+from typing import ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -23,9 +24,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from kb.vocab import NEW_STATUS
 
+T = TypeVar("T")
+# Values bound in one ``IN (...)``: far under SQLite's and PostgreSQL's limits on a statement's parameters.
+IN_BATCH = 500
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def in_batches(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``values`` in slices of at most ``IN_BATCH``, one query's ``IN`` list each."""
+    for start in range(0, len(values), IN_BATCH):
+        yield values[start : start + IN_BATCH]
 
 
 class UTCDateTime(TypeDecorator):

@@ -43,6 +43,7 @@ from kb.models import (
     Requester,
     RequesterEmail,
     Suggestion,
+    in_batches,
 )
 from kb.records import (
     CaseFilter,
@@ -338,13 +339,14 @@ class KnowledgeBase(AccountReads, CasePartReads, JobReads, RegistryReads):
             )
             return [EventRecord.from_row(r) for r in rows]
 
-    def existing_import_keys(self, keys: Iterable[str]) -> set[str]:
+    def imported(self, keys: Iterable[str]) -> dict[str, int]:
+        """The cases already filed under these import keys: key -> case id."""
         keys = list(keys)
-        found: set[str] = set()
+        found: dict[str, int] = {}
         with self._read() as s:
-            for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
-                chunk = keys[start : start + 500]
-                found.update(s.scalars(select(Incident.import_key).where(Incident.import_key.in_(chunk))))
+            for batch in in_batches(keys):
+                query = select(Incident.import_key, Incident.id).where(Incident.import_key.in_(batch))
+                found.update(s.execute(query).all())
         return found
 
     def open_incidents(self) -> list[IncidentRecord]:

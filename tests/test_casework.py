@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from kb import InvalidValue, StaleEdit
 from pipeline.desk import casework, handoff, intake, replies
 from pipeline.desk.casework import AlreadyClaimed
+from pipeline.desk.importer import import_incidents
+from pipeline.desk.mail import read_eml
 from pipeline.desk.queue import queue
 from pipeline.settings import Settings
 from pipeline.triage.thresholds import change_thresholds
@@ -258,3 +261,33 @@ def test_what_was_recorded_of_a_posting_is_worded_whatever_the_column_holds() ->
     for written in ("posted to chat at 09:00 UTC", "<script>alert(1)</script> {0} {x}", '{"code": 7}', "null"):
         shown = handoff.posted(dataclasses.replace(record, posted=written))
         assert str(shown) == written and shown.say("ja") == written
+
+
+def test_an_upload_run_again_assesses_what_an_interrupted_run_filed_but_never_assessed(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    agent = acct(ws, "Raj Mehta")
+    rows = "title,body\nVPN drops,GlobalProtect says gateway timeout at home\nPrinter jam,Floor 3 printer jams again\n"
+    # What a worker killed between filing the rows and assessing them leaves: the cases, no suggestions.
+    (tmp_path / "reports.csv").write_text(rows)
+    first = import_incidents(
+        ws.kb, tmp_path / "reports.csv", statuses=ws.workflow.statuses, status=ws.workflow.new, actor=agent
+    )
+    vpn, printer = first.added_ids
+    with ws.kb.write("test") as w:  # one an agent has already taken up: it is theirs now, not intake's
+        w.update_incident(printer, status="in_progress")
+        mail_case = w.add_incident(
+            title="印刷ができない", body="E-302", language="ja", import_key=f"mail:{read_eml(EML).message_id}"
+        )
+    assert ws.kb.without_suggestions([vpn, printer, mail_case]) == [vpn, printer, mail_case]
+
+    again = intake.upload(ws, "reports.csv", rows.encode(), actor=agent)  # the job, run again
+    assert (again.added, again.already_present) == ([], 2)
+    assert {s.target for s in ws.kb.suggestions(vpn)} == {"category", "priority", "escalation_level"}
+    assert ws.kb.suggestions(printer) == []
+    assert intake.upload(ws, "printer.eml", EML, actor=agent).already_present == 1
+    assert ws.kb.without_suggestions([vpn, printer, mail_case]) == [printer]
+
+    stored = len(ws.kb.suggestions())
+    intake.upload(ws, "reports.csv", rows.encode(), actor=agent)  # and once more: nothing is assessed twice
+    assert len(ws.kb.suggestions()) == stored

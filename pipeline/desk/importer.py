@@ -77,6 +77,7 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     added_ids: list[int] = field(default_factory=list)
+    present_ids: list[int] = field(default_factory=list)  # the rows' cases filed before (by an earlier import)
 
     @property
     def summary(self) -> Phrase:
@@ -287,8 +288,9 @@ class _IncidentBatches:
 
     def store(self, rows: Sequence[tuple[int, Any]]) -> None:
         parsed = self._parse(rows)
-        present = self.kb.existing_import_keys(key for key, _ in parsed)
+        present = self.kb.imported(key for key, _ in parsed)
         fresh = [(key, values) for key, values in parsed if key not in present]
+        self.report.present_ids.extend(present[key] for key, _ in parsed if key in present)
         with write_as(self.kb, self.actor) as w:
             resolve = RequesterResolver(w)
             records = []

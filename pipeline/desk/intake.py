@@ -43,6 +43,7 @@ class IntakeReport:
     added: list[int] = field(default_factory=list)
     messages: list[int] = field(default_factory=list)  # ids of the cases that got a requester's message
     already_present: int = 0
+    present: list[int] = field(default_factory=list)  # the cases of those already present
     problems: list[Phrase] = field(default_factory=list)
     notes: list[Phrase] = field(default_factory=list)
 
@@ -129,13 +130,19 @@ def check_upload(ws: Workspace, name: str, data: bytes) -> str:
 def upload(
     ws: Workspace, name: str, data: bytes, *, actor: Account, progress: ProgressFactory = no_progress
 ) -> IntakeReport:
-    """File every report of an uploaded file; IntakeError (nothing stored) if the file cannot be read."""
+    """File every report of an uploaded file; IntakeError (nothing stored) if the file cannot be read.
+
+    Reports filed before and never assessed since (still new, without suggestions: what an upload whose worker
+    was killed between filing and assessing leaves, or one made before there was a model) are assessed now."""
     suffix = check_upload(ws, name, data)
     if suffix in TABLE_SUFFIXES:
         report = _upload_table(ws, name, data, actor, progress)
     else:
         report = _upload_mail(ws, name, data, actor)
-    report.notes = assess(ws, report.added, actor=actor, progress=progress)
+    never_assessed = [
+        case.id for case in ws.kb.incidents(ws.kb.without_suggestions(report.present)) if case.status == ws.workflow.new
+    ]
+    report.notes = assess(ws, report.added + never_assessed, actor=actor, progress=progress)
     return report
 
 
@@ -155,7 +162,9 @@ def _upload_table(ws: Workspace, name: str, data: bytes, actor: Account, progres
             )
         except ImportFileError as exc:
             raise IntakeError("upload_unreadable", reason=exc.phrase) from None
-    report = IntakeReport(name, added=imported.added_ids, already_present=imported.already_present)
+    report = IntakeReport(
+        name, added=imported.added_ids, already_present=imported.already_present, present=imported.present_ids
+    )
     report.problems = [p.phrase for p in imported.problems]
     return report
 
@@ -208,8 +217,10 @@ def _file_mail(ws: Workspace, mail: Mail, actor: Account, report: IntakeReport) 
     title = mail.subject or title_from_body(clean_report(mail.body))
     # The same message uploaded again (or found in two mbox files) is filed once.
     key = f"mail:{mail.message_id[:90]}" if mail.message_id else None
-    if key and ws.kb.existing_import_keys([key]):
+    present = ws.kb.imported([key] if key else [])
+    if present:
         report.already_present += 1
+        report.present.append(present[key])
         return
     with write_as(ws.kb, actor) as w:
         requester = _requester(w, mail.sender_address, mail.sender_name)
