@@ -9,10 +9,11 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages.common import REFUSALS, current_user, md, refuse, workspace
+from app_pages.common import REFUSALS, current_user, md, refuse, remembered, workspace
 from app_pages.i18n import t
 from kb import JobRecord
 from pipeline import jobs
+from pipeline.review import worker_reports
 
 # How often a page looks at its jobs while the worker is at them.
 POLL_SECONDS = 1.0
@@ -31,21 +32,19 @@ def follow(key: str, show: Callable[[JobRecord], None]) -> None:
 
 
 def from_worker(name: str, scope: dict, as_of: Any) -> Any:
-    """The review's report ``name`` over ``scope``, computed by the worker for the knowledge base as ``as_of``
-    describes it. While the worker is at it, its progress, and below it the report computed before, if there is
-    one (otherwise the page stops there until the report is ready); if it failed, why, and a button to run it
-    again."""
-    asked = jobs.ask_report(workspace(), name, scope, as_of, actor=current_user())
-    if asked.current.status == "done":
-        return jobs.report_of(asked.current)
-    if asked.current.status == "failed":
-        _ended(asked.current, lambda job: None)
-    else:
-        _running([asked.current.id])
-    if asked.earlier is None:
-        st.stop()
-    st.caption(t("report_meanwhile", at=f"{asked.earlier.finished_at:%Y-%m-%d %H:%M} UTC"))
-    return jobs.report_of(asked.earlier)
+    """The review's report ``name`` over ``scope`` for the data as ``as_of`` describes it, computed by the worker
+    (``worker_reports.ask_report``), or None while there is none yet. While a newer one is computed, its progress
+    above the last one; if that failed, why and a button to run it again."""
+    asked = worker_reports.ask_report(workspace(), name, scope, as_of, actor=current_user())
+    if asked.working is not None and asked.working.status == "failed":
+        _ended(asked.working, lambda job: None)
+    elif asked.working is not None:
+        _running([asked.working.id])
+    if asked.shown is None:
+        return None
+    if not asked.current:
+        st.caption(t("report_as_of", at=f"{asked.shown.finished_at:%Y-%m-%d %H:%M} UTC"))
+    return remembered(f"report_{name}", asked.shown.id, lambda: worker_reports.report_of(workspace(), asked.shown.id))
 
 
 @st.fragment(run_every=POLL_SECONDS)

@@ -15,7 +15,11 @@ LEVEL_COLUMNS = ("first_level", "peak_level", "final_level")
 
 _, ws = review_page("escalations_title")
 since, until = period_input("esc_period")
+if until is None:  # the range is being picked: not a report to ask the worker for
+    st.stop()
 review = from_worker("escalations", {"since": since, "until": until}, (ws.kb.corpus_version(), ws.kb.stats().handoffs))
+if review is None:  # the worker's first one is on its way
+    st.stop()
 cases = review.cases
 if cases.empty:
     st.info(t("no_escalations"))

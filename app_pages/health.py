@@ -18,6 +18,8 @@ report = from_worker(
     {},
     (ws.kb.corpus_version(), active and active.id, ws.thresholds().version, ws.kb.stats().suggestions),
 )
+if report is None:  # the worker's first one is on its way
+    st.stop()
 
 for column, (label, value) in zip(
     st.columns(3),

@@ -79,36 +79,37 @@ if active is not None and candidates:
         {"candidate": candidate, "baseline": active.id},
         (ws.kb.corpus_version(), ws.thresholds().version),
     )
-    st.caption(t("comparison_help", baseline=active.id, candidate=candidate))
-    names = {"baseline": f"v{active.id} ({t('active')})", "candidate": f"v{candidate}"}
-    for target, result in comparison.targets.items():
-        with st.container(border=True, key=f"compare_{target}"):
-            st.markdown(f"**{t(target)}** · {t('held_out_cases', n=result.cases)}")
-            figures = result.figures.astype(float)
-            figures["change"] = figures["candidate"] - figures["baseline"]
-            figures = figures.rename(
-                columns={**names, "change": t("change")}, index={f: t("figure_" + f) for f in FIGURES}
-            )
-            st.dataframe(figures.style.format("{:.1%}", na_rep="—"), width="stretch")
-            changed = result.classes[result.classes["verdict"] != "same"]
-            for verdict in ("better", "worse"):
-                names_changed = changed.loc[changed["verdict"] == verdict, "class"].tolist()
-                if names_changed:
-                    st.markdown(t("classes_" + verdict, classes=md(", ".join(names_changed))))
-            with st.expander(t("per_class")):
-                st.dataframe(
-                    result.classes.assign(verdict=result.classes["verdict"].map(lambda v: t("verdict_" + v))),
-                    hide_index=True,
-                    width="stretch",
-                    column_config={
-                        "class": t("class"),
-                        "support": t("support"),
-                        "baseline_f1": st.column_config.NumberColumn(names["baseline"] + " F1", format="%.3f"),
-                        "candidate_f1": st.column_config.NumberColumn(names["candidate"] + " F1", format="%.3f"),
-                        "change": st.column_config.NumberColumn(t("change"), format="%+.3f"),
-                        "verdict": t("verdict"),
-                    },
+    if comparison is not None:  # otherwise the worker's first one is on its way
+        st.caption(t("comparison_help", baseline=active.id, candidate=candidate))
+        names = {"baseline": f"v{active.id} ({t('active')})", "candidate": f"v{candidate}"}
+        for target, result in comparison.targets.items():
+            with st.container(border=True, key=f"compare_{target}"):
+                st.markdown(f"**{t(target)}** · {t('held_out_cases', n=result.cases)}")
+                figures = result.figures.astype(float)
+                figures["change"] = figures["candidate"] - figures["baseline"]
+                figures = figures.rename(
+                    columns={**names, "change": t("change")}, index={f: t("figure_" + f) for f in FIGURES}
                 )
+                st.dataframe(figures.style.format("{:.1%}", na_rep="—"), width="stretch")
+                changed = result.classes[result.classes["verdict"] != "same"]
+                for verdict in ("better", "worse"):
+                    names_changed = changed.loc[changed["verdict"] == verdict, "class"].tolist()
+                    if names_changed:
+                        st.markdown(t("classes_" + verdict, classes=md(", ".join(names_changed))))
+                with st.expander(t("per_class")):
+                    st.dataframe(
+                        result.classes.assign(verdict=result.classes["verdict"].map(lambda v: t("verdict_" + v))),
+                        hide_index=True,
+                        width="stretch",
+                        column_config={
+                            "class": t("class"),
+                            "support": t("support"),
+                            "baseline_f1": st.column_config.NumberColumn(names["baseline"] + " F1", format="%.3f"),
+                            "candidate_f1": st.column_config.NumberColumn(names["candidate"] + " F1", format="%.3f"),
+                            "change": st.column_config.NumberColumn(t("change"), format="%+.3f"),
+                            "verdict": t("verdict"),
+                        },
+                    )
     use, drop = st.columns(2)
     if use.button(t("activate_version", version=candidate), key="models_activate", type="primary"):
         act(ws.activate, candidate)

@@ -13,7 +13,7 @@ from app_pages.common import case_table, hours, level_label, md, period_input, r
 from app_pages.i18n import LANGUAGES, t
 from kb.vocab import ESCALATION_LEVELS
 from pipeline.review import analysis
-from pipeline.review.problems import PeriodTooLong, cases_of_period
+from pipeline.review.problems import PeriodTooLong, check_period
 
 _, ws = review_page("trends_title")
 since, until = period_input("trends_period")
@@ -129,11 +129,19 @@ st.dataframe(
 st.markdown(f"#### {t('recurring_problems')}")
 st.caption(t("recurring_problems_help", similarity=ws.settings.problem_similarity))
 try:
-    cases_of_period(ws, since, until)
+    check_period(ws, since, until)
 except PeriodTooLong as exc:
     st.warning(t(exc.phrase))
     st.stop()
-problems = from_worker("problems", {"since": since, "until": until}, (stats.incidents, ws.settings.problem_similarity))
+if until is None:  # the range is being picked: not a report to ask the worker for
+    st.stop()
+problems = from_worker(
+    "problems",
+    {"since": since, "until": until},
+    (ws.kb.corpus_version(), stats.incidents, ws.settings.problem_similarity),
+)
+if problems is None:  # the worker's first one is on its way
+    st.stop()
 if not problems:
     st.info(t("no_recurring_problems"))
 for number, problem in enumerate(problems):

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, defer
 
 from kb.errors import JobNotFound
-from kb.models import Job
+from kb.models import Job, in_batches
 from kb.records import JobRecord
 
 STATUSES = ("queued", "running", "done", "failed")
@@ -35,15 +35,21 @@ class JobReads:
         with self._read() as s:
             return s.scalar(select(Job.payload).where(Job.id == _row(s, job_id).id))
 
-    def jobs(self, *, kinds: tuple[str, ...] = (), statuses: tuple[str, ...] = (), limit: int = 50) -> list[JobRecord]:
-        """The newest jobs first, optionally only those of ``kinds`` and in ``statuses``."""
+    def jobs(
+        self, *, kinds: tuple[str, ...] = (), statuses: tuple[str, ...] = (), limit: int = 50, results: bool = True
+    ) -> list[JobRecord]:
+        """The newest jobs first, optionally only those of ``kinds`` and in ``statuses``; without ``results``, their
+        results are not read (a report's may be megabytes), and are None in the records."""
         query = select(Job).order_by(Job.id.desc()).limit(limit)
         if kinds:
             query = query.where(Job.kind.in_(kinds))
         if statuses:
             query = query.where(Job.status.in_(statuses))
+        if not results:
+            query = query.options(defer(Job.result, raiseload=True))
+        given = {} if results else {"result": None}
         with self._read() as s:
-            return [JobRecord.from_row(row) for row in s.scalars(query)]
+            return [JobRecord.from_row(row, **given) for row in s.scalars(query)]
 
 
 class JobWrites:
@@ -95,6 +101,17 @@ class JobWrites:
             setattr(row, field, value)
         self._session.flush()
         return JobRecord.from_row(row)
+
+    def reassign_job(self, job_id: int, *, created_by: str, created_by_id: int | None) -> None:
+        """Make the job asked for by someone else (who asked for it again), who it then runs as."""
+        row = _row(self._session, job_id)
+        row.created_by, row.created_by_id = created_by, created_by_id
+        self._session.flush()
+
+    def delete_jobs(self, job_ids: list[int]) -> None:
+        """Forget these jobs, record and all (reports a newer one replaced)."""
+        for batch in in_batches(job_ids):
+            self._session.execute(delete(Job).where(Job.id.in_(batch)).execution_options(synchronize_session=False))
 
     def locked_job(self, job_id: int) -> JobRecord:
         """The job as it is now, locked until this transaction ends."""

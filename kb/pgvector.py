@@ -22,25 +22,19 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from kb.errors import PgVectorMissing, connection_lost_named
+from kb.index import WIDE_SHARE, nearest_passing
 
 TABLE = "search_vectors"
 TABLES = (TABLE, "search_pending")
 # How many candidates HNSW keeps while it walks the graph: at least the number asked for (pgvector caps it at 1000).
 # bench/scale.py, a million vectors: recall@10 0.84 at 100, 0.94 at 400, for a few milliseconds more.
 EF_SEARCH_MIN = 400
-# A filter that lets through less than this share of a view's vectors is searched exactly (each allowed vector,
+# A filter that lets through less than WIDE_SHARE of a view's vectors is searched exactly (each allowed vector,
 # found by key): an index walk would pass over ever more vectors the filter refuses before it found enough (on
 # a million, a filter of 5 % took seconds at p99 and still missed some), while an exact search of a few
-# thousand takes milliseconds. Wider filters walk the HNSW graph unfiltered a little further than asked and keep
-# what passes: sending the server a list of most of a million ids to test against cost more than the search.
-EXACT_SHARE = 0.1
-# A wide filter's walk first fetches twice what it needs at the filter's share; where the query's neighbourhood
-# is mostly what the filter refuses, it fetches this many times more, while a walk fetches at most WALK_MOST
-# (half of pgvector's default hnsw.max_scan_tuples, so a walk that comes back short has run out of vectors, not
-# of budget), before it sends the list of allowed ids (on a million, that list alone took seconds: 2.4 s at p99
-# for a filter of 95 %).
-WIDER_BY = 16
-WALK_MOST = 10_000
+# thousand takes milliseconds. Wider filters walk the HNSW graph unfiltered and keep what passes
+# (``kb.index.nearest_passing``); only where that finds too few is the list of allowed ids sent with the walk
+# (on a million, that list alone took seconds: 2.4 s at p99 for a filter of 95 %).
 
 
 class PgVectorIndex:
@@ -131,22 +125,19 @@ class PgVectorIndex:
             if allowed is None:
                 return self._walk(c, where, params)
             allowed = np.asarray(allowed, dtype=np.int64)
-            share = len(allowed) / self._size(c)
-            if share < EXACT_SHARE:  # found by key, every one measured
+            size = self._size(c)
+            share = len(allowed) / size
+            if share < WIDE_SHARE:  # found by key, every one measured
                 query = (
                     f"WITH allowed AS MATERIALIZED (SELECT key, embedding FROM {TABLE} WHERE {where} "
                     f"AND key = ANY(:keys)) SELECT key, 1 - ({cast} <=> :query) AS similarity FROM allowed "
                     f"ORDER BY {cast} <=> :query LIMIT :k"
                 )
                 return [(int(key), float(s)) for key, s in c.execute(text(query), params | {"keys": allowed.tolist()})]
-            fetch = int(np.ceil(2 * k / share))
-            while fetch <= WALK_MOST:
-                hits = self._walk(c, where, params | {"k": fetch})
-                passed = [hit for hit, ok in zip(hits, np.isin([key for key, _ in hits], allowed), strict=True) if ok]
-                if len(passed) >= k or len(hits) < fetch:  # enough, or all there is
-                    return passed[:k]
-                fetch *= WIDER_BY  # the neighbourhood is mostly what the filter refuses: look further out
-            # Still too few: the walk goes on, testing each vector against the list, until enough pass.
+            passed = nearest_passing(lambda n: self._walk(c, where, params | {"k": n}), allowed, k, share, size)
+            if passed is not None:
+                return passed
+            # Too few nearby: the walk goes on, testing each vector against the list, until enough pass.
             return self._walk(c, f"{where} AND key + 0 = ANY(:keys)", params | {"keys": allowed.tolist()})
 
     def _walk(self, connection: Connection, where: str, params: dict[str, Any]) -> list[tuple[int, float]]:

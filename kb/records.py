@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Self
+from typing import Any, Self
 
 from kb import models
 
@@ -16,8 +16,9 @@ class _Record:
     __slots__ = ()
 
     @classmethod
-    def from_row(cls, row: object) -> Self:
-        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+    def from_row(cls, row: object, **given: Any) -> Self:
+        """The record of ``row``, with the fields in ``given`` taken from there instead (a column not loaded)."""
+        return cls(**{f.name: given[f.name] if f.name in given else getattr(row, f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,9 +208,11 @@ class KnowledgeBase(AccountReads, CasePartReads, JobReads, RegistryReads):
 
     def incidents(self, ids: Sequence[int]) -> list[IncidentRecord]:
         """The incidents with these ids, in the order given; ids that do not exist are left out."""
+        by_id = {}
         with self._read() as s:
-            rows = s.scalars(select(Incident).where(Incident.id.in_(list(ids))).options(joinedload(Incident.requester)))
-            by_id = {row.id: IncidentRecord.from_row(row) for row in rows}
+            for batch in in_batches(list(ids)):
+                query = select(Incident).where(Incident.id.in_(batch)).options(joinedload(Incident.requester))
+                by_id.update({row.id: IncidentRecord.from_row(row) for row in s.scalars(query)})
         return [by_id[i] for i in ids if i in by_id]
 
     def count_resolved(self) -> int:

@@ -1,7 +1,7 @@
 """Long work done by the background worker, away from the page that asked for it: an upload of many rows or
-messages, a rebuild of the similar-case index, a training, a review's report (``ask_report``). A page (or the
-command line) asks with ``enqueue`` and follows the job's record (``KnowledgeBase.job``); ``incident-kb worker``
-runs the queue.
+messages, a rebuild of the similar-case index, a training, a review's report (``pipeline.review.worker_reports``).
+A page (or the command line) asks with ``enqueue`` and follows the job's record (``KnowledgeBase.job``);
+``incident-kb worker`` runs the queue.
 
 The queue is huey's, kept where the knowledge base is: in a SQLite file beside it (``<database>.queue``), or in
 the same PostgreSQL database (``huey_*`` tables), so a team runs nothing more than the worker. What people see of a
@@ -63,6 +63,8 @@ class Kind:
     action: str  # the refusal's wording (``access``'s actions)
     run: Callable[..., dict]
     needs_payload: bool = False
+    # Asked for on behalf of all who may (a review's report): run again, it runs as whoever asked again.
+    shared: bool = False
 
 
 def _upload(ws: Workspace, actor: Account, job: JobRecord, progress) -> dict:
@@ -98,19 +100,8 @@ KINDS = {
     "upload": Kind(AGENTS, "work_cases", _upload, needs_payload=True),
     "reindex": Kind(LEADS, "train", _reindex),
     "train": Kind(LEADS, "train", _train),
-    "report": Kind(LEADS, "review", _report),
+    "report": Kind(LEADS, "review", _report, shared=True),
 }
-# How many of the newest reports' jobs a page looks through for the one it shows.
-REPORTS_LOOKED_AT = 200
-
-
-@dataclass(frozen=True)
-class AskedReport:
-    """A review's report as a page finds it: the job for the knowledge base as it is now (done, or queued,
-    running or failed), and the newest report done before it over the same scope, to show meanwhile."""
-
-    current: JobRecord
-    earlier: JobRecord | None
 
 
 @dataclass(frozen=True)
@@ -177,38 +168,16 @@ def enqueue_upload(ws: Workspace, name: str, data: bytes, *, actor: Account) -> 
     return enqueue(ws, "upload", {"name": name}, actor=actor, payload=data)
 
 
-def ask_report(ws: Workspace, name: str, scope: dict, as_of: Any, *, actor: Account) -> AskedReport:
-    """The report ``name`` (``computed.REPORTS``) over ``scope`` (what the lead chose: a period, two versions) for
-    the knowledge base as ``as_of`` describes it (the versions of what the report reads). Asked of the worker when
-    no job has computed it or is at it; a failed one waits to be run again by hand, not asked for in a loop."""
-    require(actor, LEADS, "review")
-    if name not in computed.REPORTS:
-        raise ValueError(f"no report is called {name!r}; there are {', '.join(computed.REPORTS)}")
-    args = json.loads(json.dumps({"report": name, "scope": scope, "as_of": as_of}, default=str))  # as kept
-    alike = [
-        job
-        for job in ws.kb.jobs(kinds=("report",), limit=REPORTS_LOOKED_AT)
-        if (job.args["report"], job.args["scope"]) == (name, args["scope"])
-    ]
-    current = next((job for job in alike if job.args["as_of"] == args["as_of"]), None)
-    if current is None:
-        current = ws.kb.job(enqueue(ws, "report", args, actor=actor))
-    earlier = next((job for job in alike if job.status == "done" and job.result and job.id != current.id), None)
-    return AskedReport(current, earlier)
-
-
-def report_of(job: JobRecord) -> Any:
-    """The report a done report job computed, as the dataclass it was."""
-    return computed.read(job.args["report"], job.result["report"])
-
-
 def run_again(ws: Workspace, job_id: int, *, actor: Account) -> None:
-    """Put a failed job back in the queue, as it was asked for; by someone who may ask for that kind."""
+    """Put a failed job back in the queue, as it was asked for; by someone who may ask for that kind (a shared one
+    then runs as them)."""
     spec = KINDS[ws.kb.job(job_id).kind]
     with write_as(ws.kb, actor, spec.roles, spec.action) as w:
         if w.locked_job(job_id).status != "failed":
             raise JobError("job_not_failed", id=job_id)
         w.update_job(job_id, status="queued", error=None, step=None, done=0, total=None, finished_at=None)
+        if spec.shared:  # the one who first asked may no longer be able to
+            w.reassign_job(job_id, created_by=actor.name, created_by_id=actor.id)
     queue(ws.settings).send(job_id)
 
 
@@ -245,23 +214,13 @@ def work(settings: Settings, *, on_start: Callable[[list[int]], Any] = lambda se
 
 def upkeep(ws: Workspace, *, now: dt.datetime | None = None) -> list[sla.Crossing]:
     """The worker's minute: on PostgreSQL, the vectors of cases imported, edited or reopened since are written
-    (so no agent's search waits for them); then SLA clocks that came close or ran out are recorded in their cases'
+    (so no agent's search waits for them); reports a newer one replaced, or that nobody asked for in a week, are
+    dropped; then SLA clocks that came close or ran out are recorded in their cases'
     history. The crossings recorded."""
     if ws.settings.on_postgresql:
         ws.index()
-    _forget_superseded_reports(ws.kb)
+    computed.forget_replaced(ws.kb, now=now)
     return sla.record_crossings(ws, now=now)
-
-
-def _forget_superseded_reports(kb: KnowledgeBase) -> None:
-    """Reports that a newer one over the same scope replaced are no longer kept (their jobs are: who asked, when)."""
-    newer = set()
-    with kb.write("worker") as w:
-        for job in kb.jobs(kinds=("report",), statuses=("done",), limit=10 * REPORTS_LOOKED_AT):
-            scope = json.dumps([job.args["report"], job.args["scope"]], sort_keys=True)
-            if scope in newer and job.result is not None:
-                w.update_job(job.id, result=None)
-            newer.add(scope)
 
 
 def describe(job: JobRecord) -> Phrase:

@@ -242,6 +242,14 @@ class Settings(BaseSettings):
         ),
     )
     problem_min_cases: int = Field(3, ge=2, description="Trends: a recurring cluster needs at least this many cases.")
+    report_refresh_minutes: float = Field(
+        10,
+        ge=0,
+        description=(
+            "Review: a report (health, escalations, recurring problems, a model comparison) is computed again after "
+            "the knowledge base changed at most this often; until then, the last one is shown with its time."
+        ),
+    )
     statuses: dict[str, StatusDef] = Field(
         DEFAULT_STATUSES,
         description=(

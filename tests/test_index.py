@@ -132,6 +132,14 @@ def test_large_indexes_use_inverted_lists_and_still_find_the_nearest() -> None:
     assert "IVF" in type(index._faiss).__name__
     assert [i for i, _ in index.search(vectors[123], k=1)] == [123]
     assert [i for i, _ in index.search(vectors[123], k=3, allowed=np.array([7, 9]))] in ([7, 9], [9, 7])
+    # A wide filter walks the lists unfiltered and keeps what passes; one whose cases all lie far from the query,
+    # which such walks never reach, is searched with the filter, every list probed: exactly.
+    odd = np.arange(1, 25_000, 2)
+    found = [i for i, _ in index.search(vectors[123], k=5, allowed=odd)]
+    assert found[0] == 123 and len(found) == 5 and set(found) <= set(odd.tolist())
+    far = np.argsort(vectors @ vectors[123])[:5000]
+    truth = far[np.argsort(-(vectors[far] @ vectors[123]))[:5]]
+    assert [i for i, _ in index.search(vectors[123], k=5, allowed=far)] == truth.tolist()
     index.remove([123])
     assert 123 not in [i for i, _ in index.search(vectors[123], k=5)]
 

@@ -27,6 +27,7 @@ from pipeline.review import computed
 from pipeline.review.escalation_review import escalation_review
 from pipeline.review.kb_health import health_report
 from pipeline.review.problems import recurring_problems
+from pipeline.review.worker_reports import ask_report, report_of
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
 from tests.conftest import acct, work_off
@@ -186,40 +187,55 @@ def test_each_review_report_reads_back_as_it_was_computed(demo_copy: Settings) -
         same(computed.read(name, kept), report)
 
 
-def test_a_review_report_is_asked_of_the_worker_once_kept_and_replaced_when_the_data_moves(
+def test_a_review_report_is_asked_of_the_worker_once_shared_and_asked_again_when_the_data_moves(
     demo_copy: Settings,
 ) -> None:
-    period = {"since": dt.date(2026, 1, 1), "until": None}
+    period = {"since": dt.date(2026, 1, 1), "until": dt.date(2026, 12, 31)}
     with Workspace(demo_copy) as ws:
-        lead = acct(ws, LEAD)
+        lead, other_lead = acct(ws, LEAD), acct(ws, "森 健一")
         with pytest.raises(PermissionDenied, match="Raj Mehta"):  # the review is for leads, asked or run
-            jobs.ask_report(ws, "health", {}, [1], actor=acct(ws, AGENT))
+            ask_report(ws, "health", {}, [1], actor=acct(ws, AGENT))
         with pytest.raises(ValueError, match="no report is called"):
-            jobs.ask_report(ws, "../../etc/passwd", {}, [1], actor=lead)
+            ask_report(ws, "../../etc/passwd", {}, [1], actor=lead)
         assert ws.kb.jobs() == []
 
-        first = jobs.ask_report(ws, "escalations", period, (1, "a"), actor=lead)
-        assert (first.current.status, first.earlier) == ("queued", None)
-        again = jobs.ask_report(ws, "escalations", period, (1, "a"), actor=lead)  # a second lead, a rerun
-        assert again.current.id == first.current.id and len(ws.kb.jobs()) == 1
+        first = ask_report(ws, "escalations", period, (1, "a"), actor=lead)
+        assert (first.shown, first.working.status) == (None, "queued")
+        again = ask_report(ws, "escalations", period, (1, "a"), actor=other_lead)  # another lead, or a rerun
+        assert again.working.id == first.working.id and len(ws.kb.jobs()) == 1
         [done] = work_off(demo_copy)
         assert done.status == "done" and done.finished_at is not None
-        same(jobs.report_of(ws.kb.job(done.id)), escalation_review(ws, since=dt.date(2026, 1, 1)))
+        ready = ask_report(ws, "escalations", period, (1, "a"), actor=lead)
+        assert (ready.shown.id, ready.current, ready.working) == (done.id, True, None)
+        same(report_of(ws, done.id), escalation_review(ws, since=period["since"], until=period["until"]))
 
-        # The knowledge base moved on: a new report is asked for; the one before is shown meanwhile.
-        later = jobs.ask_report(ws, "escalations", period, (2, "a"), actor=lead)
-        assert later.current.status == "queued" and later.earlier.id == first.current.id
-        other_period = jobs.ask_report(ws, "escalations", {**period, "until": "2026-06-30"}, (2, "a"), actor=lead)
-        assert other_period.earlier is None  # another period's report is not this one's
+        # The knowledge base moved on: the last report is shown, marked as earlier, and a new one is asked for
+        # only once the last is older than the refresh, and only one at a time, however often the data moves.
+        moved = ask_report(ws, "escalations", period, (2, "a"), actor=lead, now=done.finished_at)
+        assert (moved.shown.id, moved.current, moved.working) == (done.id, False, None)
+        later = done.finished_at + dt.timedelta(minutes=ws.settings.report_refresh_minutes)
+        moved = ask_report(ws, "escalations", period, (2, "a"), actor=lead, now=later)
+        assert (moved.shown.id, moved.current, moved.working.status) == (done.id, False, "queued")
+        moved_more = ask_report(ws, "escalations", period, (3, "a"), actor=lead, now=later)
+        assert moved_more.working.id == moved.working.id and len(ws.kb.jobs()) == 2
+        other = ask_report(ws, "escalations", {**period, "until": "2026-06-30"}, (3, "a"), actor=lead, now=later)
+        assert other.shown is None  # another period's report is not this one's
         work_off(demo_copy)
-        jobs.upkeep(ws)  # the worker's minute forgets reports a newer one over the same scope replaced
-        assert ws.kb.job(first.current.id).result is None
-        assert ws.kb.job(later.current.id).result is not None and ws.kb.job(other_period.current.id).result
+        # The worker's minute drops what a newer report over the same scope replaced, and what nobody asked for
+        # in a week.
+        assert jobs.upkeep(ws) is not None and [j.id for j in ws.kb.jobs()] == [other.working.id, moved.working.id]
+        computed.forget_replaced(ws.kb, now=later + computed.KEPT_FOR + dt.timedelta(days=1))
+        assert ws.kb.jobs() == []
 
-        # A report that fails says why, and is not asked for again in a loop: it waits to be run again by hand.
-        broken = jobs.ask_report(ws, "comparison", {"candidate": 99, "baseline": 2}, [1], actor=lead)
+        # A report that fails says why, and is not asked for again in a loop: it waits to be run again by hand,
+        # by any lead, as whom it then runs (the first to ask may have left).
+        broken = ask_report(ws, "comparison", {"candidate": 99, "baseline": 2}, [1], actor=lead)
         [failed] = work_off(demo_copy)
-        assert failed.id == broken.current.id and failed.status == "failed"
+        assert failed.id == broken.working.id and failed.status == "failed"
         assert "99" in str(jobs.error_phrase(failed))
-        assert jobs.ask_report(ws, "comparison", {"candidate": 99, "baseline": 2}, [1], actor=lead).current == failed
+        assert ask_report(ws, "comparison", {"candidate": 99, "baseline": 2}, [1], actor=lead).working == failed
         assert str(jobs.describe(failed)) == "Comparing the two model versions on the held-out cases"
+        with ws.kb.write("admin") as w:
+            w.update_user(ws.kb.user(LEAD).id, active=False)
+        jobs.run_again(ws, failed.id, actor=other_lead)
+        assert ws.kb.job(failed.id).created_by == "森 健一"

@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import datetime as dt
 import io
+import json
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from kb import JobRecord, KnowledgeBase
 from pipeline.progress import ProgressFactory
 from pipeline.review.escalation_review import EscalationReview, escalation_review
 from pipeline.review.kb_health import HealthReport, health_report
@@ -26,13 +28,17 @@ from pipeline.review.problems import ProblemCandidate, recurring_problems
 from pipeline.triage.versions import Comparison
 from pipeline.workspace import Workspace
 
+# How many of the newest report jobs are looked through for one over a scope; how long a report is kept.
+LOOKED_AT = 200
+KEPT_FOR = dt.timedelta(days=7)
+
 
 @dataclass(frozen=True)
 class Report:
     """A kind of report: what it is once read back, and how it is computed from its scope (what the lead asked:
     a period, two versions), given as keyword arguments with JSON values."""
 
-    kind: Any  # a dataclass, or list[dataclass]
+    returns: Any  # a dataclass, or list[dataclass]
     compute: Callable[..., Any]  # (ws, progress, **scope)
 
 
@@ -66,7 +72,34 @@ def compute(ws: Workspace, name: str, scope: dict, progress: ProgressFactory) ->
 
 def read(name: str, kept: Any) -> Any:
     """A kept report ``name``, as the dataclass it was computed as."""
-    return decode(REPORTS[name].kind, kept)
+    return decode(REPORTS[name].returns, kept)
+
+
+def scope_key(name: str, scope: dict) -> str:
+    """A report and its scope as one key: two jobs with the same key compute the same report (as of some data)."""
+    return json.dumps([name, scope], sort_keys=True)
+
+
+def scope_of(job: JobRecord) -> str:
+    return scope_key(job.args["report"], job.args["scope"])
+
+
+def forget_replaced(kb: KnowledgeBase, *, now: dt.datetime | None = None) -> list[int]:
+    """Drop the report jobs a newer report over the same scope replaced, and those that ended more than
+    ``KEPT_FOR`` ago (nobody asked for that period or those versions since: asked again, it is computed again).
+    The ids dropped."""
+    now = now or dt.datetime.now(dt.UTC)
+    newest: set[str] = set()
+    dropped = []
+    for job in kb.jobs(kinds=("report",), statuses=("done", "failed"), limit=LOOKED_AT * 10, results=False):
+        if (job.status == "done" and scope_of(job) in newest) or now - job.finished_at > KEPT_FOR:
+            dropped.append(job.id)
+        elif job.status == "done":
+            newest.add(scope_of(job))
+    if dropped:
+        with kb.write("worker") as w:
+            w.delete_jobs(dropped)
+    return dropped
 
 
 def encode(value: Any) -> Any:

@@ -75,7 +75,7 @@ def telling_words(cluster_texts: list[str], all_texts: list[str], n: int = LABEL
     return sorted(score, key=lambda w: (-score[w], w))[:n]
 
 
-def cases_of_period(ws: Workspace, since: dt.date | None, until: dt.date | None) -> list[int]:
+def check_period(ws: Workspace, since: dt.date | None, until: dt.date | None) -> list[int]:
     """The cases created in the period, if clustering can take them at once (PeriodTooLong if not): a page checks
     this before it asks the worker for the period's problems."""
     ids = ws.kb.incident_ids(CaseFilter(since=since, until=until))
@@ -94,7 +94,7 @@ def recurring_problems(
 ) -> list[ProblemCandidate]:
     """The ``top`` largest clusters of similar cases created between ``since`` and ``until`` (both included),
     largest first; clusters smaller than the settings' ``problem_min_cases`` are left out."""
-    ids = cases_of_period(ws, since, until)
+    ids = check_period(ws, since, until)
     min_cases = ws.settings.problem_min_cases
     if len(ids) < min_cases:
         return []
