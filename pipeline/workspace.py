@@ -364,13 +364,11 @@ class Workspace:
         s = self.settings
         if not resolution:
             raise InvalidValue("resolution_needed")
-        if self.index().shared:
-            # Embedded now, into the cache, before anything is locked: neither the case's row nor this process's
-            # searches wait while it is.
-            case = self.kb.incident(incident_id)
-            self.encoders.documents([incident_text(case.title, case.body, s.max_report_chars)])
         with self._lock:
             index = self.index()
+            if index.shared:  # embedded now, into the cache, so that the case is not held locked while it is
+                case = self.kb.incident(incident_id)
+                self.encoders.documents([incident_text(case.title, case.body, s.max_report_chars)])
             with write_as(self.kb, actor) as w:
                 case = w.incident(incident_id, expected_version)
                 record = w.update_incident(
