@@ -9,10 +9,10 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from kb.models import Event, Follower, Handoff, Message, Suggestion, in_batches
+from kb.models import Event, Follower, Handoff, Incident, Message, Suggestion, in_batches
 from kb.records import HandoffRecord, MessageRecord, SuggestionRecord
 
 Part = Suggestion | Handoff
@@ -61,14 +61,17 @@ class CasePartReads:
         """The stored suggestions of one case, or (without an id) of every case, oldest first."""
         return self._parts(Suggestion, SuggestionRecord, incident_id)
 
-    def without_suggestions(self, incident_ids: Iterable[int]) -> list[int]:
-        """Those of the cases that have no stored suggestion, in the order given."""
-        ids = list(incident_ids)
-        suggested: set[int] = set()
+    def without_suggestions(self, incident_ids: Iterable[int], *, status: str | None = None) -> list[int]:
+        """Those of the cases that have no stored suggestion (and are in ``status``, if given), each once, in the
+        order given."""
+        ids = list(dict.fromkeys(incident_ids))
+        found: set[int] = set()
+        unsuggested = ~exists().where(Suggestion.incident_id == Incident.id)
         with self._read() as s:
             for batch in in_batches(ids):
-                suggested.update(s.scalars(select(Suggestion.incident_id).where(Suggestion.incident_id.in_(batch))))
-        return [i for i in ids if i not in suggested]
+                query = select(Incident.id).where(Incident.id.in_(batch), unsuggested)
+                found.update(s.scalars(query if status is None else query.where(Incident.status == status)))
+        return [i for i in ids if i in found]
 
     def handoffs(self, incident_id: int | None = None) -> list[HandoffRecord]:
         """The escalations of one case, or (without an id) of every case, oldest first."""

@@ -291,3 +291,10 @@ def test_an_upload_run_again_assesses_what_an_interrupted_run_filed_but_never_as
     stored = len(ws.kb.suggestions())
     intake.upload(ws, "reports.csv", rows.encode(), actor=agent)  # and once more: nothing is assessed twice
     assert len(ws.kb.suggestions()) == stored
+
+    # An mbox holding one message twice: filed and assessed once, the copy counted as already present.
+    other = EML.replace(b"abc123@example.com", b"twice@example.com")
+    mbox = b"From ken.ito@example.com Mon Nov 23 09:15:00 2026\n" + other + b"\n\n"
+    twice = intake.upload(ws, "twice.mbox", mbox * 2, actor=agent)
+    assert (len(twice.added), twice.already_present, twice.problems) == (1, 1, [])
+    assert len(ws.kb.suggestions(twice.added[0])) == 3

@@ -140,11 +140,9 @@ def upload(
     else:
         report = _upload_mail(ws, name, data, actor)
     # Each once: a file may hold the same report twice, and what it just filed is assessed with the rest.
-    earlier = [i for i in dict.fromkeys(report.present) if i not in set(report.added)]
-    never_assessed = [
-        case.id for case in ws.kb.incidents(ws.kb.without_suggestions(earlier)) if case.status == ws.workflow.new
-    ]
-    report.notes = assess(ws, report.added + never_assessed, actor=actor, progress=progress)
+    added = set(report.added)
+    earlier = ws.kb.without_suggestions((i for i in report.present if i not in added), status=ws.workflow.new)
+    report.notes = assess(ws, report.added + earlier, actor=actor, progress=progress)
     return report
 
 
