@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from pipeline.settings import Settings
@@ -41,11 +42,22 @@ def desk(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory, webh
 def choose(page, label: str, option: str, within=None) -> None:
     """Pick ``option`` in the select box labelled ``label`` the way a keyboard user does: type it, wait until the
     list offers it, press Enter (which takes the first option offered). Clicking the option fails now and then: a
-    list opened low on the page can lie outside the viewport, where no scrolling reaches it."""
+    list opened low on the page can lie outside the viewport, where no scrolling reaches it. A box drawn by the
+    previous run can still be on the page while a rerun computes its new options: then the list does not offer
+    the option yet, and the box is opened again once the rerun has replaced it."""
     box = (within or page).locator("[data-testid='stSelectbox']").filter(has_text=label).first
-    box.locator("input").click()
-    page.keyboard.type(option)
-    page.get_by_role("option", name=option).first.wait_for(state="attached")
+    for attempt in range(6):
+        box.locator("input").click()
+        page.keyboard.press("Control+a")  # what an earlier attempt typed is replaced, not added to
+        page.keyboard.type(option)
+        try:
+            page.get_by_role("option", name=option).first.wait_for(state="attached", timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 5:
+                raise
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(1_000)
     page.keyboard.press("Enter")
     expect(box.locator("input")).to_have_value(re.compile(re.escape(option)))  # an option may say more
     page.wait_for_timeout(300)
