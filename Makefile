@@ -9,13 +9,13 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test demo lint notebooks chromium
+.PHONY: run test demo lint notebooks chromium dovecot
 
 run: $(VENV)/.installed
 	$(BIN)/incident-kb demo
 	$(BIN)/incident-kb serve
 
-test: $(VENV)/.installed-dev chromium
+test: $(VENV)/.installed-dev chromium dovecot
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -54,3 +54,7 @@ $(VENV)/.installed-notebooks: pyproject.toml | $(BIN)/python
 # The browser tests drive Debian's Chromium (playwright cannot download its own browser here).
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+# The mail tests poll a real IMAP server: Debian's Dovecot, started by the tests on loopback with their own settings.
+dovecot:
+	@command -v dovecot >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y dovecot-imapd; }

@@ -167,6 +167,9 @@ class Message(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # What a mail's Date header claims; ``at`` is when it was received, which the SLA clocks go by.
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A mail's Message-ID (the requester's, or our reply's): an answer quoting it in In-Reply-To or References
+    # threads onto this case.
+    mail_id: Mapped[str | None] = mapped_column(String(255), index=True)
 
 
 class Suggestion(Base):

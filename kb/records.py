@@ -133,6 +133,7 @@ class MessageRecord(_Record):
     body: str
     at: dt.datetime
     sent_at: dt.datetime | None = None
+    mail_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from kb import audit, pgvector, schema
+from kb import audit, channel_models, pgvector, schema  # noqa: F401 (channel_models: its tables join the metadata)
 from kb.accounts import AccountReads
 from kb.case_parts import CasePartReads
 from kb.errors import (

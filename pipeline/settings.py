@@ -25,12 +25,12 @@ from sqlalchemy.engine import make_url
 from kb import sqlite_file
 from kb.retrieval import Weights
 from kb.vocab import IMPACTS, RESOLVED_STATUSES, URGENCIES, EscalationLevel, Priority
+from pipeline.channels.config import LOCAL_HOSTS, ApiSettings, MailSettings
 from pipeline.workflow import DEFAULT_AUTOMATIC_MOVES, DEFAULT_STATUSES, REQUIRED_STATUSES, Move, StatusDef
 
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def https_or_local(url: str) -> bool:
@@ -51,7 +51,7 @@ def _default_cache_dir() -> Path:
 class Settings(BaseSettings):
     """Every setting with its default and what it does (also shown by ``incident-kb settings``)."""
 
-    model_config = SettingsConfigDict(env_prefix="INCIDENT_KB_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="INCIDENT_KB_", env_nested_delimiter="__", extra="forbid")
 
     database_url: str = Field(
         "sqlite:///var/incident-kb.db",
@@ -283,6 +283,8 @@ class Settings(BaseSettings):
             raise ValueError("chat_webhook_url must be an https URL (plain http only to localhost)")
         return url
 
+    mail: MailSettings = Field(default_factory=MailSettings, description="Mail in (IMAP) and out (SMTP): [mail].")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP API: [api].")
     ui_language: Literal["en", "ja"] = Field(
         "en", description="The app's language until a user switches it in the sidebar: 'en' or 'ja'."
     )
