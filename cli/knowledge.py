@@ -148,11 +148,13 @@ def demo_(run: Run, recreate: bool) -> None:
 
 @click.command()
 @click.option("--no-worker", is_flag=True, help="Serve the app alone (the worker runs elsewhere: a team's server).")
+@click.option("--no-api", is_flag=True, help="Serve no HTTP API beside the app (it runs elsewhere, or not at all).")
 @pass_run
-def serve(run: Run, no_worker: bool) -> None:
+def serve(run: Run, no_worker: bool, no_api: bool) -> None:
     """Serve the app on the settings' bind_address and port, uploads capped at max_upload_bytes, errors shown as
-    a reference (details in this terminal's log); and the background worker beside it, which the pages hand long
-    work to (started again if it dies). Both stop together (Ctrl-C, SIGTERM or SIGHUP to this process)."""
+    a reference (details in this terminal's log); and beside it the background worker, which the pages hand long
+    work to, and the HTTP API (`incident-kb api`), each started again if it dies. All stop together (Ctrl-C,
+    SIGTERM or SIGHUP to this process)."""
     settings = run.settings
     upload_mb = max(1, math.ceil(settings.max_upload_bytes / 2**20))  # Streamlit counts whole mebibytes
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py")]
@@ -166,8 +168,12 @@ def serve(run: Run, no_worker: bool) -> None:
         "INCIDENT_KB_DATABASE_URL": settings.resolved_database_url,
         "INCIDENT_KB_EMBEDDING_MODEL": settings.embedding_model,
     }
-    worker_command = [sys.executable, "-m", "cli", "worker"]
-    sys.exit(supervise(command, None if no_worker else worker_command, env))
+    helpers = {}
+    if not no_worker:
+        helpers["worker"] = [sys.executable, "-m", "cli", "worker"]
+    if not no_api:
+        helpers["api"] = [sys.executable, "-m", "cli", "api"]
+    sys.exit(supervise(command, helpers, env))
 
 
 @click.command()

@@ -9,7 +9,7 @@ import click
 
 from cli.common import Run, pass_run
 from kb.vocab import ROLES
-from pipeline.access import team
+from pipeline.access import team, tokens
 
 
 def _password(run: Run, from_stdin: bool) -> str:
@@ -24,7 +24,8 @@ _STDIN = click.option("--password-stdin", is_flag=True, help="Read the password 
 
 @click.group()
 def users() -> None:
-    """Add, list, set the password of, or disable the accounts that sign in to the app."""
+    """Add, list, set the password of, or disable the accounts that sign in to the app; issue, list and revoke
+    their API tokens."""
 
 
 @users.command("add")
@@ -70,6 +71,43 @@ def users_disable(run: Run, name: str) -> None:
     kb = run.workspace().kb
     team.update_account(kb, kb.user(name).id, active=False, actor=run.actor)
     run.echo("cli_user_disabled_now", name=name)
+
+
+@users.command("token")
+@click.argument("name")
+@click.option("--label", default="", help="What the token is for, shown in `users tokens` (e.g. the system using it).")
+@pass_run
+def users_token(run: Run, name: str, label: str) -> None:
+    """Issue a new API token acting as NAME and print it: it is shown only this once (only its hash is kept)."""
+    kb = run.workspace().kb
+    issued = tokens.issue_token(kb, kb.user(name).id, actor=run.actor, label=label)
+    run.echo("cli_token_issued", name=name, id=issued.record.id, err=True)
+    click.echo(issued.token)
+
+
+@users.command("tokens")
+@click.argument("name")
+@pass_run
+def users_tokens(run: Run, name: str) -> None:
+    """NAME's API tokens: id, label, created, last used, active or revoked (never the tokens themselves)."""
+    kb = run.workspace().kb
+    listed = tokens.tokens_of(kb, kb.user(name).id, actor=run.actor)
+    if not listed:
+        run.echo("cli_tokens_none", name=name)
+    for t in listed:
+        state = run.say("cli_token_revoked_at", at=t.revoked_at) if t.revoked_at else run.say("cli_token_active")
+        last = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "—"
+        click.echo(f"{t.id}\t{t.label or '—'}\t{t.created_at:%Y-%m-%d %H:%M}\t{last}\t{state}")
+
+
+@users.command("revoke-token")
+@click.argument("token_id", metavar="ID", type=int)
+@pass_run
+def users_revoke_token(run: Run, token_id: int) -> None:
+    """Revoke the API token ID (from `users tokens`): its next request is refused."""
+    kb = run.workspace().kb
+    record = tokens.revoke_token(kb, token_id, actor=run.actor)
+    run.echo("cli_token_revoked", id=record.id, name=kb.user_by_id(record.user_id).name)
 
 
 COMMANDS = (users,)

@@ -1,5 +1,5 @@
-"""Serving: the app's server and the background worker as two child processes of one, started and stopped
-together, so that `incident-kb serve` (and `make run`) is one thing to start and to stop."""
+"""Serving: the app's server and, beside it, the background worker and the HTTP API, as child processes of one,
+started and stopped together, so that `incident-kb serve` (and `make run`) is one thing to start and to stop."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ logger = logging.getLogger(__name__)
 STOP_SECONDS = 20
 
 
-def supervise(app: Sequence[str], worker: Sequence[str] | None, env: Mapping[str, str]) -> int:
-    """Run ``app`` and, beside it, ``worker`` (restarted if it dies) until the app ends or this process is asked to
-    stop (SIGINT, SIGTERM, SIGHUP); then stop both, killing either that does not stop in ``STOP_SECONDS``. The
-    children run in sessions of their own, so a Ctrl-C or a closed terminal reaches them only through here. The
-    app's exit status."""
+def supervise(app: Sequence[str], helpers: Mapping[str, Sequence[str]], env: Mapping[str, str]) -> int:
+    """Run ``app`` and, beside it, each of ``helpers`` (by name: the worker, the API; each restarted if it dies)
+    until the app ends or this process is asked to stop (SIGINT, SIGTERM, SIGHUP); then stop them all, killing any
+    that does not stop in ``STOP_SECONDS``. The children run in sessions of their own, so a Ctrl-C or a closed
+    terminal reaches them only through here. The app's exit status."""
     stopping = False
 
     def stop(signum: int, _frame) -> None:
@@ -32,14 +32,13 @@ def supervise(app: Sequence[str], worker: Sequence[str] | None, env: Mapping[str
     def start(command: Sequence[str]) -> subprocess.Popen:
         return subprocess.Popen(list(command), env=dict(env), start_new_session=True)
 
-    children = {"app": start(app)}
-    if worker is not None:
-        children["worker"] = start(worker)
+    children = {"app": start(app)} | {name: start(command) for name, command in helpers.items()}
     try:
         while not stopping and children["app"].poll() is None:
-            if worker is not None and children["worker"].poll() is not None:
-                logger.warning("the worker stopped (exit %s): starting it again", children["worker"].returncode)
-                children["worker"] = start(worker)
+            for name, command in helpers.items():
+                if children[name].poll() is not None:
+                    logger.warning("the %s stopped (exit %s): starting it again", name, children[name].returncode)
+                    children[name] = start(command)
             time.sleep(0.5)
     finally:
         for child in children.values():

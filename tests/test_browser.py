@@ -51,7 +51,7 @@ def serve(database_url: str, folder: Path, **env: str) -> Iterator[str]:
     env = {**os.environ, "INCIDENT_KB_DATABASE_URL": database_url, "INCIDENT_KB_PORT": str(port), **env}
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve"],
+            [sys.executable, "-m", "cli", "serve", "--no-api"],  # the API has its own tests (test_api.py)
             cwd=REPO,
             env=env,
             stdout=out,

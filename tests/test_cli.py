@@ -26,7 +26,7 @@ from tests.conftest import demo_date
 from tests.test_browser import free_port
 
 COMMANDS = [
-    "demo", "evaluate", "import", "models", "reindex", "resolve", "review", "search", "serve", "settings",
+    "api", "demo", "evaluate", "import", "models", "reindex", "resolve", "review", "search", "serve", "settings",
     "suggest", "thresholds", "train", "users",
 ]  # fmt: skip
 
@@ -280,25 +280,33 @@ def run_with_input(text: str, *args: str, db: Path) -> tuple[int, str]:
 
 def test_serve_listens_where_the_settings_say(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "INCIDENT_KB_DATABASE_URL": str(tmp_path / "kb.db"), "INCIDENT_KB_PORT": str(port)}
+    api_port = free_port()
+    env = {
+        **os.environ,
+        "INCIDENT_KB_DATABASE_URL": str(tmp_path / "kb.db"),
+        "INCIDENT_KB_PORT": str(port),
+        "INCIDENT_KB_API__PORT": str(api_port),
+    }
     cli_path = Path(sys.executable).with_name("incident-kb")
     process = subprocess.Popen(
         [str(cli_path), "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
-                time.sleep(0.5)
+        # The app's health, then the API beside it.
+        for url in (f"http://127.0.0.1:{port}/_stcore/health", f"http://127.0.0.1:{api_port}/api/v1/openapi.json"):
+            while True:
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as response:
+                        assert response.status == 200
+                        break
+                except OSError:
+                    assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
+                    time.sleep(0.5)
         children = psutil.Process(process.pid).children(recursive=True)
-        assert {"streamlit", "worker"} <= {part for child in children for part in child.cmdline()}
+        assert {"streamlit", "worker", "api"} <= {part for child in children for part in child.cmdline()}
     finally:
         process.terminate()
         process.wait(timeout=60)
     _, alive = psutil.wait_procs(children, timeout=30)
-    assert alive == []  # the app and the worker stop with it
+    assert alive == []  # the app, the worker and the API stop with it

@@ -8,7 +8,6 @@ the database nor its event log lets anyone resume a session.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import threading
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from kb import AccountLocked, KnowledgeBase, KnowledgeBaseBusy, Writer
 from pipeline.access.accounts import Account
+from pipeline.access.tokens import token_hash
 from pipeline.settings import Settings
 from words import PhrasedError
 
@@ -70,10 +70,6 @@ def password_matches(password_hash: str | None, password: str) -> bool:
             return False
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def sign_in(kb: KnowledgeBase, settings: Settings, login: str, password: str) -> SignedIn:
     """A session for the account whose name or e-mail is ``login`` if ``password`` is its password.
 
@@ -120,14 +116,14 @@ def sign_in_by_email(kb: KnowledgeBase, email: str, *, verified: bool | None = N
 
 def _open(w: Writer, kb: KnowledgeBase, user_id: int, now: dt.datetime) -> SignedIn:
     token = secrets.token_urlsafe(32)
-    w.open_session(user_id, _token_hash(token), now)
+    w.open_session(user_id, token_hash(token), now)
     return SignedIn(Account.signed_in(kb.user_by_id(user_id)), token)
 
 
 def resume(kb: KnowledgeBase, settings: Settings, token: str | None) -> Account | None:
     """The account a browser's session token stands for, as it is now (its role may have changed), or None if
     the session ended, was idle longer than ``settings.session_idle_hours``, or its account was disabled."""
-    session = kb.session(_token_hash(token)) if token else None
+    session = kb.session(token_hash(token)) if token else None
     if session is None or session.ended_at is not None:
         return None
     now = dt.datetime.now(dt.UTC)
@@ -147,7 +143,7 @@ def resume(kb: KnowledgeBase, settings: Settings, token: str | None) -> Account 
 
 
 def sign_out(kb: KnowledgeBase, token: str) -> None:
-    session = kb.session(_token_hash(token))
+    session = kb.session(token_hash(token))
     if session is not None:
         with kb.write(kb.user_by_id(session.user_id).name) as w:
             w.end_session(session.id, dt.datetime.now(dt.UTC))
