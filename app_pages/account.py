@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import notice_choices
 from app_pages.common import REFUSALS, SESSION_TOKEN, current_user, md, refuse, workspace
 from app_pages.i18n import t
 from pipeline import access
@@ -29,3 +30,5 @@ with st.form("password_form", clear_on_submit=True):
             else:
                 st.session_state[SESSION_TOKEN] = session.token  # the other sessions ended; this one goes on
                 st.success(t("password_changed"))
+
+notice_choices.show(ws, account)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import notice_wordings
 from app_pages.common import REFUSALS, act, current_user, md, refuse, workspace
 from app_pages.i18n import LANGUAGES, t
 from kb import NewTemplate
@@ -71,6 +72,7 @@ if access.may_review(user):
     edit_templates()
 else:
     st.info(t("templates_leads_only"), icon=":material/lock:")
+notice_wordings.show(ws, user)  # admins: how notices read
 
 for tpl in templates.values():
     with st.expander(f"{md(tpl.name)} · {LANGUAGES.get(tpl.language, tpl.language)}"):

@@ -8,9 +8,11 @@ suggestion is an acceptance, an override (which needs a reason) or a choice.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from email.utils import make_msgid
 
 from kb import (
     EventRecord,
@@ -18,6 +20,7 @@ from kb import (
     IncidentRecord,
     InvalidValue,
     MessageRecord,
+    NewDelivery,
     RequesterRecord,
     StaleEdit,
     SuggestionRecord,
@@ -25,10 +28,14 @@ from kb import (
 )
 from kb.vocab import Decision
 from pipeline.access.accounts import Account, write_as
+from pipeline.desk.replies import tagged
 from pipeline.triage.targets import SUGGESTED
 from pipeline.workflow import Move, Workflow
 from pipeline.workspace import Workspace
 from words import Phrase, PhrasedError
+
+# A reply's References header names at most this many of the requester's mails (the newest).
+REFERENCES_KEPT = 20
 
 
 class AlreadyClaimed(PhrasedError, RuntimeError):
@@ -142,12 +149,56 @@ def reply(
     version: int | None,
     at: dt.datetime | None = None,
 ) -> IncidentRecord:
-    """Record a reply sent to the requester; the case then waits for the requester. ``at``: when, for a replay."""
+    """Record a reply to the requester and, when they have an address and an SMTP server is set, its mail to send
+    (in the same transaction; the worker sends it, and only the server's acceptance makes it sent); the case then
+    waits for the requester. The subject carries the case tag; the mail's Message-ID is kept with the message, and
+    it answers the requester's own mails, so their answer threads by its headers.
+
+    ``at``: when, for a replay of past work, which is recorded as sent then and sends nothing now."""
+    case = ws.kb.incident(incident_id)
+    subject = tagged(subject.strip() or f"Re: {case.title}", incident_id)
+    mail = _reply_mail(ws, case) if at is None else None
     with write_as(ws.kb, actor, at=at) as w:
         w.incident(incident_id, expected_version=version)
-        w.add_message(incident_id, kind="to_requester", author=actor.name, subject=subject, body=body)
+        message = w.add_message(
+            incident_id,
+            kind="to_requester",
+            author=actor.name,
+            subject=subject,
+            body=body,
+            sent_at=at,
+            mail_id=mail.mail_id if mail else None,
+        )
+        if mail is not None:
+            carried = dataclasses.replace(mail, key=f"reply:{message}", subject=subject, body=body, message_id=message)
+            w.add_delivery(carried)
         _move_after(ws.workflow, "reply", w, incident_id)
     return ws.kb.incident(incident_id)
+
+
+def _reply_mail(ws: Workspace, case: IncidentRecord) -> NewDelivery | None:
+    """A reply's mail, to the address the requester last wrote from (else their first), answering their mails;
+    None without an address or an SMTP server to send it through."""
+    smtp = ws.settings.mail.smtp
+    if smtp is None or case.requester_id is None:
+        return None
+    addresses = ws.kb.requester(case.requester_id).emails
+    theirs = [m for m in ws.kb.messages([case.id]) if m.kind == "from_requester"]
+    wrote_from = [m.author for m in theirs if m.author in addresses]
+    if not addresses:
+        return None
+    return NewDelivery(
+        key="",
+        channel="email",
+        purpose="reply",
+        recipient=wrote_from[-1] if wrote_from else addresses[0],
+        subject="",
+        body="",
+        language=case.language,
+        incident_id=case.id,
+        mail_id=make_msgid(domain=smtp.from_address.partition("@")[2]),
+        references=" ".join([i for i in (case.mail_id, *(m.mail_id for m in theirs)) if i][-REFERENCES_KEPT:]) or None,
+    )
 
 
 def may_write_on(ws: Workspace, case: IncidentRecord, address: str) -> bool:
@@ -168,13 +219,27 @@ def requester_wrote(
     body: str,
     actor: Account,
     sent_at: dt.datetime | None = None,
-) -> None:
+    mail_id: str | None = None,
+    also: Callable[[Writer, int], object] | None = None,
+) -> int:
     """A new message from the requester (``sender``) on an existing case, filed by ``actor`` (who uploaded or
     fetched it, as the event log records); a case waiting for them moves back to work. It counts from now, when
-    it came in: ``sent_at`` (the mail's own Date header) is kept but moves no clock."""
+    it came in: ``sent_at`` (the mail's own Date header) is kept but moves no clock. ``mail_id``: the mail's
+    Message-ID; ``also(writer, message id)`` adds what came with it in the same transaction. The message's id."""
     with write_as(ws.kb, actor) as w:
-        w.add_message(incident_id, kind="from_requester", author=sender, subject=subject, body=body, sent_at=sent_at)
+        message = w.add_message(
+            incident_id,
+            kind="from_requester",
+            author=sender,
+            subject=subject,
+            body=body,
+            sent_at=sent_at,
+            mail_id=mail_id,
+        )
         _move_after(ws.workflow, "requester_message", w, incident_id)
+        if also is not None:
+            also(w, message)
+    return message
 
 
 def decision(suggested: str | None, value: str) -> Decision:

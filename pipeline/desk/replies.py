@@ -57,11 +57,20 @@ def fill(template: TemplateRecord, case: IncidentRecord, *, agent: str) -> tuple
         "priority": case.priority or "",
     }
     subject = string.Template(template.subject or "${title}").safe_substitute(fields)
-    if not CASE_TAG.search(subject):
-        reply = re.match(r"(re|aw|sv|答复|返信)\s*:\s*", subject, flags=re.IGNORECASE)
-        cut = reply.end() if reply else 0
-        subject = f"{subject[:cut]}[#{case.id}] {subject[cut:]}"
-    return subject, string.Template(template.body).safe_substitute(fields)
+    return tagged(subject, case.id), string.Template(template.body).safe_substitute(fields)
+
+
+def tagged(subject: str, case_id: int) -> str:
+    """The subject with the case tag (after any "Re:"), unless it has one.
+
+    >>> tagged("Re: VPN", 7), tagged("[#7] VPN", 7)
+    ('Re: [#7] VPN', '[#7] VPN')
+    """
+    if CASE_TAG.search(subject):
+        return subject
+    reply = re.match(r"(re|aw|sv|答复|返信)\s*:\s*", subject, flags=re.IGNORECASE)
+    cut = reply.end() if reply else 0
+    return f"{subject[:cut]}[#{case_id}] {subject[cut:]}"
 
 
 def save_template(ws: Workspace, template: NewTemplate, *, actor: Account, template_id: int | None = None) -> int:
