@@ -32,6 +32,7 @@ sections = {
     t("nav_setup"): [
         st.Page("app_pages/templates.py", title=t("nav_templates"), icon=":material/quickreply:"),
         st.Page("app_pages/team.py", title=t("nav_team"), icon=":material/group:"),
+        st.Page("app_pages/unfiled_mail.py", title=t("nav_unfiled_mail"), icon=":material/unsubscribe:"),
         st.Page("app_pages/account.py", title=t("nav_account"), icon=":material/key:"),
     ],
     t("nav_review"): [
@@ -54,6 +55,10 @@ else:
     # Only leads and admins see the review; its pages check again, and the pipeline checks what they change. For
     # anyone else a review page's address answers with a refusal, not Streamlit's "page not found".
     closed = [] if access.may_review(account) else sections.pop(t("nav_review"))
+    if account.role not in access.ADMINS:  # the mail that could not be filed is for admins (the pipeline checks)
+        setup = sections[t("nav_setup")]
+        closed = [*closed, *(p for p in setup if p.url_path == "unfiled_mail")]
+        sections[t("nav_setup")] = [p for p in setup if p.url_path != "unfiled_mail"]
     hidden = [st.Page(not_open_to_you, title=p.title, url_path=p.url_path, visibility="hidden") for p in closed]
     # Every page in sight: a lead should not have to find "View more".
     page = st.navigation({**sections, "": hidden} if hidden else sections, expanded=True)

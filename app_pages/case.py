@@ -13,6 +13,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from app_pages import case_files, case_mail
 from app_pages.common import (
     act,
     case_card,
@@ -29,7 +30,7 @@ from app_pages.common import (
 )
 from app_pages.i18n import LANGUAGES, language, t, t_all
 from kb.vocab import ESCALATION_LEVELS, PRIORITIES, VOCABULARIES
-from pipeline import Workspace
+from pipeline import Workspace, jobs
 from pipeline.access import Account
 from pipeline.desk import casework, handoff, intake, replies
 from pipeline.desk.casework import CaseFile
@@ -197,11 +198,13 @@ def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, entries: l
 
 def conversation_tab(ws: Workspace, case: CaseFile, user: Account, seen: int) -> None:
     """The messages with the requester; reply templates chosen for this case and filled with its fields."""
+    mailed = case_mail.reply_states(ws, case)
     for message in case.conversation:
         icon = ":material/call_received:" if message.kind == "from_requester" else ":material/call_made:"
         with st.container(border=True):
             st.markdown(f"{icon} **{md(message.author)}** · {message.at:%Y-%m-%d %H:%M} · {md(message.subject)}")
             st.text(message.body)
+            case_mail.show(ws, mailed.get(message.id))
     if not case.conversation:
         st.caption(t("no_messages"))
     st.markdown(f"#### {t('reply')}")
@@ -215,7 +218,7 @@ def conversation_tab(ws: Workspace, case: CaseFile, user: Account, seen: int) ->
     subject = st.text_input(t("subject"), key="reply_subject")
     body = st.text_area(t("message"), key="reply_body", height=200)
     if st.button(t("record_reply"), key="reply_send", disabled=not body.strip()):
-        act(casework.reply, ws, case.incident.id, subject=subject, body=body, version=seen)
+        act(jobs.reply, ws, case.incident.id, subject=subject, body=body, version=seen)  # and sent at once
 
 
 def escalate_tab(ws: Workspace, case: CaseFile, similar: list[SimilarCase], seen: int) -> None:
@@ -377,6 +380,7 @@ with tabs[0]:
     triage_tab(ws, case, triaged, shown, seen)
 with tabs[1]:
     conversation_tab(ws, case, user, seen)
+    case_files.show(ws, case_id, user)
 with tabs[2]:
     escalate_tab(ws, case, similar, seen)
 with tabs[3]:

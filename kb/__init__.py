@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kb.attachments import AttachmentRecord
 from kb.errors import (
     AccountLocked,
     CommitUncertain,
@@ -19,9 +20,11 @@ from kb.errors import (
     StaleEdit,
     UserNotFound,
 )
+from kb.inbound import InboundMailRecord, mail_import_key
 from kb.records import (
     CaseFilter,
     Credentials,
+    DeliveryRecord,
     EventRecord,
     HandoffRecord,
     IncidentRecord,
@@ -29,14 +32,17 @@ from kb.records import (
     KBStats,
     MessageRecord,
     ModelVersionRecord,
+    NewDelivery,
     NewModelVersion,
     NewSuggestion,
     NewTemplate,
+    NoticeTemplateRecord,
     RequesterRecord,
     SessionRecord,
     SuggestionRecord,
     TemplateRecord,
     ThresholdPolicyRecord,
+    TokenRecord,
     UserRecord,
 )
 from kb.store import KnowledgeBase, sqlite_file
@@ -44,12 +50,15 @@ from kb.writer import Writer, normalise_email
 
 __all__ = [
     "AccountLocked",
+    "AttachmentRecord",
     "CaseFilter",
     "CommitUncertain",
     "ConnectionLost",
     "Credentials",
+    "DeliveryRecord",
     "EventRecord",
     "HandoffRecord",
+    "InboundMailRecord",
     "IncidentNotFound",
     "IncidentRecord",
     "IndexCorrupt",
@@ -64,9 +73,11 @@ __all__ = [
     "MessageRecord",
     "ModelVersionNotFound",
     "ModelVersionRecord",
+    "NewDelivery",
     "NewModelVersion",
     "NewSuggestion",
     "NewTemplate",
+    "NoticeTemplateRecord",
     "PgVectorMissing",
     "RequesterNotFound",
     "RequesterRecord",
@@ -75,9 +86,11 @@ __all__ = [
     "SuggestionRecord",
     "TemplateRecord",
     "ThresholdPolicyRecord",
+    "TokenRecord",
     "UserNotFound",
     "UserRecord",
     "Writer",
+    "mail_import_key",
     "normalise_email",
     "sqlite_file",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.models import Base, UTCDateTime, utcnow
@@ -60,8 +60,9 @@ class InboundMail(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(200))
-    uidvalidity: Mapped[int] = mapped_column(Integer)
-    uid: Mapped[int] = mapped_column(Integer)
+    # IMAP's UIDVALIDITY and UID are unsigned 32-bit numbers: past PostgreSQL's integer from 2^31.
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
     mail_id: Mapped[str | None] = mapped_column(String(255))
     sender: Mapped[str] = mapped_column(String(320), default="")
     subject: Mapped[str] = mapped_column(Text, default="")

@@ -110,6 +110,8 @@ class Incident(Base):
     # When a mailed report says it was sent (its Date header): shown, never trusted; created_at is when it came in.
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
+    # The Message-ID of the mail the case came from: our replies answer it, so they thread in the requester's mailer.
+    mail_id: Mapped[str | None] = mapped_column(String(255))
     root_cause: Mapped[str | None] = mapped_column(Text)
     # Set at intake when an open case already described the same problem.
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))

@@ -44,6 +44,7 @@ class IncidentRecord:
     version: int = 1
     requester_name: str | None = None
     sent_at: dt.datetime | None = None
+    mail_id: str | None = None  # the Message-ID of the mail it came from
 
     @classmethod
     def from_row(cls, row: models.Incident, *, with_requester: bool = True) -> IncidentRecord:
@@ -119,6 +120,18 @@ class SessionRecord(_Record):
     created_at: dt.datetime
     last_seen_at: dt.datetime
     ended_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord(_Record):
+    """A bearer token of the HTTP API, as kept: never the token itself."""
+
+    id: int
+    user_id: int
+    label: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,3 +295,46 @@ class CaseFilter:
 
     def __bool__(self) -> bool:
         return any(getattr(self, f.name) not in ((), None) for f in fields(self))
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """Something to send out (``Writer.add_delivery``): once per ``key``, whoever adds it again."""
+
+    key: str
+    channel: str  # email, chat
+    purpose: str  # reply, or the notice's kind
+    recipient: str
+    subject: str
+    body: str
+    language: str = "en"
+    incident_id: int | None = None
+    message_id: int | None = None  # the reply it carries
+    mail_id: str | None = None  # its Message-ID header
+    references: str | None = None  # the Message-IDs it answers, oldest first, space-separated
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryRecord(NewDelivery, _Record):
+    """A delivery as it stands: pending (with the time of its next try), sent (when the server accepted it) or
+    failed (after its last try); ``error`` is the phrase (as a dict) of the last refusal."""
+
+    id: int
+    status: str
+    attempts: int
+    error: dict | None
+    created_at: dt.datetime
+    next_try_at: dt.datetime | None
+    sent_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeTemplateRecord(_Record):
+    """An admin's wording of a kind of notice in one language."""
+
+    kind: str
+    language: str
+    subject: str
+    body: str
+    updated_by: str
+    updated_at: dt.datetime

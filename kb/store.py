@@ -23,7 +23,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from kb import audit, channel_models, pgvector, schema  # noqa: F401 (channel_models: its tables join the metadata)
 from kb.accounts import AccountReads
+from kb.attachments import AttachmentReads
+from kb.case_pages import CasePageReads
 from kb.case_parts import CasePartReads
+from kb.deliveries import DeliveryReads
 from kb.errors import (
     IncidentNotFound,
     KnowledgeBaseBusy,
@@ -33,6 +36,7 @@ from kb.errors import (
     StaleEdit,
     connection_lost_named,
 )
+from kb.inbound import InboundReads
 from kb.jobs import JobReads
 from kb.models import (
     Event,
@@ -45,6 +49,7 @@ from kb.models import (
     Suggestion,
     in_batches,
 )
+from kb.notices import NoticeReads
 from kb.records import (
     CaseFilter,
     EventRecord,
@@ -54,6 +59,7 @@ from kb.records import (
     TemplateRecord,
 )
 from kb.registry import RegistryReads
+from kb.tokens import TokenReads
 from kb.vocab import RESOLVED_STATUSES
 from kb.writer import Writer, normalise_email
 
@@ -95,7 +101,18 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-class KnowledgeBase(AccountReads, CasePartReads, JobReads, RegistryReads):
+class KnowledgeBase(
+    AccountReads,
+    CasePartReads,
+    JobReads,
+    RegistryReads,
+    CasePageReads,
+    TokenReads,
+    DeliveryReads,
+    NoticeReads,
+    AttachmentReads,
+    InboundReads,
+):
     """The knowledge base at ``url`` (an SQLAlchemy URL), created and migrated to the current schema on open.
 
     Parameters

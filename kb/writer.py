@@ -17,14 +17,18 @@ from sqlalchemy.orm import Session
 
 from kb import models
 from kb.accounts import AccountWrites
+from kb.attachments import AttachmentWrites
 from kb.audit import change_time
+from kb.deliveries import DeliveryWrites
 from kb.errors import (
     IncidentNotFound,
     InvalidValue,
     RequesterNotFound,
     StaleEdit,
 )
+from kb.inbound import InboundWrites
 from kb.jobs import JobWrites
+from kb.notices import NoticeWrites
 from kb.records import (
     HandoffRecord,
     IncidentRecord,
@@ -33,6 +37,7 @@ from kb.records import (
     SuggestionRecord,
 )
 from kb.registry import RegistryWrites
+from kb.tokens import TokenWrites
 from kb.vocab import NEW_STATUS, check, required
 from words import Phrase
 
@@ -66,7 +71,9 @@ def normalise_email(address: str) -> str:
     return addr
 
 
-class Writer(AccountWrites, JobWrites, RegistryWrites):
+class Writer(
+    AccountWrites, JobWrites, RegistryWrites, TokenWrites, DeliveryWrites, NoticeWrites, AttachmentWrites, InboundWrites
+):
     """Changes within one transaction. Get one from ``KnowledgeBase.write(actor)``; never build it directly."""
 
     def __init__(self, session: Session) -> None:
@@ -107,7 +114,7 @@ class Writer(AccountWrites, JobWrites, RegistryWrites):
         """Store new incidents (keyword fields as in ``add_incident``) in one flush; returns their ids."""
         objs = []
         for row in rows:
-            unknown = set(row) - set(EDITABLE_FIELDS) - {"import_key", "updated_at", "sent_at"}
+            unknown = set(row) - set(EDITABLE_FIELDS) - {"import_key", "updated_at", "sent_at", "mail_id"}
             if unknown:
                 raise TypeError(f"unknown incident fields {sorted(unknown)}; valid: {', '.join(EDITABLE_FIELDS)}")
             for field, value in row.items():
@@ -223,9 +230,11 @@ class Writer(AccountWrites, JobWrites, RegistryWrites):
         subject: str = "",
         at: dt.datetime | None = None,
         sent_at: dt.datetime | None = None,
+        mail_id: str | None = None,
     ) -> int:
         """Add to a case's conversation: a message from or to the requester, or an internal note. ``at``: when it
-        was received or written (now, unless replayed); ``sent_at``: what a mail's Date header claims."""
+        was received or written (now, unless replayed); ``sent_at``: what a mail's Date header claims (for a reply,
+        when the mail server accepted it); ``mail_id``: the mail's Message-ID."""
         check("kind", kind)
         self._incident(incident_id)
         message = models.Message(
@@ -236,6 +245,7 @@ class Writer(AccountWrites, JobWrites, RegistryWrites):
             body=required("what_message", body),
             at=at or self.now(),
             sent_at=sent_at,
+            mail_id=mail_id,
         )
         self._session.add(message)
         self._session.flush()

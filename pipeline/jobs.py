@@ -31,10 +31,11 @@ from huey import PostgresHuey, SqliteHuey, crontab
 from huey.api import Huey
 from sqlalchemy.engine import make_url
 
-from kb import JobRecord, KnowledgeBase
+from kb import DeliveryRecord, IncidentRecord, JobRecord, KnowledgeBase
 from kb.index import process_alive
 from pipeline.access.accounts import AGENTS, LEADS, Account, PermissionDenied, require, write_as
-from pipeline.desk import intake, sla
+from pipeline.channels import deliver, inbound, notices
+from pipeline.desk import casework, intake, sla
 from pipeline.progress import Progress
 from pipeline.review import computed
 from pipeline.settings import Settings
@@ -46,6 +47,10 @@ logger = logging.getLogger(__name__)
 # The huey task every job runs through (the job's kind says what it does), and the minute's upkeep.
 TASK = "incident_kb.job"
 UPKEEP = "incident_kb.upkeep"
+# The mailboxes of ``settings.mail`` polled, each at most every ``interval_minutes`` (``pipeline.channels.inbound``).
+MAIL_POLL = "incident_kb.mail_poll"
+# What goes out (notices, then due mails and chat posts): every minute, and at once after a reply.
+OUTBOX = "incident_kb.outbox"
 # At most this often a job's progress is written to its record (a page polls it).
 PROGRESS_EVERY = 0.5
 
@@ -110,6 +115,7 @@ class JobQueue:
 
     huey: Huey
     send: Callable[[int], Any]
+    send_out: Callable[[], Any]  # asks for the outbox now
 
 
 _QUEUES: dict[str, JobQueue] = {}
@@ -139,7 +145,21 @@ def queue(settings: Settings) -> JobQueue:
         def upkeep_task() -> None:
             upkeep(workspace())
 
-        _QUEUES[key] = JobQueue(huey, huey.task(name=TASK)(run_job))
+        @huey.periodic_task(crontab(minute="*"), name=OUTBOX)
+        @huey.lock_task(OUTBOX)  # one sender at a time (each delivery is taken by one anyway)
+        def outbox_task() -> None:
+            outbox(workspace())
+
+        @huey.task(name=f"{OUTBOX}.now")
+        @huey.lock_task(OUTBOX)  # the minute's run, if it is on, sends it
+        def outbox_now() -> None:
+            outbox(workspace())
+
+        @huey.periodic_task(crontab(minute="*"), name=MAIL_POLL)
+        def mail_poll_task() -> None:  # each mailbox under its own lock, at its own interval
+            inbound.poll_due(workspace(), lock=huey.lock_task)
+
+        _QUEUES[key] = JobQueue(huey, huey.task(name=TASK)(run_job), outbox_now)
     return _QUEUES[key]
 
 
@@ -221,6 +241,20 @@ def upkeep(ws: Workspace, *, now: dt.datetime | None = None) -> list[sla.Crossin
         ws.index()
     computed.forget_replaced(ws.kb, now=now)
     return sla.record_crossings(ws, now=now)
+
+
+def outbox(ws: Workspace, *, now: dt.datetime | None = None) -> list[DeliveryRecord]:
+    """The worker's minute for what goes out: the notices of what happened since it last looked, then every due
+    delivery sent. The deliveries as they ended."""
+    notices.notify(ws, now=now)
+    return deliver.deliver(ws, now=now)
+
+
+def reply(ws: Workspace, incident_id: int, **kwargs: Any) -> IncidentRecord:
+    """``casework.reply``, and the worker asked to send its mail now rather than within the minute."""
+    case = casework.reply(ws, incident_id, **kwargs)
+    queue(ws.settings).send_out()
+    return case
 
 
 def describe(job: JobRecord) -> Phrase:

@@ -111,13 +111,15 @@ def draft(
     """The hand-off package for escalating a case to ``level``, with the ticked ``criteria`` and the agent's ``why``."""
     case = case_file(ws, incident_id)
     texts = [case.incident.title, case.incident.body, *(m.body for m in case.messages)]
+    mentioned = {name for text in texts for name in _FILE_NAME.findall(text)}
     return HandoffPackage(
         case=case,
         status=ws.workflow.name(case.incident.status),
         level=level,
         criteria=tuple(key for key in CRITERIA if key in criteria),
         why=why,
-        files=tuple(sorted({name for text in texts for name in _FILE_NAME.findall(text)})),
+        # The files kept with the case, and those only mentioned.
+        files=tuple(sorted({a.filename for a in ws.kb.attachments(incident_id)} | mentioned)),
         similar=tuple(similar),
     )
 

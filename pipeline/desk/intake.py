@@ -1,9 +1,11 @@
-"""One intake window: a report typed into the form, a CSV or JSON Lines file, or e-mail (``.eml`` or mbox).
+"""One intake window: a report typed into the form, a CSV or JSON Lines file, or e-mail (``.eml`` or mbox, or a
+mail fetched from a mailbox by ``pipeline.channels.inbound``).
 
 Every new case lands in the queue as "new" with the assistant's suggestions computed and stored (and the
-sure ones set on the case), and flagged when an earlier open case looks like the same problem. An e-mail whose
-subject carries a case tag (``[#123]``) is a new message on that case instead. A file that cannot be read is
-refused whole with a message naming what is wrong; nothing from it is stored.
+sure ones set on the case), and flagged when an earlier open case looks like the same problem. An e-mail that
+answers a case's mail (In-Reply-To, References) or whose subject carries a case tag (``[#123]``) is a new message
+on that case instead, if its sender may write there; its attachments are kept with the case. A file that cannot
+be read is refused whole with a message naming what is wrong; nothing from it is stored.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 
-from kb import IncidentNotFound, InvalidValue, NewSuggestion, Writer, normalise_email
+from kb import IncidentNotFound, IncidentRecord, InvalidValue, NewSuggestion, Writer, mail_import_key, normalise_email
 from pipeline.access.accounts import Account, write_as
-from pipeline.desk import casework
+from pipeline.desk import attachments, casework
 from pipeline.desk.importer import RequesterResolver, import_incidents
 from pipeline.desk.mail import Mail, MailError, read_eml, read_mbox
 from pipeline.files import ImportFileError, ReadLimits
@@ -89,9 +91,17 @@ def assess(
 
 
 def submit(
-    ws: Workspace, *, actor: Account, title: str, body: str, requester_email: str = "", requester_name: str = ""
+    ws: Workspace,
+    *,
+    actor: Account,
+    title: str,
+    body: str,
+    requester_email: str = "",
+    requester_name: str = "",
+    labels: dict[str, str] | None = None,
 ) -> int:
-    """File a report typed into the form; returns the new case's id."""
+    """File a report typed into the form; returns the new case's id. ``labels`` (category, priority, escalation
+    level) are set on the case as a source file's are: kept, never replaced by a suggestion."""
     body = clean_text(body or "")
     title = clean_text(title or "") or title_from_body(clean_report(body))
     with write_as(ws.kb, actor) as w:
@@ -102,6 +112,7 @@ def submit(
             language=detect_language(f"{title}\n{body}"),
             requester_id=requester,
             status=ws.workflow.new,
+            **(labels or {}),
         )
     assess(ws, [case], actor=actor)
     return case
@@ -191,37 +202,72 @@ def _upload_mail(ws: Workspace, name: str, data: bytes, actor: Account) -> Intak
     return report
 
 
-def _file_mail(ws: Workspace, mail: Mail, actor: Account, report: IntakeReport) -> None:
-    # The attachments themselves are not kept: their names stay with the text (after a paperclip, which reads the same
-    # in every language), for the agent and the hand-off package.
-    body = mail.body + (f"\n\n📎 {', '.join(mail.attachments)}" if mail.attachments else "")
-    refers_to = None
-    if mail.case_id is not None:
+def file_fetched(ws: Workspace, name: str, data: bytes, *, actor: Account, fallback_key: str) -> IntakeReport:
+    """File one mail fetched from a mailbox as an uploaded one is filed, and assess it if it is a new case.
+    ``fallback_key`` identifies a mail without a Message-ID (its place in the mailbox), so that it too is filed
+    once however often it is fetched. MailError if it is no mail intake can read."""
+    report = IntakeReport(name)
+    _file_mail(ws, read_eml(data), actor, report, fallback_key)
+    report.notes = assess(ws, report.added, actor=actor)
+    return report
+
+
+def _thread(ws: Workspace, mail: Mail) -> tuple[IncidentRecord | None, IncidentRecord | None]:
+    """The case a mail joins, and the case it names but may not join (a stranger's): by its headers first (the
+    case of a Message-ID it answers), then by the case tag in its subject; either way only if the sender may
+    write on that case."""
+    # Message-IDs are compared as written, with and without their angle brackets.
+    answers = [*mail.answers, *(i.strip("<>") for i in mail.answers)]
+    named = []
+    for candidate in (ws.kb.case_of_mail(answers), mail.case_id):
+        if candidate is None:
+            continue
         try:
-            case = ws.kb.incident(mail.case_id)
+            case = ws.kb.incident(candidate)
         except IncidentNotFound:
-            case = None  # a tag we did not send: file it as a new case
-        if case is not None and casework.may_write_on(ws, case, mail.sender_address):
-            casework.requester_wrote(
-                ws,
-                case.id,
-                sender=mail.sender_address,
-                subject=mail.subject,
-                body=body or mail.subject,
-                actor=actor,
-                sent_at=mail.date,
-            )
-            report.messages.append(case.id)
-            return
-        refers_to = case  # a stranger's mail joins no one's case: it becomes a case of its own, which says so
-    title = mail.subject or title_from_body(clean_report(mail.body))
-    # The same message uploaded again (or found in two mbox files) is filed once.
-    key = f"mail:{mail.message_id[:90]}" if mail.message_id else None
-    present = ws.kb.imported([key] if key else [])
-    if present:
+            continue  # a tag we did not send: file it as a new case
+        if casework.may_write_on(ws, case, mail.sender_address):
+            return case, None
+        named.append(case)
+    return None, (named[0] if named else None)
+
+
+def _file_mail(
+    ws: Workspace, mail: Mail, actor: Account, report: IntakeReport, fallback_key: str | None = None
+) -> None:
+    # The names of the attachments stay with the text too (after a paperclip, which reads the same in every
+    # language), for the conversation and the hand-off package; the files are kept with the case.
+    names = [a.name for a in mail.attachments]
+    body = mail.body + (f"\n\n📎 {', '.join(names)}" if names else "")
+    # The same message uploaded or fetched again (or found in two mbox files) is filed once.
+    key = mail.message_id or fallback_key
+    filed = ws.kb.case_of_mail([key]) if key else None
+    if filed is not None:
         report.already_present += 1
-        report.present.append(present[key])
+        report.present.append(filed)
         return
+
+    def with_it(w: Writer, case_id: int, language: str, message_id: int | None) -> None:
+        attachments.keep(ws, w, case_id, mail.attachments, author=actor.name, language=language, message_id=message_id)
+        if mail.auto_submitted:  # filed, but nothing is ever sent back to it (``pipeline.channels``)
+            w.record_event("incident", case_id, "mail_auto_submitted", new_value=key)
+
+    case, refers_to = _thread(ws, mail)
+    if case is not None:
+        casework.requester_wrote(
+            ws,
+            case.id,
+            sender=mail.sender_address,
+            subject=mail.subject,
+            body=body or mail.subject,
+            actor=actor,
+            sent_at=mail.date,
+            mail_id=key,
+            also=lambda w, message: with_it(w, case.id, case.language, message),
+        )
+        report.messages.append(case.id)
+        return
+    title = mail.subject or title_from_body(clean_report(mail.body))
     with write_as(ws.kb, actor) as w:
         requester = _requester(w, mail.sender_address, mail.sender_name)
         # It came in now: the Date header, which the sender writes, is kept as the sent time and moves no clock.
@@ -232,11 +278,13 @@ def _file_mail(ws: Workspace, mail: Mail, actor: Account, report: IntakeReport) 
             language=language,
             requester_id=requester,
             status=ws.workflow.new,
-            import_key=key,
+            import_key=mail_import_key(key) if key else None,
+            mail_id=mail.message_id or None,
             sent_at=mail.date,
         )
         if refers_to is not None:
             # Stored words, in the case's language, like a note an agent would have written.
             note = say(Phrase("mail_refers_to_case", case=refers_to.id, sender=mail.sender_address), language)
             w.add_message(case_id, kind="note", author=actor.name, body=note)
+        with_it(w, case_id, language, None)
         report.added.append(case_id)

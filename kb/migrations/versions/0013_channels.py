@@ -23,6 +23,8 @@ def upgrade() -> None:
     with op.batch_alter_table("messages") as batch:
         batch.add_column(sa.Column("mail_id", sa.String(255)))
         batch.create_index("ix_messages_mail_id", ["mail_id"])
+    with op.batch_alter_table("incidents") as batch:
+        batch.add_column(sa.Column("mail_id", sa.String(255)))
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -61,8 +63,8 @@ def upgrade() -> None:
         "inbound_mail",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("mailbox", sa.String(200), nullable=False),
-        sa.Column("uidvalidity", sa.Integer, nullable=False),
-        sa.Column("uid", sa.Integer, nullable=False),
+        sa.Column("uidvalidity", sa.BigInteger, nullable=False),
+        sa.Column("uid", sa.BigInteger, nullable=False),
         sa.Column("mail_id", sa.String(255)),
         sa.Column("sender", sa.String(320), nullable=False),
         sa.Column("subject", sa.Text, nullable=False),
@@ -117,6 +119,8 @@ def downgrade() -> None:
         op.drop_table(table)
     op.drop_table("deliveries")
     op.drop_table("api_tokens")
+    with op.batch_alter_table("incidents") as batch:
+        batch.drop_column("mail_id")
     with op.batch_alter_table("messages") as batch:
         batch.drop_index("ix_messages_mail_id")
         batch.drop_column("mail_id")
