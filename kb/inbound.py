@@ -6,6 +6,7 @@ mailboxes that could not be filed, for an admin (read here, mixed into ``Knowled
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -18,14 +19,17 @@ from kb.errors import InvalidValue
 from kb.models import Incident, Message
 from kb.records import _Record
 
-# A mail filed as a new case keeps its Message-ID in the case's import key, cut to fit the column.
+# A mail filed as a new case keeps its Message-ID in the case's import key; one too long for the column, its
+# SHA-256 (two long ids that begin alike must not pass for one mail).
 MAIL_KEY_PREFIX = "mail:"
 MAIL_KEY_CHARS = 90
 
 
 def mail_import_key(mail_id: str) -> str:
     """The import key of the case a mail with ``mail_id`` became."""
-    return f"{MAIL_KEY_PREFIX}{mail_id[:MAIL_KEY_CHARS]}"
+    if len(mail_id) > MAIL_KEY_CHARS:
+        return f"{MAIL_KEY_PREFIX}sha256:{hashlib.sha256(mail_id.encode()).hexdigest()}"
+    return f"{MAIL_KEY_PREFIX}{mail_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ notices, and the event log read past a point (what notices are derived from). Re
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -40,6 +41,12 @@ class NoticeReads:
     def events_after(self, event_id: int, *, limit: int = 500) -> list[EventRecord]:
         """Up to ``limit`` events logged after ``event_id``, oldest first."""
         query = select(Event).where(Event.id > event_id).order_by(Event.id).limit(limit)
+        with self._read() as s:
+            return [EventRecord.from_row(row) for row in s.scalars(query)]
+
+    def events_between(self, first_id: int, last_id: int, *, since: dt.datetime) -> list[EventRecord]:
+        """The events with ids in ``(first_id, last_id]`` logged at ``since`` or later, oldest first."""
+        query = select(Event).where(Event.id > first_id, Event.id <= last_id, Event.at >= since).order_by(Event.id)
         with self._read() as s:
             return [EventRecord.from_row(row) for row in s.scalars(query)]
 

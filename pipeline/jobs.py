@@ -228,7 +228,13 @@ def work(settings: Settings, *, on_start: Callable[[list[int]], Any] = lambda se
     a time (two trainings side by side would only halve each other's cores)."""
     with KnowledgeBase(settings.resolved_database_url) as kb:
         on_start(recover(kb, settings))
-    consumer = queue(settings).huey.create_consumer(workers=1, worker_type="thread", initial_delay=0.2, max_delay=2)
+    # A worker killed while it held a lock (mid-poll, mid-send) would leave it held for good: the locks are let go
+    # at the start. Were another worker still inside one, it is harmless: filing is idempotent by Message-ID and
+    # each delivery is taken by one worker only.
+    mailboxes = ",".join(inbound.mailbox_lock(box) for box in settings.mail.mailboxes) or None
+    consumer = queue(settings).huey.create_consumer(
+        workers=1, worker_type="thread", initial_delay=0.2, max_delay=2, flush_locks=True, extra_locks=mailboxes
+    )
     consumer.run()
 
 

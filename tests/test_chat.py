@@ -17,6 +17,7 @@ from tests.conftest import Webhook
 
 HOSTILE = (
     "VPN down <!channel> <@U024BE7LH> @here @everyone ![x](http://127.0.0.1:9/p.png) <http://evil.example|docs> & more"
+    " [reset your password](https://evil.example/login)"
 )
 
 
@@ -24,7 +25,7 @@ def test_the_package_reaches_the_chat_with_its_markup_defused(webhook: Webhook) 
     outcome = post_to_chat(webhook.url, f"# Case #7 escalated\n\n{HOSTILE}")
     assert outcome.code == "post_done"
     text = webhook.received[-1]["text"]
-    for live in ("<!channel>", "<@U024BE7LH>", "<http://evil.example|docs>", "![x]", "@here", "@everyone", " & "):
+    for live in ("<!channel>", "<@U024BE7LH>", "<http://evil.example|docs>", "![x]", "@here", "@everyone", " & ", "]("):
         assert live not in text, live
     assert "&lt;!channel&gt;" in text and "&amp; more" in text and "# Case #7 escalated" in text
     assert chat_text("plain words stay plain") == "plain words stay plain"

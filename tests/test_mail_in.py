@@ -137,16 +137,22 @@ def test_a_forged_sender_joins_no_case_by_tag_or_headers(
 
 
 @pytest.mark.parametrize("header", [{"Auto_Submitted": "auto-replied"}, {"Precedence": "bulk"}, {"X_Autoreply": "yes"}])
-def test_an_auto_reply_is_filed_marked_and_recorded_as_such(
+def test_an_auto_reply_is_filed_and_marked_and_a_case_an_automat_opens_is_recorded_as_such(
     ws: Workspace, imap: ImapServer, account: tuple[str, str], header: dict[str, str]
 ) -> None:
     case = _case_with_our_reply(ws, imap, account)
     imap.deliver(*account, message("Out of office", In_Reply_To="<r1@desk>", Message_ID="<ooo@example.com>", **header))
     assert poll(ws).filed == 1
     assert ws.kb.messages([case])[-1].mail_id == "<ooo@example.com>"
-    auto = [e for e in ws.kb.events("incident", case) if e.action == "mail_auto_submitted"]
-    assert [(e.actor, e.new_value) for e in auto] == [("Mailbox desk", "<ooo@example.com>")]
+    # An automat's answer on a case is only filed: the requester still hears how their case ends.
+    assert not [e for e in ws.kb.events("incident", case) if e.action == "mail_auto_submitted"]
     assert flags(imap, account)[-1] == (inbound.KEYWORD.encode(),)
+    # A case an automat opens is recorded as such, so that nothing ever answers it.
+    imap.deliver(*account, message("Delivery report", Message_ID="<bounce@example.com>", **header))
+    assert poll(ws).filed == 1
+    (opened,) = [c.id for c in ws.kb.open_incidents() if c.id != case]
+    auto = [e for e in ws.kb.events("incident", opened) if e.action == "mail_auto_submitted"]
+    assert [(e.actor, e.new_value) for e in auto] == [("Mailbox desk", "<bounce@example.com>")]
 
 
 def test_a_malformed_mail_stays_is_listed_and_is_tried_again_until_filed(
@@ -296,3 +302,26 @@ def test_unfiled_mail_and_threading_are_kept_on_both_backends(make_kb) -> None:
         w.add_message(case, kind="to_requester", author="a", body="b", mail_id="<reply@desk>")
     assert kb.unfiled_mail() == [] and kb.case_of_mail(["<reply@desk>"]) == case
     assert kb.case_of_mail(["<first@x>"]) == case and kb.case_of_mail(["<none@x>"]) is None
+
+
+def test_a_mail_with_a_garbled_header_is_left_and_listed_and_the_next_is_filed(
+    ws: Workspace, imap: ImapServer, account: tuple[str, str]
+) -> None:
+    imap.deliver(*account, b"From: a@\r\nMessage-ID: <a@[\r\nSubject: broken\r\n\r\nwho sent this?\r\n")
+    imap.deliver(*account, message("Printer jams", Message_ID="<fine@example.com>"))
+    result = poll(ws)
+    assert (result.filed, result.left, result.error) == (1, 1, None)
+    (listed,) = inbound.unfiled(ws, actor=ADMIN)
+    assert listed.subject == "broken" and listed.reason["code"] == "mail_garbled"
+
+
+def test_two_long_message_ids_that_begin_alike_are_two_mails(ws: Workspace) -> None:
+    common = "<" + "alert.monitoring.example.com." * 4
+    for n in (1, 2):
+        data = message(f"Disk {n} full", Message_ID=f"{common}{n}@example.com>")
+        report = intake.file_fetched(ws, f"m{n}", data, actor=ADMIN, fallback_key=f"imap:x:{n}")
+        assert report.added and not report.already_present
+    again = intake.file_fetched(
+        ws, "m1", message("Disk 1 full", Message_ID=f"{common}1@example.com>"), actor=ADMIN, fallback_key="imap:x:1"
+    )
+    assert again.already_present == 1 and len(ws.kb.open_incidents()) == 2

@@ -157,3 +157,24 @@ def test_a_hand_off_to_a_person_reaches_them_as_a_hand_off_only(ws: Workspace, s
     handoff.escalate(ws, case, actor=acct(ws, "Ana"), version=version, level="L1", package="x", holder="Bo")
     jobs.outbox(ws)
     assert sent_to(server, "bo@desk.example") == [f"[#{case}] Case {case} was handed to L1 senior helpdesk: VPN drops"]
+
+
+def test_an_event_that_lands_behind_the_cursor_is_still_noticed_once(ws: Workspace, server: SmtpServer) -> None:
+    """On PostgreSQL a long transaction's event can commit after the cursor passed its id: the look back finds it."""
+    case = new_case(ws)
+    with ws.kb.write("test") as w:  # the cursor already past the case's events, as a later commit leaves it
+        w.set_meta(notices.CURSOR, str(ws.kb.newest_event_id()))
+    jobs.outbox(ws)
+    jobs.outbox(ws)
+    assert sent_to(server, REQUESTER) == [f"[#{case}] We received your report: VPN drops"]
+
+
+def test_one_address_no_mail_can_carry_holds_up_no_other(ws: Workspace, server: SmtpServer) -> None:
+    with ws.kb.write("intake") as w:
+        odd = w.add_requester("Odd", ["a..b@example.com"])
+        w.add_incident(title="From an odd address", body="x", language="en", requester_id=odd)
+    case = new_case(ws)
+    ended = jobs.outbox(ws)
+    assert sent_to(server, REQUESTER) == [f"[#{case}] We received your report: VPN drops"]
+    (refused,) = [d for d in ended if d.recipient == "a..b@example.com"]
+    assert refused.status == "pending" and refused.error["code"] == "out_bad_address"

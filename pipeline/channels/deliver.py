@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,7 +69,12 @@ def deliver(ws: Workspace, *, now: dt.datetime | None = None) -> list[DeliveryRe
         with ws.kb.write(SENDER) as w:
             if not w.take_delivery(due, until=(now or utcnow()) + LEASE):
                 continue  # another worker took it first
-        refusal = _send(ws, due)
+        try:
+            refusal = _send(ws, due)
+        except Exception:  # one delivery gone wrong holds up none of the others
+            reference = secrets.token_hex(4)
+            logger.exception("delivery %s failed, reference %s", due.id, reference)
+            refusal = Phrase("out_crashed", reference=reference)
         at = now or utcnow()
         with ws.kb.write(SENDER, at=at) as w:
             if refusal is None:

@@ -76,6 +76,11 @@ def mailbox_account(box: Mailbox) -> Account:
     return Account(id=None, name=f"Mailbox {box.name}", role="agent")
 
 
+def mailbox_lock(box: Mailbox) -> str:
+    """The name of the lock a mailbox is polled under."""
+    return f"incident_kb.mail.{box.name}"
+
+
 def poll_due(ws: Workspace, *, lock: Lock, force: bool = False, only: str | None = None) -> list[PollResult]:
     """Poll each mailbox whose ``interval_minutes`` have passed since its last poll (every one with ``force``; only
     the one named ``only``, if given), each under ``lock(name)`` so that two workers never poll one mailbox at
@@ -90,7 +95,7 @@ def poll_due(ws: Workspace, *, lock: Lock, force: bool = False, only: str | None
         if not force and last and now - dt.datetime.fromisoformat(last) < dt.timedelta(minutes=box.interval_minutes):
             continue
         try:
-            with lock(f"incident_kb.mail.{box.name}"):
+            with lock(mailbox_lock(box)):
                 result = poll_mailbox(ws, box)
         except TaskLockedException:
             continue
@@ -159,12 +164,7 @@ def _take(ws: Workspace, box: Mailbox, imap: IMAPClient, uidvalidity: int, uid: 
     if listed is not None and listed.settled_at is not None:
         return "dismissed"
     head = imap.fetch([uid], ["RFC822.SIZE", "BODY.PEEK[HEADER]"])[uid]
-    header = email.message_from_bytes(head.get(b"BODY[HEADER]", b""), policy=policy.default)
-    seen = {
-        "mail_id": str(header.get("Message-ID", "")).strip() or None,
-        "sender": parseaddr(str(header.get("From", "")))[1],
-        "subject": str(header.get("Subject", ""))[:500],
-    }
+    seen = _what_it_says(head.get(b"BODY[HEADER]", b""))
     size, limit = int(head.get(b"RFC822.SIZE", 0)), ws.settings.max_unpacked_bytes
     try:
         if size > limit:
@@ -188,6 +188,25 @@ def _take(ws: Workspace, box: Mailbox, imap: IMAPClient, uidvalidity: int, uid: 
         with ws.kb.write(mailbox_account(box).name) as w:
             w.settle_unfiled_mail(at=w.now(), where=place)
     return "filed" if report.added or report.messages else "already"
+
+
+def _what_it_says(header: bytes) -> dict[str, str | None]:
+    """Its Message-ID, sender and subject, for the admins' list: as far as they can be read (a malformed header
+    must not stop the mailbox; filing it then says what is wrong)."""
+    parsed = email.message_from_bytes(header, policy=policy.default)
+    raw = email.message_from_bytes(header, policy=policy.compat32)  # the header as written: reading it cannot fail
+
+    def read(name: str) -> str:
+        try:
+            return str(parsed.get(name, ""))
+        except Exception:  # a malformed header (the parser raises IndexError and worse)
+            return str(raw.get(name, ""))
+
+    return {
+        "mail_id": read("Message-ID").strip()[:255] or None,
+        "sender": parseaddr(read("From"))[1][:320],
+        "subject": read("Subject")[:500],
+    }
 
 
 def _leave(ws: Workspace, place: tuple[str, int, int], reason: Phrase, seen: dict) -> str:

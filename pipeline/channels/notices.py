@@ -32,12 +32,16 @@ from words import say
 logger = logging.getLogger(__name__)
 
 CURSOR = "notices_after_event"  # kb_meta: the last event notices were derived from
+STARTED = "notices_started_after"  # kb_meta: the newest event when notices first looked
 NOTICER = "notices"  # who the event log says recorded a notice
 # An event recorded as happening longer ago than this (a replay of the past), or a case created this long before
 # it was stored (an imported old report), is no news.
 NEWS = dt.timedelta(days=1)
 AUTO_SUBMITTED = "mail_auto_submitted"  # recorded by the intake of a mail that an automat sent
 BATCH = 500
+# How far behind the cursor each look goes again: events logged this recently, among this many.
+LOOK_BACK = dt.timedelta(minutes=15)
+LOOK_BACK_EVENTS = 5_000
 
 
 @dataclass(frozen=True)
@@ -58,23 +62,38 @@ def notify(ws: Workspace, *, now: dt.datetime | None = None) -> list[DeliveryRec
     after = ws.kb.meta(CURSOR)
     if after is None:
         with ws.kb.write(NOTICER) as w:
-            w.set_meta(CURSOR, str(ws.kb.newest_event_id()))
+            newest = str(ws.kb.newest_event_id())
+            w.set_meta(CURSOR, newest)
+            w.set_meta(STARTED, newest)  # nothing before it is news, however recent
         return []
-    now, made, after = now or utcnow(), [], int(after)
+    now, after = now or utcnow(), int(after)
+    # On PostgreSQL an event's id is taken when it is written, not when its transaction commits: one of a long
+    # transaction (an upload) can appear behind the cursor. The last minutes behind it are looked at again; what
+    # was already made is not made twice (a notice's key).
+    first = max(after - LOOK_BACK_EVENTS, int(ws.kb.meta(STARTED) or 0))
+    made = _make(ws, ws.kb.events_between(first, after, since=now - LOOK_BACK), now)
     while events := ws.kb.events_after(after, limit=BATCH):
-        notices = list(_derive(ws, events, now))
-        texts = notice_texts.wordings(ws)
-        with ws.kb.write(NOTICER, at=now) as w:
-            for notice in notices:
-                for new in _deliveries(ws, notice, texts):
-                    record, added = w.add_delivery(new)
-                    if added:
-                        w.record_event(
-                            "incident", new.incident_id, "notice", field=new.purpose, new_value=new.recipient
-                        )
-                        made.append(record)
-            after = events[-1].id
-            w.set_meta(CURSOR, str(after))
+        made += _make(ws, events, now, cursor=events[-1].id)
+        after = events[-1].id
+    return made
+
+
+def _make(
+    ws: Workspace, events: list[EventRecord], now: dt.datetime, cursor: int | None = None
+) -> list[DeliveryRecord]:
+    """The deliveries of the notices of ``events`` not made before; the cursor moved to ``cursor`` with them."""
+    notices = list(_derive(ws, events, now))
+    texts = notice_texts.wordings(ws)
+    made = []
+    with ws.kb.write(NOTICER, at=now) as w:
+        for notice in notices:
+            for new in _deliveries(ws, notice, texts):
+                record, added = w.add_delivery(new)
+                if added:
+                    w.record_event("incident", new.incident_id, "notice", field=new.purpose, new_value=new.recipient)
+                    made.append(record)
+        if cursor is not None:
+            w.set_meta(CURSOR, str(cursor))
     return made
 
 

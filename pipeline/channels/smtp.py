@@ -63,7 +63,10 @@ def send(settings: MailSettings, delivery: DeliveryRecord) -> None:
     smtp = settings.smtp
     if smtp is None:
         raise MailRefused("out_no_smtp")
-    mail = build(smtp, delivery)
+    try:
+        mail = build(smtp, delivery)
+    except (ValueError, IndexError, TypeError, AttributeError) as exc:  # an address the header parser refuses
+        raise MailRefused("out_bad_address", recipient=delivery.recipient, error=str(exc)[:200]) from exc
     where = f"{smtp.host}:{smtp.port}"
     try:
         with _connect(smtp) as client:

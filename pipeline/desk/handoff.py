@@ -7,6 +7,7 @@ every heading and line from the catalogue. What was posted (or why not) is kept 
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -171,11 +172,12 @@ def chat_text(markdown: str) -> str:
     """The package as a chat may show it: a report's text cannot ping the channel, link or embed anything.
 
     Slack's three control characters are escaped (so ``<!channel>``, ``<@U123>`` and ``<http://x|click>`` stay
-    text), image syntax is broken (``![x](url)`` would make the chat fetch the address), and bare mentions
+    text), image and link syntax is broken (``![x](url)`` would make the chat fetch the address, ``[x](url)`` a
+    link a requester chose), and bare mentions
     (``@channel``, ``@here``, ``@everyone``, ``@all``) get a zero-width space after the ``@``.
     """
     text = markdown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MENTION.sub("@\u200b\\1", text.replace("![", "!\u200b["))
+    return _MENTION.sub("@\u200b\\1", text.replace("![", "!\u200b[").replace("](", "]\u200b("))
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -207,6 +209,6 @@ def post_to_chat(url: str | None, markdown: str) -> Phrase:
             status = response.status
     except urllib.error.HTTPError as exc:
         return Phrase("post_failed", host=host, error=f"HTTP {exc.code} {exc.reason}")
-    except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:  # a line hung up or garbled
         return Phrase("post_failed", host=host, error=str(getattr(exc, "reason", exc)))
     return Phrase("post_done", host=host, at=f"{utcnow():%Y-%m-%d %H:%M}", status=status)

@@ -150,11 +150,18 @@ def upload(
         report = _upload_table(ws, name, data, actor, progress)
     else:
         report = _upload_mail(ws, name, data, actor)
-    # Each once: a file may hold the same report twice, and what it just filed is assessed with the rest.
+    report.notes = _assess_new(ws, report, actor, progress)
+    return report
+
+
+def _assess_new(
+    ws: Workspace, report: IntakeReport, actor: Account, progress: ProgressFactory = no_progress
+) -> list[Phrase]:
+    """Assess what ``report`` filed, and what it found filed before and never assessed (a worker killed between
+    filing and assessing leaves that); each once: a file may hold the same report twice."""
     added = set(report.added)
     earlier = ws.kb.without_suggestions((i for i in report.present if i not in added), status=ws.workflow.new)
-    report.notes = assess(ws, report.added + earlier, actor=actor, progress=progress)
-    return report
+    return assess(ws, report.added + earlier, actor=actor, progress=progress)
 
 
 def _upload_table(ws: Workspace, name: str, data: bytes, actor: Account, progress: ProgressFactory) -> IntakeReport:
@@ -208,7 +215,7 @@ def file_fetched(ws: Workspace, name: str, data: bytes, *, actor: Account, fallb
     once however often it is fetched. MailError if it is no mail intake can read."""
     report = IntakeReport(name)
     _file_mail(ws, read_eml(data), actor, report, fallback_key)
-    report.notes = assess(ws, report.added, actor=actor)
+    report.notes = _assess_new(ws, report, actor)
     return report
 
 
@@ -249,7 +256,9 @@ def _file_mail(
 
     def with_it(w: Writer, case_id: int, language: str, message_id: int | None) -> None:
         attachments.keep(ws, w, case_id, mail.attachments, author=actor.name, language=language, message_id=message_id)
-        if mail.auto_submitted:  # filed, but nothing is ever sent back to it (``pipeline.channels``)
+        # A case an automat opened is never answered (``pipeline.channels``); an automat's answer on a case (an
+        # out-of-office) is only filed: the requester still hears how their case ends.
+        if mail.auto_submitted and message_id is None:
             w.record_event("incident", case_id, "mail_auto_submitted", new_value=key)
 
     case, refers_to = _thread(ws, mail)

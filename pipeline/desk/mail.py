@@ -78,7 +78,18 @@ def _body(message: EmailMessage) -> str:
 
 
 def parse_message(message: EmailMessage) -> Mail:
-    """The parts of one message the intake needs; MailError names what is missing."""
+    """The parts of one message the intake needs; MailError names what is missing or cannot be read."""
+    try:
+        return _parse(message)
+    except MailError:
+        raise
+    # The standard library's header parser raises all sorts on malformed headers (IndexError on ``From: a@``,
+    # UnboundLocalError on ``Message-ID: <a@[``): whatever it raises, this one message cannot be read.
+    except Exception as exc:
+        raise MailError("mail_garbled", error=f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+
+
+def _parse(message: EmailMessage) -> Mail:
     name, address = parseaddr(str(message.get("From", "")))
     if "@" not in address:
         raise MailError("mail_no_sender")
