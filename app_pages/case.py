@@ -32,6 +32,7 @@ from app_pages.i18n import LANGUAGES, language, t, t_all
 from kb.vocab import ESCALATION_LEVELS, PRIORITIES, VOCABULARIES
 from pipeline import Workspace, jobs
 from pipeline.access import Account
+from pipeline.channels import deliver
 from pipeline.desk import casework, handoff, intake, replies
 from pipeline.desk.casework import CaseFile
 from pipeline.desk.sla import deadline
@@ -198,7 +199,7 @@ def triage_tab(ws: Workspace, case: CaseFile, triaged: Triage | None, entries: l
 
 def conversation_tab(ws: Workspace, case: CaseFile, user: Account, seen: int) -> None:
     """The messages with the requester; reply templates chosen for this case and filled with its fields."""
-    mailed = case_mail.reply_states(ws, case)
+    mailed = deliver.reply_states(ws, case)
     for message in case.conversation:
         icon = ":material/call_received:" if message.kind == "from_requester" else ":material/call_made:"
         with st.container(border=True):

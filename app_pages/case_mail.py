@@ -9,11 +9,6 @@ from app_pages.common import act, md
 from app_pages.i18n import t
 from pipeline import Workspace
 from pipeline.channels import deliver
-from pipeline.desk.casework import CaseFile
-
-
-def reply_states(ws: Workspace, case: CaseFile) -> dict[int, deliver.ReplyState]:
-    return deliver.reply_states(ws, case)
 
 
 def show(ws: Workspace, state: deliver.ReplyState | None) -> None:
