@@ -4,17 +4,20 @@ last weeks of its history replayed through the desk so that the leads' review ha
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import tempfile
 import tomllib
 from pathlib import Path
 
 import numpy as np
 
 from kb import CaseFilter, IncidentRecord, KnowledgeBase, NewTemplate
-from kb.vocab import ESCALATION_LEVELS
+from kb.vocab import ESCALATION_LEVELS, RESOLVED_STATUSES
 from pipeline.access.accounts import Account, write_as
 from pipeline.access.team import add_account, reset_password, update_account
 from pipeline.desk import casework, handoff
+from pipeline.desk.business_time import add_working_time
 from pipeline.desk.importer import DATE_FIELDS, ImportReport, import_incidents, import_requesters
 from pipeline.desk.intake import assess, stored_suggestions
 from pipeline.desk.replies import save_template
@@ -40,6 +43,10 @@ DEMO = Account(id=None, name="demo", role="admin")
 DEMO_PASSWORD = "incident-kb-demo"
 DEMO_SHIFT = "demo_shift_days"  # kb_meta key: how many days the demo's dates were moved forward
 DAY = dt.timedelta(days=1)
+# How the demo's open desk stands when it is built: the share of its next SLA target each case whose clock runs has
+# used, oldest first: two breached, three close to a breach, then the rest spread evenly between the last two.
+OPEN_DESK = (1.15, 1.04, 0.92, 0.86, 0.8, (0.7, 0.04))
+WAITING_SHARES = (0.5, 0.15)  # the same for the cases waiting for their requester, whose clocks stand still
 # What the replay's agents write (the demo's history knows the right values, not why), in the case's language:
 # data of the demo, like its reports, not words of the app.
 OVERRIDE_REASONS = {
@@ -78,16 +85,20 @@ def build_demo(ws: Workspace, progress: ProgressFactory) -> list[ImportReport]:
     missing = [name for name in (REQUESTERS_FILE, INCIDENTS_FILE, TEAM_FILE) if not (folder / name).is_file()]
     if missing:
         raise DemoError("demo_files_missing", files=missing, folder=str(folder))
-    shift = date_shift(folder / INCIDENTS_FILE, dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
+    shift = date_shift(folder / INCIDENTS_FILE, now)
     with ws.kb.write("demo") as w:
         w.set_meta(DEMO_STATE, "building")  # until the end: an interrupted build is known as such
         w.set_meta(DEMO_SHIFT, str(shift.days))
-    reports = [
-        import_requesters(ws.kb, folder / REQUESTERS_FILE, actor=DEMO, progress=progress),
-        import_incidents(
-            ws.kb, folder / INCIDENTS_FILE, statuses=ws.workflow.statuses, shift=shift, actor=DEMO, progress=progress
-        ),
-    ]
+    with tempfile.TemporaryDirectory() as scratch:
+        incidents = Path(scratch) / INCIDENTS_FILE
+        incidents.write_text(open_desk(ws.settings, folder / INCIDENTS_FILE, now, shift), encoding="utf-8")
+        reports = [
+            import_requesters(ws.kb, folder / REQUESTERS_FILE, actor=DEMO, progress=progress),
+            import_incidents(
+                ws.kb, incidents, statuses=ws.workflow.statuses, shift=shift, actor=DEMO, progress=progress
+            ),
+        ]
     ws.reindex(progress)
     team = tomllib.loads((folder / TEAM_FILE).read_text(encoding="utf-8"))
     for user in team["users"]:
@@ -159,11 +170,38 @@ def _remove_sqlite(settings: Settings) -> None:
 def date_shift(path: Path, now: dt.datetime) -> dt.timedelta:
     """The whole days that bring the last date of the demo's incidents into the day before ``now``.
 
-    The demo then opens on a desk whose open cases came in over the last days, with their SLA clocks still
-    running, whatever day it is built; whole days keep its office hours where they were.
+    The demo then opens on a desk whose cases came in over the last days, whatever day it is built; whole days keep
+    its office hours where they were (its open cases are then placed by their SLA clocks: ``open_desk``).
     """
     dates = (parse_datetime(row[name]) for _, row in read_rows(path) for name in DATE_FIELDS if row.get(name))
     return DAY * max(0, (now - max(dates)) // DAY)
+
+
+def open_desk(settings: Settings, path: Path, now: dt.datetime, shift: dt.timedelta) -> str:
+    """The demo's incidents file (JSON Lines) with its open cases' arrival moved so that, at ``now``, their SLA
+    clocks stand as at a real desk's: ``OPEN_DESK`` of each case's next target used, in business time on the
+    settings' calendar, the oldest case the most. Whatever day and hour the demo is built, a weekend or a holiday
+    in between, one or two cases are breached and a few close to it. The dates are written ``shift`` early, as the
+    import moves every date by that much."""
+    rows = [row for _, row in read_rows(path)]
+    open_rows = sorted(
+        (row for row in rows if row.get("status") not in RESOLVED_STATUSES),
+        key=lambda row: parse_datetime(row["created_at"]),
+    )
+    paused = set(settings.sla.paused_statuses)
+    running = [row for row in open_rows if row["status"] not in paused]
+    waiting = [row for row in open_rows if row["status"] in paused]  # clocks stopped since they came in
+    spread = np.linspace(*OPEN_DESK[-1], max(0, len(running) - len(OPEN_DESK) + 1))
+    shares = [*OPEN_DESK[:-1], *spread][: len(running)] + list(np.linspace(*WAITING_SHARES, len(waiting)))
+    for row, share in zip(running + waiting, shares, strict=True):
+        targets = [settings.resolution_targets_hours.get(row.get("priority"))]
+        if not row.get("assignee"):  # nobody holds it, so nobody has answered it: the first reply is due first
+            targets.append(settings.response_targets_hours.get(row.get("priority")))
+        if hours := min((t for t in targets if t is not None), default=None):
+            used = dt.timedelta(hours=hours * float(share))
+            came_in = add_working_time(settings, now, -used, category=row.get("category"))
+            row["created_at"] = (came_in - shift).isoformat()
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def demo_password(kb: KnowledgeBase, settings: Settings) -> str | None:
@@ -202,7 +240,8 @@ def replay_desk(ws: Workspace, agents: list[Account], progress: ProgressFactory,
     # imported with (a path the replay does not know), so it is recorded without the move a reply makes.
     for case in ws.kb.open_incidents():
         if case.assignee:
-            with ws.kb.write(case.assignee, at=case.created_at + _first_reply_delay(rng)) as w:
+            replied = min(case.created_at + _first_reply_delay(rng), dt.datetime.now(dt.UTC))  # never yet to come
+            with ws.kb.write(case.assignee, at=replied) as w:
                 w.add_message(case.id, kind="to_requester", author=case.assignee, body=ACKNOWLEDGEMENTS[case.language])
 
 

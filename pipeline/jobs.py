@@ -35,7 +35,7 @@ from kb import DeliveryRecord, IncidentRecord, JobRecord, KnowledgeBase
 from kb.index import process_alive
 from pipeline.access.accounts import AGENTS, LEADS, Account, PermissionDenied, require, write_as
 from pipeline.channels import deliver, inbound, notices
-from pipeline.desk import casework, intake, sla
+from pipeline.desk import casework, intake, sla, sla_raise
 from pipeline.progress import Progress
 from pipeline.review import computed
 from pipeline.settings import Settings
@@ -242,11 +242,14 @@ def upkeep(ws: Workspace, *, now: dt.datetime | None = None) -> list[sla.Crossin
     """The worker's minute: on PostgreSQL, the vectors of cases imported, edited or reopened since are written
     (so no agent's search waits for them); reports a newer one replaced, or that nobody asked for in a week, are
     dropped; then SLA clocks that came close or ran out are recorded in their cases'
-    history. The crossings recorded."""
+    history, and (when the settings ask for it) cases about to breach are raised to the next level. The crossings
+    recorded."""
     if ws.settings.on_postgresql:
         ws.index()
     computed.forget_replaced(ws.kb, now=now)
-    return sla.record_crossings(ws, now=now)
+    crossings = sla.record_crossings(ws, now=now)
+    sla_raise.raise_before_breach(ws, now=now)
+    return crossings
 
 
 def outbox(ws: Workspace, *, now: dt.datetime | None = None) -> list[DeliveryRecord]:

@@ -4,6 +4,7 @@ resolving)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -64,6 +65,28 @@ DEFAULT_AUTOMATIC_MOVES = {
 }
 # The statuses the knowledge base relies on (kb.vocab): where a case comes in, and where it is knowledge.
 REQUIRED_STATUSES = (NEW_STATUS, *RESOLVED_STATUSES)
+
+
+def check_workflow(
+    statuses: dict[str, StatusDef], automatic_moves: dict[str, dict[str, str]], *, paused: Collection[str] = ()
+) -> None:
+    """Raise ValueError, naming what is wrong, unless the settings' workflow is whole: the statuses the knowledge
+    base relies on exist, every move (allowed, automatic, or a status the SLA clock pauses in) names a status, and
+    resolving leads to a resolved status."""
+    names = set(statuses)
+    if missing := [name for name in REQUIRED_STATUSES if name not in names]:
+        raise ValueError(f"statuses must include {', '.join(missing)}")
+    for name, status in statuses.items():
+        if unknown := set(status.next) - names:
+            raise ValueError(f"status {name!r} moves to unknown status(es) {', '.join(sorted(unknown))}")
+    for action, moves in automatic_moves.items():
+        if unknown := (set(moves) - {"*"} | set(moves.values())) - names:
+            raise ValueError(f"automatic move {action!r} names unknown status(es) {', '.join(sorted(unknown))}")
+    if stays_open := set(automatic_moves.get("resolve", {}).values()) - set(RESOLVED_STATUSES):
+        resolved = ", ".join(RESOLVED_STATUSES)
+        raise ValueError(f"resolving must lead to {resolved}, not {', '.join(sorted(stays_open))}")
+    if unknown := set(paused) - names:
+        raise ValueError(f"sla.paused_statuses names unknown status(es) {', '.join(sorted(unknown))}")
 
 
 class TransitionRefused(PhrasedError, ValueError):

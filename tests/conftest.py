@@ -19,6 +19,7 @@ from kb import JobRecord, KnowledgeBase
 from pipeline import jobs
 from pipeline.access import Account
 from pipeline.demo import DEMO_SHIFT, build_demo
+from pipeline.desk.sla_config import WEEKDAYS
 from pipeline.progress import no_progress
 from pipeline.settings import Settings
 from pipeline.triage.embed import Embedder, load_embedder
@@ -37,6 +38,11 @@ def acct(where: Workspace | KnowledgeBase, name: str) -> Account:
     return Account.signed_in(kb.user(name))
 
 
+# The SLA calendar of every test not about business time: open around the clock, no holidays, so that what a test
+# sees of the clocks does not depend on the day and hour it runs (tests/test_sla.py and test_business_time.py use
+# the desk's real calendars).
+AROUND_THE_CLOCK = {"calendars": {"default": {"hours": {day: ["00:00", "00:00"] for day in WEEKDAYS}, "country": None}}}
+
 # An incident whose text is markup: every page must show it as typed.
 HTML_TITLE = "<b>Bold</b> <script>alert('x')</script> **VPN** :red[down]"
 
@@ -53,6 +59,7 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         mp.setenv("INCIDENT_KB_CACHE_DIR", str(cache))
         mp.setenv("INCIDENT_KB_SIGNING_KEY_FILE", str(cache / "signing.key"))
         mp.setenv("INCIDENT_KB_DATABASE_URL", str(tmp_path_factory.mktemp("default-db") / "kb.db"))
+        mp.setenv("INCIDENT_KB_SLA", json.dumps(AROUND_THE_CLOCK))
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("TRANSFORMERS_OFFLINE", "1")
         yield

@@ -110,7 +110,7 @@ def test_a_case_is_worked_from_claim_to_resolution_and_a_stale_edit_is_refused(d
     as_user(at)
     goto(at, "app_pages/case.py", id=case)
     assert at.subheader[0].value.startswith(f"#{case} ")
-    assert "Response due in" in texts(at) and "P1: within 0.5 h" in texts(at)  # a P1 just in: 30 minutes
+    assert "Response due in" in texts(at) and "P1: within 0.5 business hours" in texts(at)  # a P1 just in: 30 minutes
     at.button(key="case_claim").click()
     run(at)
     assert "in progress" in at.text[0].value.lower() or at.text[0].value == "In progress"

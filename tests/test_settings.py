@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.desk.importer import import_incidents
+from pipeline.desk.sla_config import SlaSettings
 from pipeline.desk.values import parse_status
 from pipeline.files import RowError
 from pipeline.settings import Settings
@@ -79,6 +80,8 @@ def test_a_workflow_naming_an_unknown_status_is_refused() -> None:
         Settings(statuses={**Settings().statuses, "new": {"en": "New", "ja": "新規", "next": ["limbo"]}})
     with pytest.raises(ValidationError, match="must include closed"):
         Settings(statuses={k: v for k, v in Settings().statuses.items() if k != "closed"})
+    with pytest.raises(ValidationError, match=r"paused_statuses names unknown status.*on_hold"):
+        Settings(sla=SlaSettings(paused_statuses=["waiting_requester", "on_hold"]))
 
 
 CUSTOM = {

@@ -136,10 +136,11 @@ def escalate(
     holder: str = "",
     criteria: Collection[str] = (),
     post: bool = False,
+    follow: bool = True,
 ) -> HandoffRecord:
     """Hand a case to ``level``: store the package and the escalation guide's ``criteria`` ticked for it, give the
-    case to the level's holder, keep the escalating agent as a follower; with ``post``, send the package to the
-    chat webhook of the settings."""
+    case to the level's holder, keep the escalating agent as a follower (unless ``follow`` is off: the SLA clock
+    follows nothing); with ``post``, send the package to the chat webhook of the settings."""
     if unknown := set(criteria) - set(CRITERIA):
         raise InvalidValue("unknown_criteria", unknown=sorted(unknown), known=list(CRITERIA))
     holder = holder.strip() or ws.settings.escalation_holders.get(level, level)
@@ -150,7 +151,8 @@ def escalate(
         handoff = w.add_handoff(
             incident_id, level=level, holder=holder, package=package, created_by=actor.name, criteria=criteria
         )
-        w.follow(incident_id, actor.name)
+        if follow:
+            w.follow(incident_id, actor.name)
     if not post:
         return handoff
     outcome = post_to_chat(ws.settings.chat_webhook_url, package)  # after the commit: a slow chat holds no lock

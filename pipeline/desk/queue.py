@@ -10,7 +10,7 @@ from typing import Literal
 
 from kb import IncidentRecord
 from kb.models import utcnow
-from pipeline.desk.sla import Deadline, deadline
+from pipeline.desk.sla import Deadline, deadlines
 from pipeline.workspace import Workspace
 
 View = Literal["all", "mine", "unassigned"]
@@ -58,16 +58,15 @@ def queue(
         and (not priorities or c.priority in priorities)
         and (not categories or c.category in categories)
     ]
-    replied = ws.kb.first_replies([c.id for c in cases])
-    deadlines = {c.id: deadline(c, replied.get(c.id), ws.settings, now) for c in cases}
+    due = deadlines(ws, cases, now)
     if sla:
-        cases = [c for c in cases if deadlines[c.id] is not None and deadlines[c.id].state in sla]
+        cases = [c for c in cases if due[c.id] is not None and due[c.id].state in sla]
     never = dt.datetime.max.replace(tzinfo=dt.UTC)
     order = {
         "priority": lambda c: (c.priority or "P9", c.created_at),
-        "due": lambda c: (deadlines[c.id].due_at if deadlines[c.id] else never, c.created_at),
+        "due": lambda c: (due[c.id].due_at if due[c.id] else never, c.created_at),
         "oldest": lambda c: c.created_at,
         "newest": lambda c: -c.created_at.timestamp(),
         "updated": lambda c: -c.updated_at.timestamp(),
     }[sort]
-    return [QueueEntry(c, max(now - c.created_at, dt.timedelta(0)), deadlines[c.id]) for c in sorted(cases, key=order)]
+    return [QueueEntry(c, max(now - c.created_at, dt.timedelta(0)), due[c.id]) for c in sorted(cases, key=order)]

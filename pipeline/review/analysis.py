@@ -16,6 +16,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,9 @@ import pandas as pd
 
 from kb import KnowledgeBase, frames
 from kb.frames import hours, week_of
+from kb.sla import StatusMove
 from kb.vocab import ESCALATION_LEVELS, RESOLVED_STATUSES
+from pipeline.desk.sla import clock_time, paused_spans
 from pipeline.review.suggestion_quality import suggestion_outcomes
 from pipeline.settings import Settings
 from words import PhrasedError
@@ -104,30 +107,51 @@ def targets_met(
     frame: pd.DataFrame,
     targets: Mapping[str, float],
     end: str,
+    clock: pd.Series,
     *,
-    start: str = "created_at",
     by: str = "priority",
-    now: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Per value of ``by`` with a target: the target in hours, the cases measured, how many reached ``end`` within
-    the target after ``start``, and their share.
+    the target, and their share. ``clock`` (by row of ``frame``): the hours the SLA clock ran until ``end``, or
+    until now for an open case that has not reached it (``sla_clock_hours``).
 
-    An open case (no ``resolved_at``) that has not reached ``end`` counts as missed once its target has passed by
-    ``now``, and is not measured before that; a resolved one without ``end`` (history imported from elsewhere, whose
+    An open case (no ``resolved_at``) that has not reached ``end`` counts as missed once its clock has passed the
+    target, and is not measured before that; a resolved one without ``end`` (history imported from elsewhere, whose
     first reply is not known) is not measured.
     """
-    now = pd.Timestamp.now(tz="UTC") if now is None else now
     rows = []
     for key, target in targets.items():
         cases = frame[frame[by] == key]
-        took = hours(cases[start], cases[end])
+        took = clock[cases.index].where(cases[end].notna())
         waiting = cases[end].isna() & cases["resolved_at"].isna()
-        overdue = waiting & (hours(cases[start], pd.Series(now, index=cases.index)) > target)
+        overdue = waiting & (clock[cases.index] > target)
         measured = took.notna() | overdue
         met = int((took <= target).sum())
         n = int(measured.sum())
         rows.append({by: key, "target_hours": target, "cases": n, "met": met, "share": met / n if n else np.nan})
     return pd.DataFrame(rows).set_index(by)
+
+
+def sla_clock_hours(
+    settings: Settings, frame: pd.DataFrame, history: pd.DataFrame, end: str, now: dt.datetime
+) -> pd.Series:
+    """By row of ``frame`` (incidents): the business hours its SLA clock ran from ``created_at`` until ``end``, or
+    until ``now`` for a case still open that has not reached it (NaN for a resolved case without ``end``), less the
+    time it stood still in a paused status (``history``: ``status_history``), as the desk's clocks count
+    (``pipeline.desk.sla``)."""
+    states = {case: list(zip(rows["at"], rows["state"], strict=True)) for case, rows in history.groupby("case")}
+
+    def ran(case: pd.Series) -> float:
+        stop = case[end] if pd.notna(case[end]) else now if pd.isna(case["resolved_at"]) else None
+        if stop is None:
+            return np.nan
+        created, stop = case["created_at"].to_pydatetime(), pd.Timestamp(stop).to_pydatetime()
+        stays = states.get(case["id"], [(created, case["status"])])
+        moves = [StatusMove(at.to_pydatetime(), old, new) for (_, old), (at, new) in pairwise(stays)]
+        paused = paused_spans(settings, created, stays[-1][1], moves, stop)
+        return clock_time(settings, created, stop, category=case["category"], paused=paused) / dt.timedelta(hours=1)
+
+    return frame.apply(ran, axis=1).astype(float) if len(frame) else pd.Series(dtype=float)
 
 
 @dataclass(frozen=True)
@@ -243,7 +267,14 @@ class Analysis:
         return status_history(frames.incidents(self.kb), self.events())
 
     def targets_met(self, incidents: pd.DataFrame, now: pd.Timestamp | None = None) -> pd.DataFrame:
-        """The settings' first-response and resolution targets met, per priority, side by side."""
-        response = targets_met(incidents, self.settings.response_targets_hours, "first_response_at", now=now)
-        resolution = targets_met(incidents, self.settings.resolution_targets_hours, "resolved_at", now=now)
-        return pd.concat({"first response": response, "resolution": resolution}, axis=1)
+        """The settings' first-response and resolution targets met, per priority, side by side, in business hours
+        less the time a case waited in a paused status (``sla_clock_hours``)."""
+        now = (pd.Timestamp.now(tz="UTC") if now is None else now).to_pydatetime()
+        history, tables = self.status_history(), {}
+        for name, targets, end in [
+            ("first response", self.settings.response_targets_hours, "first_response_at"),
+            ("resolution", self.settings.resolution_targets_hours, "resolved_at"),
+        ]:
+            clock = sla_clock_hours(self.settings, incidents, history, end, now)
+            tables[name] = targets_met(incidents, targets, end, clock)
+        return pd.concat(tables, axis=1)
