@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages import trends_problems
 from app_pages.background import from_worker
 from app_pages.common import case_table, hours, level_label, md, period_input, remembered, review_page, status_label
 from app_pages.i18n import LANGUAGES, t
@@ -164,3 +165,4 @@ for number, problem in enumerate(problems):
                 "created_at": st.column_config.DatetimeColumn(t("opened"), format="YYYY-MM-DD HH:mm"),
             },
         )
+        trends_problems.offer(ws, number, problem.label, problem.cases["id"].tolist())
