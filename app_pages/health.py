@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages.background import from_worker
 from app_pages.common import case_table, percent_column, review_page
 from app_pages.i18n import t
+from pipeline.review.kb_health import categories_without_articles
 
 _, ws = review_page("health_title")
 active = ws.kb.active_model_version()
@@ -69,6 +70,19 @@ case_section(
         "similarity": st.column_config.NumberColumn(t("similarity_column"), format="%.3f"),
     },
 )
+
+st.markdown(f"#### {t('articles_missing')}")
+st.caption(t("articles_missing_help", n=ws.settings.articles.health_min_resolved))
+missing = categories_without_articles(ws)
+if missing.empty:
+    st.caption(t("none_found"))
+else:
+    st.dataframe(
+        missing,
+        hide_index=True,
+        key="health_articles_missing",
+        column_config={"category": t("category"), "resolved": t("articles_missing_resolved")},
+    )
 
 st.markdown(f"#### {t('abstention_by_category')}")
 st.caption(t("abstention_help"))

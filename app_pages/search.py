@@ -7,6 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
+from app_pages import article_cards
 from app_pages.common import case_card, duplicate_banners, ready_workspace, status_label
 from app_pages.i18n import t
 from kb import CaseFilter
@@ -59,10 +60,7 @@ except ReportError as exc:
 duplicate_banners(result.duplicates)
 resolved_tab, open_tab = st.tabs([t("resolved_cases", n=len(result.folded)), t("open_cases", n=len(result.open))])
 with resolved_tab:
-    if not result.folded:
-        st.info(t("no_resolved_match"))
-    for entry in result.folded:
-        case_card(entry.lead, entry=entry)
+    article_cards.search_results(ws, query, result.folded, where)  # the articles like the query among the cases
 with open_tab:
     if not result.open:
         st.info(t("no_open_match"))

@@ -62,6 +62,17 @@ def _held_out_abstention(ws: Workspace) -> pd.DataFrame:
     return _share(grouped.rename_axis("category").reset_index())
 
 
+def categories_without_articles(ws: Workspace) -> pd.DataFrame:
+    """Categories with at least ``articles.health_min_resolved`` resolved cases and no published article, most cases
+    first: where a lead should ask for one. Read when shown (two small queries), not with the report, so a newly
+    published article takes its category off the list at once."""
+    least = ws.settings.articles.health_min_resolved
+    covered = ws.kb.article_categories()
+    rows = [(c, n) for c, n in ws.kb.resolved_by_category().items() if n >= least and c not in covered]
+    frame = pd.DataFrame(rows, columns=["category", "resolved"])
+    return frame.sort_values(["resolved", "category"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
 def health_report(ws: Workspace, *, progress: ProgressFactory = no_progress) -> HealthReport:
     resolved = resolved_incidents(ws.kb)
     incomplete = pd.DataFrame(
