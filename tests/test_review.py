@@ -17,7 +17,9 @@ from kb import InvalidValue, NewSuggestion
 from pipeline.access import add_account
 from pipeline.demo import DEMO_PASSWORD
 from pipeline.desk import intake
-from pipeline.review.escalation_review import escalation_review
+from pipeline.desk.sla_config import SlaSettings
+from pipeline.review import computed
+from pipeline.review.escalation_review import COLUMNS, escalation_review
 from pipeline.review.kb_health import health_report
 from pipeline.review.suggestion_quality import NOT_SURE, quality_report
 from pipeline.settings import Settings
@@ -217,6 +219,75 @@ def test_the_escalation_review_of_a_known_history(escalations) -> None:
     assert set(escalation_review(ws, since=dt.date(2026, 11, 10)).cases["incident_id"]) == {ids["x1"], ids["x2"]}
 
 
+def test_too_late_and_too_early_are_counted_in_business_time_per_agent_and_category(settings: Settings) -> None:
+    """Tokyo business hours (9:00-18:00, Monday to Friday); P2's resolution target is 24 business hours, so more than
+    12 at first line is too late. Friday 6 November 2026 17:00 to Monday 9 12:00 is 67 clock hours but 4 business
+    hours: not too late. Thursday 5 9:00 to Monday 9 10:00 is 19 business hours: too late."""
+    jst = dt.timezone(dt.timedelta(hours=9))
+    with Workspace(settings.model_copy(update={"sla": SlaSettings()})) as ws:
+        cases = {}
+        for name, created, handed, level, final, by, category in (
+            ("weekend", (6, 17), (9, 12), "L2", "L2", "Ann", "Network"),
+            ("late", (5, 9), (9, 10), "L2", "L3", "Ann", "Network"),
+            ("late_but_l1", (5, 9), (9, 10), "L1", "L1", "Ben", "Email"),
+            ("early", (9, 9), (9, 9, 30), "L2", "none", "Ben", "Email"),
+        ):
+            created_at = dt.datetime(2026, 11, *created, tzinfo=jst)
+            cases[name] = add_resolved(
+                ws, f"Case {name}", f"Report {name}", escalation_level=final, priority="P2", category=category,
+                created_at=created_at, resolved_at=created_at + dt.timedelta(days=5),
+            )  # fmt: skip
+            with ws.kb.write(by, at=dt.datetime(2026, 11, *handed, tzinfo=jst)) as w:
+                w.add_handoff(cases[name], level=level, holder="team", package="...", created_by=by)
+        review = escalation_review(ws)
+    rows = review.cases.set_index("incident_id")
+    flags = {name: (rows.loc[i, "too_late"], rows.loc[i, "too_early"]) for name, i in cases.items()}
+    assert flags == {
+        "weekend": (False, False),
+        "late": (True, False),
+        "late_but_l1": (False, False),  # resolved at L1: slow, but not a case for L2 or L3
+        "early": (False, True),
+    }
+    assert rows.loc[cases["weekend"], "first_line_hours"] == 4.0
+    assert rows.loc[cases["late"], "share_of_target"] == pytest.approx(19 / 24)
+    assert (review.summary.too_late, review.summary.too_early) == (1, 1)
+    by_agent = review.by_agent.set_index("agent")
+    assert by_agent[["escalations", "too_late", "too_early"]].to_dict("index") == {
+        "Ann": {"escalations": 2, "too_late": 1, "too_early": 0},
+        "Ben": {"escalations": 2, "too_late": 0, "too_early": 1},
+    }
+    assert by_agent.loc["Ann", "share_too_late"] == 0.5
+    assert review.by_category.set_index("category")["escalations"].to_dict() == {"Network": 2, "Email": 2}
+
+
+def test_time_waiting_for_the_requester_is_not_counted_as_first_lines_delay(settings: Settings) -> None:
+    """As the SLA clock stops while the case waits for the requester, so does first line's: Thursday 5 9:00 to
+    Monday 9 10:00 is 19 business hours, 17 of them (Thursday 10:00 to Monday 9:00) waiting: 2 h, not too late."""
+    jst = dt.timezone(dt.timedelta(hours=9))
+    with Workspace(settings.model_copy(update={"sla": SlaSettings()})) as ws:
+        created_at = dt.datetime(2026, 11, 5, 9, tzinfo=jst)
+        case = add_resolved(
+            ws, "Payroll export fails", "Error 0x1F", escalation_level="L2", priority="P2", created_at=created_at,
+            resolved_at=created_at + dt.timedelta(days=5),
+        )  # fmt: skip
+        for when, old, new in (((5, 10), "in_progress", "waiting_requester"), ((9, 9), "waiting_requester", "triage")):
+            with ws.kb.write("Ann", at=dt.datetime(2026, 11, *when, tzinfo=jst)) as w:
+                w.record_event("incident", case, "update", field="status", old_value=old, new_value=new)
+        with ws.kb.write("Ann", at=dt.datetime(2026, 11, 9, 10, tzinfo=jst)) as w:
+            w.add_handoff(case, level="L2", holder="team", package="...", created_by="Ann")
+        row = escalation_review(ws).cases.set_index("incident_id").loc[case]
+    assert row["first_line_hours"] == 2.0 and not row["too_late"]
+
+
+def test_an_escalation_review_kept_before_too_late_was_judged_reads_back_with_nothing_flagged() -> None:
+    old = (7, "VPN", at(1), at(2), 24.0, "L1", "L2", "L1", True, "", None, None)  # the columns there were
+    before = dict(zip(COLUMNS[:12], old, strict=True))
+    kept = computed.encode({"cases": pd.DataFrame([before]), "criteria": pd.DataFrame(), "levels": pd.DataFrame()})
+    review = computed.read("escalations", kept)
+    assert list(review.cases.columns) == list(COLUMNS) and review.by_agent.empty and review.by_category.empty
+    assert (review.summary.came_back_down, review.summary.too_late, review.summary.too_early) == (1, 0, 0)
+
+
 def test_the_escalation_review_and_health_pages_show_the_figures(escalations, monkeypatch: pytest.MonkeyPatch) -> None:
     ws, _ = escalations
     app = open_app(ws.settings, monkeypatch, user=LEAD, role="admin")
@@ -229,7 +300,13 @@ def test_the_escalation_review_and_health_pages_show_the_figures(escalations, mo
     shown = {m.label: m.value for m in app.metric}
     assert shown["Escalated cases"] == "3" and shown["Median time to escalation"] == "1.8 h"
     assert shown["Came back down"] == "1" and shown["Resolved before without escalation"] == "1"
+    assert (shown["Too late"], shown["Too early"]) == ("0", "1")  # X1 came back down, and R1 had shown the fix
     assert len(app.dataframe[-1].value) == 3
+    by_agent = next(d.value for d in app.dataframe if "agent" in d.value)
+    assert by_agent[["agent", "escalations", "too_early"]].values.tolist() == [["Ann", 2, 1]]
+    app.segmented_control(key="esc_show").set_value("too_early")
+    run(app)
+    assert app.dataframe[-1].value["incident_id"].tolist() == [ws.kb.handoffs()[0].incident_id]
     assert app.get("download_button")[0].proto.label == "Export as CSV"
 
     goto(app, "app_pages/health.py")

@@ -123,7 +123,9 @@ def decode(kind: Any, data: Any) -> Any:
         return pd.read_parquet(io.BytesIO(base64.b64decode(data, validate=True)))
     if dataclasses.is_dataclass(kind):
         types = typing.get_type_hints(kind)
-        return kind(**{f.name: decode(types[f.name], data[f.name]) for f in dataclasses.fields(kind)})
+        # A field a report kept before that field was added takes its default (the page asks for a new report).
+        kept = [f for f in dataclasses.fields(kind) if f.name in data]
+        return kind(**{f.name: decode(types[f.name], data[f.name]) for f in kept})
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin is dict:
         return {key: decode(args[1], item) for key, item in data.items()}

@@ -1,6 +1,7 @@
 """The review of past escalations the escalation guide asks leads for: how long cases took to be escalated, the
-level that finally resolved them, which criteria were ticked, escalations that came back down, and escalations a
-similar case had shown to be avoidable.
+level that finally resolved them, which criteria were ticked, escalations that came back down, escalations a
+similar case had shown to be avoidable, and those that came too late or too early (``escalation_timing``; too early
+here also when a similar case had been resolved at first line before), per agent who escalated and per category.
 
 An escalated case is one handed off through the desk (it has hand-offs) or resolved at L1, L2 or L3 (history
 imported from elsewhere, whose hand-off times are not known).
@@ -10,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from kb import CaseFilter, HandoffRecord, IncidentRecord
+from kb.sla import StatusMove
 from kb.vocab import ESCALATION_LEVELS, RESOLVED_STATUSES
 from pipeline.exports import safe_csv
+from pipeline.knowledge.escalation_timing import escalation_timing, rank
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.settings import CRITERIA
 from pipeline.workspace import Workspace
@@ -26,8 +29,11 @@ ESCALATED_LEVELS = ESCALATION_LEVELS[1:]
 _SIMILAR_CHECKED = 10
 COLUMNS = (
     "incident_id", "title", "created_at", "escalated_at", "hours_to_escalation", "first_level", "peak_level",
-    "final_level", "came_back_down", "criteria", "resolved_without_escalation", "similarity",
+    "final_level", "came_back_down", "criteria", "resolved_without_escalation", "similarity", "category",
+    "escalated_by", "first_line_hours", "share_of_target", "too_late", "too_early",
 )  # fmt: skip
+# The too late and too early counts of one group (an agent who escalated, a category).
+TIMING_COLUMNS = ("escalations", "too_late", "too_early", "share_too_late", "share_too_early")
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class EscalationSummary:
     median_hours: float | None  # from intake to the first hand-off
     came_back_down: int
     avoidable: int  # a similar case had been resolved at first line before
+    too_late: int
+    too_early: int
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,19 @@ class EscalationReview:
     criteria: pd.DataFrame
     # Resolved escalated cases: the level first escalated to (rows) against the level that resolved them.
     levels: pd.DataFrame
+    # Per agent who escalated (the first hand-off's), and per category (None: none): TIMING_COLUMNS, most first.
+    # (Empty in a report kept before they were counted.)
+    by_agent: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["agent", *TIMING_COLUMNS]))
+    by_category: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["category", *TIMING_COLUMNS]))
+
+    def __post_init__(self) -> None:
+        # A report kept before too late and too early were judged reads back with none flagged (the page asks for
+        # a new one: its as-of names the setting they depend on).
+        if missing := [c for c in COLUMNS if c not in self.cases]:
+            cases = self.cases.reindex(columns=list(COLUMNS))
+            for flag in {"too_late", "too_early"} & set(missing):
+                cases[flag] = False
+            object.__setattr__(self, "cases", cases)
 
     @property
     def summary(self) -> EscalationSummary:
@@ -59,14 +80,12 @@ class EscalationReview:
             median_hours=float(timed.median()) if len(timed) else None,
             came_back_down=int(self.cases["came_back_down"].sum()),
             avoidable=int(self.cases["resolved_without_escalation"].notna().sum()),
+            too_late=int(self.cases["too_late"].sum()),
+            too_early=int(self.cases["too_early"].sum()),
         )
 
     def to_csv(self) -> str:
         return safe_csv(self.cases)
-
-
-def _rank(level: str | None) -> int:
-    return ESCALATION_LEVELS.index(level) if level in ESCALATION_LEVELS else 0
 
 
 def _avoidable(ws: Workspace, case: IncidentRecord) -> tuple[int | None, float | None]:
@@ -81,13 +100,15 @@ def _avoidable(ws: Workspace, case: IncidentRecord) -> tuple[int | None, float |
     return None, None
 
 
-def _case_row(ws: Workspace, case: IncidentRecord, handoffs: list[HandoffRecord]) -> dict:
+def _case_row(ws: Workspace, case: IncidentRecord, handoffs: list[HandoffRecord], moves: list[StatusMove]) -> dict:
     resolved = case.status in RESOLVED_STATUSES
     levels = [h.level for h in handoffs] + ([case.escalation_level] if resolved else [])
     now = case.escalation_level if resolved else handoffs[-1].level
-    peak = max(levels, key=_rank)
+    peak = max(levels, key=rank)
     escalated_at = handoffs[0].created_at if handoffs else None
     similar, similarity = _avoidable(ws, case)
+    timing = escalation_timing(ws.settings, case, handoffs, moves)
+    hours = dt.timedelta(hours=1)
     return {
         "incident_id": case.id,
         "title": case.title,
@@ -97,11 +118,30 @@ def _case_row(ws: Workspace, case: IncidentRecord, handoffs: list[HandoffRecord]
         "first_level": levels[0],
         "peak_level": peak,
         "final_level": case.escalation_level if resolved else None,
-        "came_back_down": _rank(peak) > _rank(now),
+        "came_back_down": rank(peak) > rank(now),
         "criteria": ", ".join(sorted({c for h in handoffs for c in h.criteria or ()})),
         "resolved_without_escalation": similar,
         "similarity": similarity,
+        "category": case.category,
+        "escalated_by": handoffs[0].created_by if handoffs else None,
+        "first_line_hours": None if timing.first_line is None else timing.first_line / hours,
+        "share_of_target": timing.share_of_target,
+        "too_late": timing.too_late,
+        "too_early": timing.came_back_down or (resolved and similar is not None),
     }
+
+
+def _timing_by(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Escalations, and those too late and too early, per value of ``column``; the most of either first."""
+    groups = frame.groupby(column, dropna=column == "escalated_by", as_index=False)
+    table = groups.agg(
+        escalations=("incident_id", "size"), too_late=("too_late", "sum"), too_early=("too_early", "sum")
+    )
+    table["share_too_late"] = table["too_late"] / table["escalations"]
+    table["share_too_early"] = table["too_early"] / table["escalations"]
+    order = table.assign(flagged=table["too_late"] + table["too_early"])
+    order = order.sort_values(["flagged", "escalations", column], ascending=[False, False, True], kind="stable")
+    return order[[column, *TIMING_COLUMNS]].reset_index(drop=True)
 
 
 def escalation_review(
@@ -121,10 +161,11 @@ def escalation_review(
         CaseFilter(statuses=RESOLVED_STATUSES, escalation_levels=ESCALATED_LEVELS, since=since, until=until)
     )
     cases = ws.kb.incidents(sorted(set(resolved_escalated) | set(handoffs)))
+    moves = ws.kb.status_moves([case.id for case in cases])
     rows = []
     with progress(Phrase("progress_reviewing_escalations"), len(cases)) as step:
         for case in cases:
-            rows.append(_case_row(ws, case, handoffs[case.id]))
+            rows.append(_case_row(ws, case, handoffs[case.id], moves.get(case.id, [])))
             step(1)
     frame = pd.DataFrame(rows, columns=COLUMNS).sort_values("created_at", ascending=False, kind="stable")
     frame = frame.reset_index(drop=True).astype({"resolved_without_escalation": "Int64"})
@@ -138,4 +179,10 @@ def escalation_review(
     criteria["share"] = criteria["ticked"] / len(sent) if sent else None
     resolved = frame[frame["final_level"].notna()]
     levels = pd.crosstab(resolved["first_level"], resolved["final_level"]).rename_axis(index="first", columns="final")
-    return EscalationReview(cases=frame, criteria=criteria, levels=levels)
+    return EscalationReview(
+        cases=frame,
+        criteria=criteria,
+        levels=levels,
+        by_agent=_timing_by(frame, "escalated_by").rename(columns={"escalated_by": "agent"}),
+        by_category=_timing_by(frame, "category"),
+    )
