@@ -28,6 +28,9 @@ sections = {
     t("nav_knowledge"): [
         st.Page("app_pages/triage.py", title=t("nav_triage"), icon=":material/assignment_turned_in:"),
         st.Page("app_pages/search.py", title=t("nav_search"), icon=":material/search:"),
+        st.Page("app_pages/articles.py", title=t("nav_articles"), icon=":material/menu_book:"),
+        st.Page("app_pages/problems.py", title=t("problems_nav"), icon=":material/bug_report:"),
+        st.Page("app_pages/drills.py", title=t("drills_nav"), icon=":material/school:"),
     ],
     t("nav_setup"): [
         st.Page("app_pages/templates.py", title=t("nav_templates"), icon=":material/quickreply:"),
@@ -42,6 +45,7 @@ sections = {
         st.Page("app_pages/models.py", title=t("nav_models"), icon=":material/model_training:"),
         st.Page("app_pages/escalations.py", title=t("nav_escalations"), icon=":material/escalator_warning:"),
         st.Page("app_pages/health.py", title=t("nav_health"), icon=":material/health_and_safety:"),
+        st.Page("app_pages/satisfaction.py", title=t("desk_nav_satisfaction"), icon=":material/thumbs_up_down:"),
     ],
 }
 if account is None:  # the sign-in page is all a browser reaches before signing in, whatever address it asked for

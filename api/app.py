@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems, routes
+from api import problems, ratings, routes
 from api.guards import BodyLimit, RateLimiter
 from pipeline.settings import Settings
 from pipeline.workspace import Workspace
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
     app.state.workspace = ws
     app.state.limiter = RateLimiter(limits.requests_per_minute)
     app.include_router(routes.router, prefix=PREFIX, responses=problems.RESPONSES)
+    app.include_router(ratings.router, prefix=PREFIX, responses=problems.RESPONSES)
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     return app

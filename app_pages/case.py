@@ -13,7 +13,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from app_pages import case_files, case_mail
+from app_pages import case_article, case_files, case_mail, case_merge, case_problem
 from app_pages.common import (
     act,
     case_card,
@@ -35,7 +35,7 @@ from pipeline.access import Account
 from pipeline.channels import deliver
 from pipeline.desk import casework, handoff, intake, replies
 from pipeline.desk.casework import CaseFile
-from pipeline.desk.sla import deadline
+from pipeline.desk.sla import deadlines
 from pipeline.settings import CRITERIA
 from pipeline.text import ReportError
 from pipeline.triage.fold import FoldedCase
@@ -61,7 +61,7 @@ def header(ws: Workspace, case: CaseFile, user: Account, seen: int) -> None:
     for column, (label, value) in zip(st.columns(len(labels)), labels, strict=True):
         column.caption(label)
         column.text(value)
-    due = deadline(incident, case.first_reply_at, ws.settings, dt.datetime.now(dt.UTC))
+    due = deadlines(ws, [incident], dt.datetime.now(dt.UTC))[incident.id]
     if due is not None:
         line = f"{deadline_text(due)} · " + t("sla_target", priority=incident.priority, hours=f"{due.target_hours:g}")
         if due.state == "on_track":
@@ -209,6 +209,7 @@ def conversation_tab(ws: Workspace, case: CaseFile, user: Account, seen: int) ->
     if not case.conversation:
         st.caption(t("no_messages"))
     st.markdown(f"#### {t('reply')}")
+    case_article.offer_in_reply(ws, case.incident)
     for match in replies.suggest_templates(ws, case.incident):
         subject, body = replies.fill(match.template, case.incident, agent=user.name)
         st.button(
@@ -370,12 +371,14 @@ seen = st.session_state.get(seen_key, case.incident.version)
 st.session_state[seen_key] = case.incident.version
 
 header(ws, case, user, seen)
+case_problem.show(ws, case.incident)
 # The page reruns on every click and keystroke: the checklist and the similar cases are worked out once per case
 # text and state of the knowledge base, not on each rerun.
 incident = case.incident
 triaged, similar, shown = remembered(
     "case_triage", (case_id, incident.title, incident.body, ws.kb.corpus_version()), lambda: _triaged(ws, case)
 )
+case_merge.show(ws, case, user, seen, triaged)
 tabs = st.tabs([t("tab_triage"), t("tab_conversation"), t("tab_escalate"), t("tab_resolve"), t("tab_history")])
 with tabs[0]:
     triage_tab(ws, case, triaged, shown, seen)
@@ -386,5 +389,6 @@ with tabs[2]:
     escalate_tab(ws, case, similar, seen)
 with tabs[3]:
     resolve_tab(ws, case, seen)
+    case_article.draft_section(ws, case.incident)
 with tabs[4]:
     history_tab(case)

@@ -1,5 +1,5 @@
 """The queue: every open case, who has it, how urgent and how old, its next SLA deadline, possible duplicates
-flagged; claim from here."""
+flagged; claim from here, or select several and claim, assign, move or close them at once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import streamlit as st
 from app_pages.common import REFUSALS, current_user, deadline_text, md, refuse, workspace
 from app_pages.i18n import language, t
 from kb.vocab import PRIORITIES, RESOLVED_STATUSES
-from pipeline.desk import casework
+from pipeline.desk import bulk, casework
 from pipeline.desk.queue import SORTS, VIEWS, queue
 from pipeline.desk.sla import STATES
 from words import duration
@@ -56,12 +56,21 @@ table = pd.DataFrame(
             "age": duration(e.age, language()),
             "duplicate_of": f"#{e.case.duplicate_of}" if e.case.duplicate_of else "",
             "sla": e.deadline.state if e.deadline else "",
+            "version": e.case.version,
         }
         for e in entries
     ],
     columns=["id", "title", "status", "owner", "priority", "deadline", "category", "requester", "age",
-             "duplicate_of", "sla"],
+             "duplicate_of", "sla", "version"],
 )  # fmt: skip
+# The versions the table showed before the click being handled now: a bulk action is checked against these, so a
+# case changed since it was drawn is refused alone.
+shown = dict(zip(table["id"].astype(int), table["version"].astype(int), strict=True))
+seen_versions = st.session_state.get("queue_seen", shown)
+st.session_state["queue_seen"] = shown
+outcome = st.session_state.pop("queue_outcome", None)
+if outcome is not None:
+    (st.warning if outcome.refused else st.success)(t(outcome.phrase), icon=":material/done_all:")
 states = table["sla"].value_counts()
 st.caption(
     t("open_cases_shown", n=len(table))
@@ -94,7 +103,7 @@ selection = st.dataframe(
     ],
     width="stretch",
     on_select="rerun",
-    selection_mode="single-row",
+    selection_mode="multi-row",
     key="queue_table",
     column_config={
         "id": st.column_config.NumberColumn("#", format="%d", width="small"),
@@ -114,6 +123,34 @@ if not rows:
     st.caption(t("select_a_row"))
     st.stop()
 
+
+def bulk_actions(ids: list[int]) -> None:
+    """Claim, assign, move or close the selected cases; the outcome names each case refused and why."""
+    action_column, to_column, go_column = st.columns([2, 2, 1], vertical_alignment="bottom")
+    action = action_column.segmented_control(
+        t("desk_bulk_action", n=len(ids)), bulk.ACTIONS, format_func=lambda a: t(f"desk_bulk_{a}"), key="queue_bulk"
+    )
+    to = None
+    if action == "assign":
+        to = to_column.selectbox(t("desk_bulk_to"), bulk.assignees(ws), index=None, placeholder=t("choose"),
+                                 key="queue_bulk_assignee")  # fmt: skip
+    elif action == "move":
+        to = to_column.selectbox(t("move_to"), open_statuses, format_func=lambda s: ws.workflow.label(s, language()),
+                                 index=None, placeholder=t("choose"), key="queue_bulk_status")  # fmt: skip
+    ready = action is not None and (action in ("claim", "close") or to is not None)
+    if go_column.button(t("desk_bulk_apply", n=len(ids)), key="queue_bulk_apply", disabled=not ready):
+        seen = {i: seen_versions.get(i, shown[i]) for i in ids}
+        try:
+            st.session_state["queue_outcome"] = bulk.run(ws, action, seen, actor=user, to=to)
+        except REFUSALS as exc:
+            refuse(exc)
+        else:
+            st.rerun()
+
+
+if len(rows) > 1:
+    bulk_actions([int(table.iloc[r]["id"]) for r in rows])
+    st.stop()
 picked = table.iloc[rows[0]]
 case_id = int(picked["id"])
 st.markdown(f"**#{case_id}** · {md(picked['title'])}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import article_cards, triage_problems
 from app_pages.background import follow
 from app_pages.common import case_card, current_user, duplicate_banners, level_label, md, ready_workspace, remembered
 from app_pages.i18n import t, t_all
@@ -163,6 +164,8 @@ if result.model_version is not None:
     st.caption(t("model_version", version=result.model_version))
 
 duplicate_banners(result.duplicates)
+triage_problems.show(ws, result)
+article_cards.triage_section(ws, text)
 
 st.subheader(t("similar_resolved"))
 if not result.folded:

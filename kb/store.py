@@ -21,12 +21,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from kb import audit, channel_models, pgvector, schema  # noqa: F401 (channel_models: its tables join the metadata)
+from kb import article_models, audit, channel_models, desk_extras_models, drill_models, pgvector, problem_models, schema  # noqa: F401 (*_models: their tables join the metadata)
 from kb.accounts import AccountReads
+from kb.articles import ArticleReads
 from kb.attachments import AttachmentReads
 from kb.case_pages import CasePageReads
 from kb.case_parts import CasePartReads
 from kb.deliveries import DeliveryReads
+from kb.drills import DrillReads
 from kb.errors import (
     IncidentNotFound,
     KnowledgeBaseBusy,
@@ -38,6 +40,7 @@ from kb.errors import (
 )
 from kb.inbound import InboundReads
 from kb.jobs import JobReads
+from kb.merges import MergeReads
 from kb.models import (
     Event,
     Handoff,
@@ -50,6 +53,8 @@ from kb.models import (
     in_batches,
 )
 from kb.notices import NoticeReads
+from kb.problems import ProblemReads
+from kb.ratings import RatingReads
 from kb.records import (
     CaseFilter,
     EventRecord,
@@ -59,6 +64,7 @@ from kb.records import (
     TemplateRecord,
 )
 from kb.registry import RegistryReads
+from kb.sla import SlaReads
 from kb.tokens import TokenReads
 from kb.vocab import RESOLVED_STATUSES
 from kb.writer import Writer, normalise_email
@@ -112,6 +118,12 @@ class KnowledgeBase(
     NoticeReads,
     AttachmentReads,
     InboundReads,
+    ArticleReads,
+    DrillReads,
+    ProblemReads,
+    MergeReads,
+    RatingReads,
+    SlaReads,
 ):
     """The knowledge base at ``url`` (an SQLAlchemy URL), created and migrated to the current schema on open.
 

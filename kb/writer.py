@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from kb import models
 from kb.accounts import AccountWrites
+from kb.articles import ArticleWrites
 from kb.attachments import AttachmentWrites
 from kb.audit import change_time
 from kb.deliveries import DeliveryWrites
+from kb.drills import DrillWrites
 from kb.errors import (
     IncidentNotFound,
     InvalidValue,
@@ -28,7 +30,10 @@ from kb.errors import (
 )
 from kb.inbound import InboundWrites
 from kb.jobs import JobWrites
+from kb.merges import MergeWrites
 from kb.notices import NoticeWrites
+from kb.problems import ProblemWrites
+from kb.ratings import RatingWrites
 from kb.records import (
     HandoffRecord,
     IncidentRecord,
@@ -72,7 +77,19 @@ def normalise_email(address: str) -> str:
 
 
 class Writer(
-    AccountWrites, JobWrites, RegistryWrites, TokenWrites, DeliveryWrites, NoticeWrites, AttachmentWrites, InboundWrites
+    AccountWrites,
+    JobWrites,
+    RegistryWrites,
+    TokenWrites,
+    DeliveryWrites,
+    NoticeWrites,
+    AttachmentWrites,
+    InboundWrites,
+    ArticleWrites,
+    DrillWrites,
+    ProblemWrites,
+    MergeWrites,
+    RatingWrites,
 ):
     """Changes within one transaction. Get one from ``KnowledgeBase.write(actor)``; never build it directly."""
 
@@ -89,10 +106,17 @@ class Writer(
         return self._session.connection()
 
     def record_event(
-        self, entity: str, entity_id: int, action: str, *, field: str | None = None, new_value: str | None = None
+        self,
+        entity: str,
+        entity_id: int,
+        action: str,
+        *,
+        field: str | None = None,
+        new_value: str | None = None,
+        old_value: str | None = None,
     ) -> None:
-        """Log something that happened to a row without changing it (an SLA clock running out, say), as this
-        transaction's actor at its time."""
+        """Log something that happened to a row without changing it (an SLA clock running out, say), or a change
+        to a row the event log does not follow by itself, as this transaction's actor at its time."""
         self._session.add(
             models.Event(
                 at=self.now(),
@@ -101,6 +125,7 @@ class Writer(
                 entity_id=entity_id,
                 action=action,
                 field=field,
+                old_value=old_value,
                 new_value=new_value,
             )
         )

@@ -370,6 +370,8 @@ def test_the_openapi_description_is_served(served: Served) -> None:
         ("POST", "/api/v1/suggest"),
         ("GET", "/api/v1/thresholds"),
         ("PUT", "/api/v1/thresholds"),
+        ("GET", "/api/v1/ratings/{token}"),
+        ("POST", "/api/v1/ratings/{token}"),
     }
     assert httpx.get(f"{served.url}/api/v1/docs").status_code == 200
 
@@ -383,7 +385,7 @@ def test_the_api_keeps_to_its_own_description(served: Served) -> None:
     token = {"Authorization": f"Bearer {served.tokens['admin']}"}
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 8
+    assert len(operations) == 10
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 

@@ -103,3 +103,15 @@ class ApiSettings(BaseModel):
     port: int = Field(8502, gt=0, lt=65536)
     max_body_bytes: int = Field(1_000_000, gt=0, description="Largest request body; more is refused (413).")
     requests_per_minute: int = Field(120, gt=0, description="Per token; more is refused (429) until it refills.")
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="The API's address as a requester's mail links reach it (https://desk.example.com); "
+        "None: http://<bind_address>:<port>.",
+    )
+    rating_days: float = Field(30, gt=0, description="How long the satisfaction link of a resolution notice answers.")
+
+    @property
+    def base_url(self) -> str:
+        """Where links to the API point, without a trailing slash."""
+        return (self.public_url or f"http://{self.bind_address}:{self.port}").rstrip("/")

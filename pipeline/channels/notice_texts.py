@@ -18,14 +18,24 @@ from pipeline.workspace import Workspace
 from words import CATALOGUE, LANGUAGES, Phrase
 
 # To the people on a case: assigned to them, the requester answered, its SLA clock close to or past a breach, a
-# hand-off to the level they hold.
-AGENT_KINDS = ("assigned", "requester_answered", "sla_warning", "sla_breached", "handoff")
+# hand-off to the level they hold (or the SLA clock's raise to it), the problem record it is linked to resolved.
+AGENT_KINDS = (
+    "assigned",
+    "requester_answered",
+    "sla_warning",
+    "sla_breached",
+    "handoff",
+    "sla_raised",
+    "problem_resolved",
+)
 # To the requester: their report received (with its number), passed to the next level, resolved.
 REQUESTER_KINDS = ("acknowledged", "escalated", "resolved")
 KINDS = AGENT_KINDS + REQUESTER_KINDS
 CHANNELS = ("email", "chat")
 DEFAULTS = {"email": True, "chat": False}
-PLACEHOLDERS = ("id", "title", "status", "level", "requester", "agent", "holder", "due", "resolution")
+PLACEHOLDERS = (
+    "id", "title", "status", "level", "requester", "agent", "holder", "due", "resolution", "problem", "rating_link"
+)  # fmt: skip
 
 
 def choices(ws: Workspace, user_id: int) -> dict[tuple[str, str], bool]:

@@ -6,12 +6,14 @@ created long after it came in (an import of old reports).
 
 To agents (as each chose, ``notice_texts.choices``): a case assigned to them by someone else, the requester
 answered on a case they hold, a case they hold close to its SLA breach or past it, a hand-off to the level they
-hold (a holder that is a team, not an account, hears of it in the chat). To requesters, by e-mail: their report
-received with its number, their case passed to the next level, their case resolved; none about a case filed from
-an automatic mail (``mail_auto_submitted``), so two systems cannot answer each other forever."""
+hold (a holder that is a team, not an account, hears of it in the chat; one the SLA clock raised says so), the
+problem record a case they hold is linked to resolved. To requesters, by e-mail: their report received with its
+number, their case passed to the next level, their case resolved; none about a case filed from an automatic mail
+(``mail_auto_submitted``), so two systems cannot answer each other forever."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -22,10 +24,11 @@ from email.utils import make_msgid
 from kb import DeliveryRecord, EventRecord, IncidentRecord, NewDelivery, UserRecord
 from kb.models import utcnow
 from kb.vocab import RESOLVED_STATUSES
-from pipeline.channels import notice_texts
+from pipeline.channels import notice_texts, ratings
 from pipeline.channels.deliver import ready_channels
 from pipeline.channels.smtp import one_line
 from pipeline.desk.replies import tagged
+from pipeline.desk.sla import CLOCK_KEEPER
 from pipeline.workspace import Workspace
 from words import say
 
@@ -87,11 +90,17 @@ def _make(
     made = []
     with ws.kb.write(NOTICER, at=now) as w:
         for notice in notices:
+            # A resolution notice asks how it went, by a link of its own, kept (as a hash) only if it is sent.
+            asked = ratings.ask(ws, notice.case, now) if notice.kind == "resolved" else None
+            if asked is not None:
+                notice = dataclasses.replace(notice, extra=(*notice.extra, ("rating_link", asked.link)))
             for new in _deliveries(ws, notice, texts):
                 record, added = w.add_delivery(new)
                 if added:
                     w.record_event("incident", new.incident_id, "notice", field=new.purpose, new_value=new.recipient)
                     made.append(record)
+                    if asked is not None:
+                        ratings.keep(w, asked)
         if cursor is not None:
             w.set_meta(CURSOR, str(cursor))
     return made
@@ -138,17 +147,23 @@ def _derive(ws: Workspace, events: list[EventRecord], now: dt.datetime) -> Itera
             if not any(h[0] > e.id and h[1:] == (case.id, e.actor, e.new_value) for h in handed):
                 yield from holder("assigned", e, case, e.new_value, actor=e.actor)
         elif e.action == "update" and e.field == "status":
-            if e.new_value in RESOLVED_STATUSES and e.old_value not in RESOLVED_STATUSES:
+            finished = e.new_value in RESOLVED_STATUSES and e.old_value not in RESOLVED_STATUSES
+            # A merged duplicate goes on as its original: it was not resolved.
+            if finished and ws.kb.merge_of(case.id) is None:
                 yield from requester("resolved", e, case)
         elif e.action == "add_handoff":
             handoff = _snapshot(e)
             level = handoff.get("level", "")
-            yield from holder("handoff", e, case, handoff.get("holder"), level=level, actor=e.actor)
+            kind = "sla_raised" if e.actor == CLOCK_KEEPER else "handoff"  # the clock's own raise says why
+            yield from holder(kind, e, case, handoff.get("holder"), level=level, actor=e.actor)
             yield from requester("escalated", e, case, level=level)
         elif e.action == "add_message" and _snapshot(e).get("kind") == "from_requester":
             yield from holder("requester_answered", e, case, case.assignee)
         elif e.action in ("sla_warning", "sla_breached"):
             yield from holder(e.action, e, case, case.assignee, due=e.new_value or "")
+        elif e.action == "problem_resolved" and case.status not in RESOLVED_STATUSES and case.assignee != e.actor:
+            # Whoever resolved the problem knows it, as one who assigns a case to themselves is not told.
+            yield from holder("problem_resolved", e, case, case.assignee, problem=e.new_value or "", actor=e.actor)
 
 
 def _values(ws: Workspace, notice: _Notice, language: str) -> dict[str, str]:
@@ -165,6 +180,8 @@ def _values(ws: Workspace, notice: _Notice, language: str) -> dict[str, str]:
         "due": extra.get("due", "")[:16].replace("T", " "),
         "resolution": case.resolution or "",
         "actor": extra.get("actor", ""),
+        "problem": extra.get("problem", ""),
+        "rating_link": extra.get("rating_link", ""),
     }
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kb import IncidentNotFound, IncidentRecord, InvalidValue, NewSuggestion, Writer, mail_import_key, normalise_email
 from pipeline.access.accounts import Account, write_as
-from pipeline.desk import attachments, casework
+from pipeline.desk import attachments, casework, merge
 from pipeline.desk.importer import RequesterResolver, import_incidents
 from pipeline.desk.mail import Mail, MailError, read_eml, read_mbox
 from pipeline.files import ImportFileError, ReadLimits
@@ -222,7 +222,7 @@ def file_fetched(ws: Workspace, name: str, data: bytes, *, actor: Account, fallb
 def _thread(ws: Workspace, mail: Mail) -> tuple[IncidentRecord | None, IncidentRecord | None]:
     """The case a mail joins, and the case it names but may not join (a stranger's): by its headers first (the
     case of a Message-ID it answers), then by the case tag in its subject; either way only if the sender may
-    write on that case."""
+    write on that case; a case merged into another is followed to that one."""
     # Message-IDs are compared as written, with and without their angle brackets.
     answers = [*mail.answers, *(i.strip("<>") for i in mail.answers)]
     named = []
@@ -234,7 +234,8 @@ def _thread(ws: Workspace, mail: Mail) -> tuple[IncidentRecord | None, IncidentR
         except IncidentNotFound:
             continue  # a tag we did not send: file it as a new case
         if casework.may_write_on(ws, case, mail.sender_address):
-            return case, None
+            # Mail to a duplicate merged since goes to its original (its sender may write on the duplicate).
+            return ws.kb.incident(merge.original_of(ws, case.id)), None
         named.append(case)
     return None, (named[0] if named else None)
 
