@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
 from app_pages import case_article, case_files, case_mail, case_merge, case_problem
@@ -25,9 +24,9 @@ from app_pages.common import (
     ready_workspace,
     remembered,
     status_label,
-    t_known,
     value_label,
 )
+from app_pages.event_log import event_table
 from app_pages.i18n import LANGUAGES, language, t, t_all
 from kb.vocab import ESCALATION_LEVELS, PRIORITIES, VOCABULARIES
 from pipeline import Workspace, jobs
@@ -331,12 +330,7 @@ def resolve_tab(ws: Workspace, case: CaseFile, seen: int) -> None:
 
 def history_tab(case: CaseFile) -> None:
     """The case's event log: who changed what, when."""
-    columns = (t("when_utc"), t("who"), t("what"), t("field"), t("from"), t("to"))
-    rows = []
-    for e in case.history:
-        what, field = t_known(f"event_{e.action}", e.action), e.field and t_known(e.field, e.field)
-        rows.append((e.at, e.actor, what, field, e.old_value, e.new_value))
-    st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, width="stretch")
+    event_table(case.history)
 
 
 def _triaged(ws: Workspace, case: CaseFile) -> tuple[Triage | None, list[SimilarCase], list[FoldedCase]]:

@@ -320,7 +320,8 @@ def deadline_text(due: Deadline | None) -> str:
     """A case's next SLA deadline in words: "Response due in 12 min", "Resolution overdue by 2 h 5 min"."""
     if due is None:
         return ""
-    text = t(f"sla_{due.state}", clock=t(f"clock_{due.clock}"), due=duration(abs(due.left), language()))
+    left = duration(abs(due.left), language(), days=False)  # business hours: a "day" of them would mislead
+    text = t(f"sla_{due.state}", clock=t(f"clock_{due.clock}"), due=left)
     return text + (" · " + t("sla_paused") if due.paused else "")
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import REFUSALS, act, case_table, current_user, md, ready_workspace, refuse, status_label, t_known
+from app_pages.event_log import event_table
 from app_pages.i18n import t
 from kb import InvalidValue
 from kb.problems import MAX_TEXT_CHARS, MAX_TITLE_CHARS
@@ -179,15 +180,7 @@ def history(ws: Workspace, problem_id: int) -> None:
         return t_known(f"problems_status_{v}", v) if field == "status" and v else v
 
     with st.expander(t("tab_history")):
-        rows = []
-        for e in ws.kb.events("problem", problem_id):
-            what, field = (
-                t_known(f"problems_event_{e.action}", e.action),
-                e.field and t_known(f"problems_{e.field}", e.field),
-            )
-            rows.append((e.at, e.actor, what, field, value(e.field, e.old_value), value(e.field, e.new_value)))
-        columns = (t("when_utc"), t("who"), t("what"), t("field"), t("from"), t("to"))
-        st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, width="stretch")
+        event_table(ws.kb.events("problem", problem_id), actions="problems_event_", fields="problems_", value=value)
 
 
 def detail(ws: Workspace, problem_id: int, user: Account) -> None:

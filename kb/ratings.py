@@ -1,6 +1,6 @@
 """Requesters' satisfaction ratings of resolved cases: how a rating request and its answer are kept (mixed into
 ``Writer``) and read (mixed into ``KnowledgeBase``). Storage only, and only ever a link token's SHA-256: when a
-link is refused (unknown, expired, answered) and what a score may be are the pipeline's rules
+link is refused (unknown, expired, answered), what a score may be and when a link is made are the pipeline's rules
 (``pipeline.channels.ratings``)."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kb.channel_models import Delivery
 from kb.desk_extras_models import Rating
 from kb.errors import InvalidValue, StaleEdit
 from kb.records import _Record
@@ -73,6 +74,32 @@ class RatingWrites:
         self._session.add(row)
         self._session.flush()
         self.record_event("incident", incident_id, "rating_asked", new_value=str(row.id))
+        return RatingRecord.from_row(row)
+
+    def renew_rating(self, delivery_id: int, token_hash: str, *, expires_at: dt.datetime) -> RatingRecord | None:
+        """Give the rating asked with a delivery a new token (its hash replaces the last one, whose link no longer
+        answers) and time; None if none was asked with it. A notice and its rating are added in one transaction, one
+        rating for each delivery added: a case's n-th delivery of that purpose and channel asked its n-th rating."""
+        delivery = self._session.get(Delivery, delivery_id)
+        if delivery is None:
+            raise InvalidValue("out_delivery_not_found", id=delivery_id)
+        if delivery.incident_id is None:
+            return None
+        nth = self._session.scalar(
+            select(func.count(Delivery.id)).where(
+                Delivery.incident_id == delivery.incident_id,
+                Delivery.purpose == delivery.purpose,
+                Delivery.channel == delivery.channel,
+                Delivery.id <= delivery.id,
+            )
+        )
+        query = select(Rating).where(Rating.incident_id == delivery.incident_id).order_by(Rating.id)
+        row = self._session.scalar(query.offset(nth - 1).limit(1).with_for_update())
+        if row is None:
+            return None
+        row.token_hash, row.expires_at = token_hash, expires_at
+        self._session.flush()
+        self.record_event("incident", row.incident_id, "rating_link_sent", new_value=str(row.id))
         return RatingRecord.from_row(row)
 
     def answer_rating(self, rating_id: int, score: str, comment: str | None) -> RatingRecord:

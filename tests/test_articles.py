@@ -26,6 +26,7 @@ from pipeline.workflow import TransitionRefused
 from pipeline.workspace import Workspace
 from tests.conftest import HTML_TITLE, OPERATOR, add_resolved
 from tests.test_app import AGENT, as_user, open_app
+from tests.test_app_desk import run
 
 TEXT = ArticleText("VPN drops", "The VPN disconnects every ten minutes.", "Idle timeout on the gateway.", "Raise it.")
 VPN_EN = "VPN connection fails with error 809 when working from home"
@@ -300,12 +301,6 @@ def app(demo_copy: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
     at = open_app(demo_copy, monkeypatch)
     yield at, demo_copy
     st.cache_resource.clear()
-
-
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.stack_trace for e in at.exception]
-    return at
 
 
 def goto(at: AppTest, page: str, **params: object) -> AppTest:

@@ -6,16 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
-from kb import InvalidValue, KnowledgeBase
+from kb import InvalidValue
 from pipeline.access import Account, PermissionDenied
 from pipeline.desk import bulk, casework
 from pipeline.workspace import Workspace
 from tests.conftest import acct
-from tests.test_app import open_app
 from tests.test_app_desk import run
+from tests.test_merge import app  # noqa: F401 (the page fixture: a lead on the demo)
 from words import say
 
 
@@ -108,15 +106,7 @@ def test_an_empty_selection_an_unknown_assignee_and_a_role_that_may_not_are_refu
     assert gone.refused[0].reason.code == "incident_not_found"
 
 
-@pytest.fixture
-def app(demo_copy, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[AppTest, KnowledgeBase]]:
-    at = open_app(demo_copy, monkeypatch, user="Emily Carter", role="lead")
-    with KnowledgeBase(demo_copy.resolved_database_url) as kb:
-        yield at, kb
-    st.cache_resource.clear()
-
-
-def test_the_queue_moves_the_selected_cases_and_names_the_one_changed_meanwhile(app) -> None:
+def test_the_queue_moves_the_selected_cases_and_names_the_one_changed_meanwhile(app) -> None:  # noqa: F811
     at, kb = app
     with kb.write("intake") as w:
         ids = [w.add_incident(title=f"Scanner {n} offline", language="en") for n in range(3)][::-1]

@@ -120,6 +120,10 @@ def test_drills_favour_disagreement_and_bad_timing_never_the_agents_own_nor_open
     # Ben handed off LATE and EARLY himself: never drawn for him.
     for_ben = {pick_drill(ws, acct(ws, OTHER), rng=rng).incident_id for _ in range(100)}
     assert ids["late"] not in for_ben and ids["early"] not in for_ben and ids["mine"] in for_ben
+    for own, who in ((ids["mine"], AGENT), (ids["late"], OTHER)):  # nor answered, calling the pipeline directly
+        with pytest.raises(NotADrill, match="you handled it"):
+            answer_drill(ws, own, "none", [], actor=acct(ws, who))
+    assert ws.kb.drill_answers() == []
 
 
 def test_a_case_is_never_drawn_twice_in_a_row(desk) -> None:

@@ -139,6 +139,8 @@ def test_a_cluster_becomes_a_problem_of_its_cases_not_linked_elsewhere(team: Wor
     made = problems.from_cluster(ws, "printer · queue · stuck", cases, actor=ana)
     assert made.title == "printer · queue · stuck" and made.linked == tuple(cases[1:])
     assert problems.problem_for_cases(ws, cases).id == made.id  # the trends page links to it from now on
+    again = problems.from_cluster(ws, "printer · queue · stuck", cases, actor=ana)  # a second click: no empty one
+    assert again.id == made.id and ws.kb.count_problems() == 2
     assert problems.problem_for_cases(ws, [12345]) is None and problems.of_case(ws, cases[0]).id == taken.id
     with pytest.raises(InvalidValue, match="already linked"):
         problems.link(ws, taken.id, cases[2], actor=ana)

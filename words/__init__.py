@@ -165,16 +165,19 @@ def say_all(phrases: Iterable[Phrase], language: str = "en") -> str:
     return _SENTENCES.get(language, "; ").join(say(p, language) for p in phrases)
 
 
-def duration(span: dt.timedelta, language: str = "en") -> str:
+def duration(span: dt.timedelta, language: str = "en", *, days: bool = True) -> str:
     """'3 d 4 h', '5 h 10 min', '12 min' (and the same in Japanese): a time span at a glance, never negative.
+    ``days=False`` counts whole hours instead of days: for business time, whose day is not 24 hours.
 
     >>> duration(dt.timedelta(days=3, hours=4, minutes=5))
     '3 d 4 h'
+    >>> duration(dt.timedelta(days=1, hours=1), days=False)
+    '25 h 0 min'
     >>> duration(dt.timedelta(minutes=70), "ja")
     '1時間10分'
     """
     minutes = max(int(span.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
+    days, rest = divmod(minutes, 24 * 60) if days else (0, minutes)
     hours, minutes = divmod(rest, 60)
     if days:
         return say("duration_days", language, days=days, hours=hours)

@@ -1,7 +1,8 @@
 """Sending what the desk wrote out: every due delivery (a reply's mail, a notice by e-mail or to the chat) is taken
-by one worker, handed to the SMTP server or the chat webhook, and recorded as sent (when the server accepted it),
-or as refused and tried again after ``mail.retry_minutes``, failed after the last wait. A failed one can be sent
-again from the case. What a case's replies became is read here for the case page (``reply_states``)."""
+by one worker, handed to the SMTP server (a resolution notice with a rating link made for that send,
+``ratings.outgoing``) or the chat webhook, and recorded as sent (when the server accepted it), or as refused and
+tried again after ``mail.retry_minutes``, failed after the last wait. A failed one can be sent again from the case.
+What a case's replies became is read here for the case page (``reply_states``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Literal
 from kb import DeliveryRecord, MessageRecord
 from kb.models import utcnow
 from pipeline.access.accounts import Account, write_as
-from pipeline.channels import smtp
+from pipeline.channels import ratings, smtp
 from pipeline.desk.casework import CaseFile
 from pipeline.desk.handoff import post_to_chat
 from pipeline.workspace import Workspace
@@ -69,8 +70,11 @@ def deliver(ws: Workspace, *, now: dt.datetime | None = None) -> list[DeliveryRe
         with ws.kb.write(SENDER) as w:
             if not w.take_delivery(due, until=(now or utcnow()) + LEASE):
                 continue  # another worker took it first
+            # A resolution notice's rating link, made for this send: its hash committed with the take, so the link
+            # in a mail the server accepts always answers.
+            outgoing = ratings.outgoing(ws, w, due, now)
         try:
-            refusal = _send(ws, due)
+            refusal = _send(ws, outgoing)
         except Exception:  # one delivery gone wrong holds up none of the others
             reference = secrets.token_hex(4)
             logger.exception("delivery %s failed, reference %s", due.id, reference)

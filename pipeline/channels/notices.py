@@ -90,17 +90,18 @@ def _make(
     made = []
     with ws.kb.write(NOTICER, at=now) as w:
         for notice in notices:
-            # A resolution notice asks how it went, by a link of its own, kept (as a hash) only if it is sent.
-            asked = ratings.ask(ws, notice.case, now) if notice.kind == "resolved" else None
-            if asked is not None:
-                notice = dataclasses.replace(notice, extra=(*notice.extra, ("rating_link", asked.link)))
+            # A resolution notice asks how it went, by a link of its own: kept with a marker where the link goes,
+            # the link made anew each time it is sent (``ratings.outgoing``), so no stored text holds its token.
+            asks = notice.kind == ratings.PURPOSE
+            if asks:
+                notice = dataclasses.replace(notice, extra=(*notice.extra, ("rating_link", ratings.MARKER)))
             for new in _deliveries(ws, notice, texts):
                 record, added = w.add_delivery(new)
                 if added:
                     w.record_event("incident", new.incident_id, "notice", field=new.purpose, new_value=new.recipient)
                     made.append(record)
-                    if asked is not None:
-                        ratings.keep(w, asked)
+                    if asks:
+                        ratings.keep(ws, w, notice.case, now)
         if cursor is not None:
             w.set_meta(CURSOR, str(cursor))
     return made

@@ -1,20 +1,25 @@
 """The requester's satisfaction with a resolved case: one question (good or bad, and a comment if they like),
 offered by a link in the resolution notice and answered through the HTTP API (``api.ratings``).
 
-Each resolution notice gets its own link: a random token of 256 bits of which the knowledge base keeps only the
-SHA-256 (as it does an API token), so neither a copy of the database nor its event log can answer for anyone. A
-link answers once, within ``api.rating_days`` of the notice; looking at it changes nothing (mail scanners follow
-links), only the answer posted does. The agent who held the case and its category are kept as they were then.
+Each resolution notice asks for its own rating, and its link is a random token of 256 bits of which the knowledge
+base keeps only the SHA-256 (as it does an API token), so neither a copy of the database nor its event log can
+answer for anyone. The token is in no stored text either: the notice is kept with ``MARKER`` where the link goes,
+and each time it is handed to the mail server (``outgoing``) a new token is made, its hash put on the rating in
+place of the last one (a send that failed delivered no link) and committed before the send, and the link put in
+the mail that goes out only. A link answers once, within ``api.rating_days`` of its send; looking at it changes
+nothing (mail scanners follow links), only the answer posted does. The agent who held the case and its category
+are kept as they were at the resolution.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from kb import IncidentRecord, InvalidValue, Writer
+from kb import DeliveryRecord, IncidentRecord, InvalidValue, Writer
 from kb.models import utcnow
 from kb.ratings import RatingRecord
 from pipeline.access.tokens import MAX_TOKEN_CHARS, token_hash
@@ -28,6 +33,10 @@ MAX_COMMENT_CHARS = 2_000
 PATH = "/api/v1/ratings/"
 # Who the event log says answered: the requester, whom a link does not name.
 RATER = "requester (satisfaction link)"
+# What a resolution notice is kept with where its link goes (the link is made at each send); shown so on the case.
+MARKER = "(rating link)"
+# The notices that carry a link: the requester's mail saying their case is resolved.
+PURPOSE, CHANNEL = "resolved", "email"
 
 
 class RatingLinkRefused(PhrasedError, LookupError):
@@ -39,19 +48,6 @@ class RatingAnswered(PhrasedError, RuntimeError):
 
 
 @dataclass(frozen=True)
-class RatingAsk:
-    """A rating about to be asked for with a resolution notice: its link (the token, shown in the mail only) and
-    what is kept of it once the notice is made (``keep``)."""
-
-    incident_id: int
-    token: str
-    link: str
-    expires_at: dt.datetime
-    agent: str | None
-    category: str | None
-
-
-@dataclass(frozen=True)
 class RatingView:
     """What a link shows: the case it is about, and whether and how it was answered."""
 
@@ -59,23 +55,35 @@ class RatingView:
     case: IncidentRecord
 
 
-def ask(ws: Workspace, case: IncidentRecord, now: dt.datetime | None = None) -> RatingAsk:
-    """A new link asking how the resolution of ``case`` was; nothing is stored until ``keep``."""
+def _token() -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
-    expires = (now or utcnow()) + dt.timedelta(days=ws.settings.api.rating_days)
-    link = f"{ws.settings.api.base_url}{PATH}{token}"
-    return RatingAsk(case.id, token, link, expires, case.assignee, case.category)
+    return token, token_hash(token)
 
 
-def keep(w: Writer, asked: RatingAsk) -> RatingRecord:
-    """Store a rating request (its token's hash only), in the transaction that makes its notice."""
+def keep(ws: Workspace, w: Writer, case: IncidentRecord, now: dt.datetime | None = None) -> RatingRecord:
+    """Ask how the resolution of ``case`` was, in the transaction that makes its notice: the rating is stored with
+    the hash of a token no one is given, since its link is made when the notice is sent (``outgoing``)."""
     return w.add_rating(
-        asked.incident_id,
-        token_hash(asked.token),
-        expires_at=asked.expires_at,
-        agent=asked.agent,
-        category=asked.category,
+        case.id,
+        _token()[1],
+        expires_at=(now or utcnow()) + dt.timedelta(days=ws.settings.api.rating_days),
+        agent=case.assignee,
+        category=case.category,
     )
+
+
+def outgoing(ws: Workspace, w: Writer, delivery: DeliveryRecord, now: dt.datetime | None = None) -> DeliveryRecord:
+    """The delivery as it goes to the mail server now: a resolution notice with its rating's link, new for this
+    send, in place of ``MARKER``; the new token's hash replaces the rating's last one (and its time runs from now),
+    in ``w``'s transaction, which is committed before the send. Any other delivery as it is."""
+    if (delivery.purpose, delivery.channel) != (PURPOSE, CHANNEL) or MARKER not in delivery.body:
+        return delivery
+    token, hashed = _token()
+    expires = (now or utcnow()) + dt.timedelta(days=ws.settings.api.rating_days)
+    if w.renew_rating(delivery.id, hashed, expires_at=expires) is None:
+        return delivery  # a notice made before ratings were asked for: no link to give
+    link = f"{ws.settings.api.base_url}{PATH}{token}"
+    return dataclasses.replace(delivery, body=delivery.body.replace(MARKER, link))
 
 
 def _valid(ws: Workspace, token: str, now: dt.datetime | None) -> RatingRecord:

@@ -67,7 +67,8 @@ def raise_before_breach(ws: Workspace, *, now: dt.datetime | None = None) -> lis
             continue
         level = next_level(case.escalation_level)
         language = ws.settings.ui_language
-        why = say("sla_raised_why", language, left=duration(max(due.left, dt.timedelta(0)), language), due=due.due_at)
+        left = duration(max(due.left, dt.timedelta(0)), language, days=False)  # business hours, not days of 24
+        why = say("sla_raised_why", language, left=left, due=due.due_at)
         package = handoff.draft(ws, case.id, level, criteria=(CRITERION,), why=why).markdown(language)
         try:
             record = handoff.escalate(

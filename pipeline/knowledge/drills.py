@@ -88,6 +88,11 @@ def _is_drill(case: IncidentRecord) -> bool:
     return case.status in RESOLVED_STATUSES and case.escalation_level in ESCALATION_LEVELS
 
 
+def _handled(case: IncidentRecord, handoffs: Iterable[HandoffRecord], actor: Account) -> bool:
+    """Whether ``actor`` held the case or handed it off: they know what happened to it."""
+    return case.assignee == actor.name or any(h.created_by == actor.name for h in handoffs)
+
+
 def _overridden(suggestions: Iterable[SuggestionRecord]) -> set[int]:
     """The cases whose suggested escalation level an agent overrode."""
     return {
@@ -121,12 +126,11 @@ def pick_drill(ws: Workspace, actor: Account, *, rng: random.Random | None = Non
     answered = [a.incident_id for a in ws.kb.drill_answers(actor.name, limit=ws.settings.drills.not_again_within)]
     handoffs = _handoffs(ws)
     overridden = _overridden(ws.kb.suggestions())
-    mine = {h.incident_id for hs in handoffs.values() for h in hs if h.created_by == actor.name}
     cases = [
         case
         for batch in ws.kb.resolved_incidents()
         for case in batch
-        if _is_drill(case) and case.assignee != actor.name and case.id not in mine
+        if _is_drill(case) and not _handled(case, handoffs.get(case.id, ()), actor)
     ]
     for left_out in (set(answered), set(answered[:1])):  # never the same case twice in a row
         fresh = [case for case in cases if case.id not in left_out]
@@ -191,6 +195,8 @@ def answer_drill(ws: Workspace, incident_id: int, level: str, criteria: Collecti
     if not _is_drill(case):
         raise NotADrill("drills_not_a_drill", id=incident_id)
     handoffs = tuple(ws.kb.handoffs(incident_id))
+    if _handled(case, handoffs, actor):  # never drawn for them: an answer they know scores nothing about the guide
+        raise NotADrill("drills_own_case", id=incident_id)
     expected = expected_criteria(ws, case, handoffs)
     overlap = _overlap(ticked, [c.key for c in expected])
     right = level == case.escalation_level

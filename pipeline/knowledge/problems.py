@@ -111,9 +111,13 @@ def create(
 
 def from_cluster(ws: Workspace, label: str, case_ids: Sequence[int], *, actor: Account) -> ProblemRecord:
     """A problem made from a recurring cluster (the trends page passes its label and cases): the cases not yet
-    linked to another problem are linked to it."""
+    linked to another problem are linked to it. Where none is left (the cluster was made a problem since the page
+    was drawn: a second click, another lead), the problem its cases are linked to, not an empty one."""
     linked = ws.kb.problem_links(case_ids)
     free = [case_id for case_id in case_ids if case_id not in linked]
+    if linked and not free:
+        require(actor, AGENTS, _WORK)
+        return problem_for_cases(ws, case_ids)
     return create(ws, label[:MAX_TITLE_CHARS], actor=actor, case_ids=free)
 
 
