@@ -19,8 +19,10 @@ _, ws = review_page("escalations_title")
 since, until = period_input("esc_period")
 if until is None:  # the range is being picked: not a report to ask the worker for
     st.stop()
-# As of the cases, their hand-offs, and the share of the resolution target after which escalating is too late.
-as_of = (ws.kb.corpus_version(), ws.kb.stats().handoffs, ws.settings.drills.too_late_share)
+# As of the cases, their hand-offs, and what "too late" is measured by: the share of the resolution target, the
+# targets and the business calendars (a change to any of them asks for a new report at once).
+clock = (ws.settings.resolution_targets_hours, ws.settings.sla.model_dump(mode="json"))
+as_of = (ws.kb.corpus_version(), ws.kb.stats().handoffs, ws.settings.drills.too_late_share, *clock)
 review = from_worker("escalations", {"since": since, "until": until}, as_of)
 if review is None:  # the worker's first one is on its way
     st.stop()
