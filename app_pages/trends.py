@@ -28,6 +28,7 @@ with st.spinner(t("trends_loading")):
     )
 if incidents.empty:
     st.info(t("no_incidents_in_period"))
+    trends_problems.open_problems(ws)  # they wait whatever the period
     st.stop()
 
 met = report.targets_met(incidents)
@@ -127,6 +128,7 @@ st.dataframe(
     column_config={lang: st.column_config.ProgressColumn(lang, format="percent") for lang in by_language.columns},
 )
 
+trends_problems.open_problems(ws)
 st.markdown(f"#### {t('recurring_problems')}")
 st.caption(t("recurring_problems_help", similarity=ws.settings.problem_similarity))
 try:

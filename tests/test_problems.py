@@ -264,6 +264,13 @@ def test_the_problems_page_makes_edits_and_links_showing_markup_as_typed(
         stored = kb.problem(made.id)
     assert (stored.status, stored.root_cause, stored.workaround, stored.linked) == ("known_error", MARKUP, MARKUP, (3,))
 
+    # The review lists it among the problems waiting, its title as typed.
+    lead.switch_page("app_pages/trends.py")
+    run(lead)
+    assert "Problems waiting for their root cause" in [m.value.lstrip("# ") for m in lead.markdown]
+    [waiting] = [d.value for d in lead.dataframe if "linked" in d.value.columns]
+    assert waiting["title"].tolist() == [f"#{made.id} {HTML_TITLE}"] and waiting["linked"].tolist() == [1]
+
     # The stale view: the agent's page still shows the version before the lead's change.
     at.text_area(key=f"problems_edit_description_{made.id}").input("late")
     at.button(key="problems_save").click()
