@@ -128,6 +128,7 @@ class ProblemWrites:
     _session: Session
     now: Callable[[], dt.datetime]
     record_event: Callable[..., None]
+    last_event: Callable[[str, int], models.Event | None]
 
     def _problem(self, problem_id: int, expected_version: int | None = None) -> Problem:
         """The problem's row, locked until this transaction ends; StaleEdit if it is no longer at the version the
@@ -136,12 +137,7 @@ class ProblemWrites:
         if row is None:
             raise InvalidValue("problems_not_found", id=problem_id)
         if expected_version is not None and row.version != expected_version:
-            last = self._session.scalars(
-                select(models.Event)
-                .where(models.Event.entity == "problem", models.Event.entity_id == problem_id)
-                .order_by(models.Event.id.desc())
-                .limit(1)
-            ).first()
+            last = self.last_event("problem", problem_id)
             raise StaleEdit("problems_stale_edit", problem=problem_id, who=last.actor, at=last.at)
         return row
 

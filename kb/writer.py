@@ -160,6 +160,11 @@ class Writer(
         """Store one new incident and return its id."""
         return self.add_incidents([dict(title=title, body=body, language=language, **fields)])[0]
 
+    def last_event(self, entity: str, entity_id: int) -> models.Event | None:
+        """The newest event about a record: who changed it last, and when (what a stale edit's refusal names)."""
+        newest = select(models.Event).where(models.Event.entity == entity, models.Event.entity_id == entity_id)
+        return self._session.scalars(newest.order_by(models.Event.id.desc()).limit(1)).first()
+
     def _incident(self, incident_id: int, expected_version: int | None = None) -> models.Incident:
         """The incident's row, locked until this transaction ends; StaleEdit if it is no longer at the version the
         caller saw."""
@@ -169,12 +174,7 @@ class Writer(
         if row is None:
             raise IncidentNotFound("incident_not_found", id=incident_id)
         if expected_version is not None and row.version != expected_version:
-            last = self._session.scalars(
-                select(models.Event)
-                .where(models.Event.entity == "incident", models.Event.entity_id == incident_id)
-                .order_by(models.Event.id.desc())
-                .limit(1)
-            ).first()
+            last = self.last_event("incident", incident_id)
             if last is None:
                 raise StaleEdit("stale_edit", case=incident_id)
             raise StaleEdit("stale_edit_by", case=incident_id, who=last.actor, at=last.at)
