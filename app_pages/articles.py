@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.article_cards import ARTICLES_PAGE
-from app_pages.common import act, current_user, md, ready_workspace
+from app_pages.common import act, current_user, md, picked_rows, ready_workspace
 from app_pages.i18n import LANGUAGES, t
 from kb.articles import ARTICLE_STATUSES, ArticleNotFound, ArticleText
 from pipeline import Workspace
@@ -48,14 +48,10 @@ def article_list(ws: Workspace) -> None:
             for e in entries
         ]
     )
-    selection = st.dataframe(
+    picked = picked_rows(
         frame,
-        hide_index=True,
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key="articles_table",
-        column_config={
+        "articles_table",
+        {
             "id": st.column_config.NumberColumn("#", format="%d"),
             "title": st.column_config.TextColumn(t("article_title"), width="medium"),
             "status": t("status"),
@@ -66,7 +62,7 @@ def article_list(ws: Workspace) -> None:
             "updated_at": st.column_config.DatetimeColumn(t("article_updated"), format="YYYY-MM-DD HH:mm"),
         },
     )
-    for row in selection.selection.rows:
+    for row in picked:
         article_id = int(frame.iloc[row]["id"])
         st.page_link(ARTICLES_PAGE, label=t("article_open", id=article_id), query_params={"id": article_id})
 

@@ -381,18 +381,23 @@ def duplicate_banners(cases: list[SimilarCase]) -> None:
         st.page_link("app_pages/case.py", label=t("open_case", id=incident.id), query_params={"id": incident.id})
 
 
-def case_table(frame: pd.DataFrame, key: str, id_columns: tuple[str, ...], column_config: dict) -> None:
-    """A table of cases; a selected row offers each case it names (``id_columns``) one click away."""
-    selection = st.dataframe(
+def picked_rows(frame: pd.DataFrame, key: str, column_config: dict) -> list[int]:
+    """A table whose rows can be picked, one at a time: the positions of the row picked (none, or one)."""
+    return st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
         key=key,
-        column_config={c: st.column_config.NumberColumn("#", format="%d") for c in id_columns} | column_config,
-    )
-    for row in selection.selection.rows:
+        column_config=column_config,
+    ).selection.rows
+
+
+def case_table(frame: pd.DataFrame, key: str, id_columns: tuple[str, ...], column_config: dict) -> None:
+    """A table of cases; a selected row offers each case it names (``id_columns``) one click away."""
+    ids = {c: st.column_config.NumberColumn("#", format="%d") for c in id_columns}
+    for row in picked_rows(frame, key, ids | column_config):
         for column in id_columns:
             case_id = frame.iloc[row][column]
             if pd.notna(case_id):

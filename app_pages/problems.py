@@ -7,7 +7,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import REFUSALS, act, case_table, current_user, md, ready_workspace, refuse, status_label, t_known
+from app_pages.common import (
+    REFUSALS,
+    act,
+    case_table,
+    current_user,
+    md,
+    picked_rows,
+    ready_workspace,
+    refuse,
+    status_label,
+    t_known,
+)
 from app_pages.event_log import event_table
 from app_pages.i18n import t
 from kb import InvalidValue
@@ -70,14 +81,10 @@ def listing(ws: Workspace) -> int | None:
             "opened": [r.problem.created_at for r in rows],
         }
     )
-    selection = st.dataframe(
+    chosen = picked_rows(
         frame,
-        hide_index=True,
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key="problems_table",
-        column_config={
+        "problems_table",
+        {
             "id": st.column_config.NumberColumn("#", format="%d"),
             "title": st.column_config.TextColumn(t("problems_title"), width="large"),
             "status": st.column_config.TextColumn(t("problems_status"), width="medium"),
@@ -87,7 +94,6 @@ def listing(ws: Workspace) -> int | None:
             "opened": st.column_config.DatetimeColumn(t("opened"), format="YYYY-MM-DD HH:mm"),
         },
     )
-    chosen = selection.selection.rows
     return int(frame.iloc[chosen[0]]["id"]) if chosen else None
 
 
